@@ -1,0 +1,42 @@
+# Two commands for a newcomer:  make run   |   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg setup.py
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## make run: embedded mode (SQLite, no Redis) with demo data on http://$(HOST):$(PORT)
+run: install
+	$(BIN)/redwall db upgrade
+	$(BIN)/redwall demo
+	$(BIN)/redwall run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite (import contracts, unit, integration, e2e).
+## PostgreSQL/Redis tests run when REDWALL_TEST_POSTGRES_URL / REDWALL_TEST_REDIS_URL are set
+## (.ci/run sets them and REDWALL_REQUIRE_SERVICES=1, so there they cannot skip).
+test: install-test
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/engine_throughput.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

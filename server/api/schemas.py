@@ -1,0 +1,180 @@
+"""Request and response schemas of the public REST contract (../shared/API.md)."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class LocalDateTime(fields.DateTime):
+    """ISO 8601 with the offset of the configured time zone (default Asia/Shanghai)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(ZoneInfo(current_app.config["REDWALL_TIMEZONE"])).isoformat()
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# -- auth -------------------------------------------------------------------------------------
+class TokenRequest(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=150))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+
+
+class UserInfo(Schema):
+    username = fields.String()
+    roles = fields.List(fields.String())
+    groups = fields.List(fields.String())
+    supervises = fields.List(fields.String())
+    tenant = fields.String()
+
+
+class TokenResponse(Schema):
+    token = fields.String()
+    expires_at = LocalDateTime()
+    user = fields.Nested(UserInfo)
+
+
+# -- process models ---------------------------------------------------------------------------
+class DeployRequest(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    files = fields.List(Upload(), required=True, metadata={"description": ".bpmn, .dmn and .json form files"})
+
+
+class DeployForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(validate=validate.Length(min=1, max=255), metadata={"description": "entry process id, if several"})
+
+
+class ProcessModelSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    checksum = fields.String()
+    deployed_at = LocalDateTime()
+    deployed_by = fields.String(allow_none=True)
+    executable = fields.Boolean()
+
+
+class ProcessModelList(Schema):
+    items = fields.List(fields.Nested(ProcessModelSchema))
+
+
+class StartInstanceRequest(StrictSchema):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+    version = fields.Integer(validate=validate.Range(min=1), metadata={"description": "a given version; default latest"})
+
+
+# -- tasks and cases --------------------------------------------------------------------------
+class TaskSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_number = fields.String(allow_none=True)
+    name = fields.String()
+    element_id = fields.String()
+    group = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    candidate_users = fields.List(fields.String())
+    assignee = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "ready | claimed | completed | cancelled"})
+    priority = fields.Integer()
+    created_at = LocalDateTime()
+    due_at = LocalDateTime(allow_none=True)
+    warn_at = LocalDateTime(allow_none=True)
+    completed_at = LocalDateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    version = fields.Integer()
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the task's form"})
+    data = fields.Dict()
+
+
+class CaseSchema(Schema):
+    id = fields.Integer()
+    number = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "open | waiting_applicant | concluded | refused | terminated"})
+    process_key = fields.String()
+    model_version = fields.Integer()
+    service_code = fields.String(allow_none=True)
+    applicant_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+    deadline = LocalDateTime(allow_none=True)
+    has_incident = fields.Boolean()
+    started_by = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    ended_at = LocalDateTime(allow_none=True)
+    version = fields.Integer()
+    tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class Page(Schema):
+    next_cursor = fields.String(allow_none=True)
+
+
+class CasePage(Page):
+    items = fields.List(fields.Nested(CaseSchema))
+
+
+class TaskPage(Page):
+    items = fields.List(fields.Nested(TaskSchema))
+
+
+class PageArgs(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=500))
+
+
+class CaseListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["open", "waiting_applicant", "concluded", "refused", "terminated"]))
+    service_code = fields.String()
+    applicant_id = fields.Integer()
+    process_key = fields.String()
+    overdue = fields.Boolean()
+
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "group", "all"]))
+    group = fields.String()
+    service_code = fields.String()
+    status = fields.String(validate=validate.OneOf(["ready", "claimed", "completed", "cancelled"]))
+    due_before = fields.AwareDateTime(default_timezone=None)
+    overdue = fields.Boolean()
+
+
+class CompleteRequest(StrictSchema):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class AssignRequest(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=150))
+
+
+class CompleteResponse(Schema):
+    case = fields.Nested(CaseSchema)
+    next_tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class MessageRequest(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+    broker = fields.String()
+    mode = fields.String()

@@ -1,0 +1,77 @@
+"""The Flask app factory: configuration, extensions, the engine context, blueprints."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template, send_from_directory
+
+from workflows.context import build_context
+from workflows.database import configure_sqlite
+
+from . import config as config_module
+from .errors import register_error_handlers
+from .extensions import api, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an app; ``config`` overrides what the environment says (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.update(config_module.from_environment(instance) if not (config or {}).get("SKIP_ENV") else {})
+    app.config.update(
+        API_TITLE="Redwall",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Served from the package's own static files: government intranets are offline.
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "info": {"description": "Redwall: one-window government services on a BPMN case engine."},
+        },
+        MAX_CONTENT_LENGTH=60 * 1024 * 1024,
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    from workflows.database import engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    api.init_app(app)
+    from .api import register
+
+    register(api)
+    register_error_handlers(app)
+
+    with app.app_context():
+        configure_sqlite(db.engine)
+        app.extensions["redwall"] = build_context(
+            session_factory=lambda: db.session,
+            script_time_limit=app.config["REDWALL_SCRIPT_TIME_LIMIT"],
+        )
+
+    @app.get("/")
+    def landing():
+        return render_template("landing.html")
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        from swagger_ui_bundle import swagger_ui_path
+
+        return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+    logging.basicConfig(level=logging.INFO)
+    return app

@@ -1,0 +1,64 @@
+"""Demo data for ``make run``: the xichangan tenant, its users, and the shipped models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from workflows import accounts
+from workflows.accounts import Actor
+from workflows.models import Tenant, User
+from workflows.process_models import deploy_model
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn" / "processes"
+DEMO_TENANT = "xichangan"
+DEMO_PASSWORD = "redwall-demo"
+DEMO_USERS = [
+    # username, roles, member of, supervises
+    ("intake1", ["intake"], ["intake"], []),
+    ("civil1", ["clerk"], ["civil_affairs"], []),
+    ("disabled1", ["clerk"], ["disabled_federation"], []),
+    ("super1", ["supervisor"], [], ["civil_affairs", "disabled_federation"]),
+    ("designer1", ["designer"], [], []),
+    ("auditor1", ["auditor"], [], []),
+    ("admin1", ["admin"], [], []),
+]
+
+
+def system_actor(ctx, tenant_code: str) -> Actor:
+    """The installation itself, acting as designer (CLI deployments, demo loading)."""
+    with ctx.unit_of_work() as uow:
+        tenant = accounts.ensure_tenant(uow.session, tenant_code)
+        uow.commit()
+        return Actor(
+            user_id=0, username="system", tenant_id=tenant.id, tenant_code=tenant.code,
+            roles=frozenset({"designer", "admin"}), groups=frozenset(),
+        )
+
+
+def model_folders() -> list[Path]:
+    return sorted(p for p in BPMN_DIR.iterdir() if p.is_dir()) if BPMN_DIR.exists() else []
+
+
+def model_files(folder: Path) -> list[tuple[str, bytes]]:
+    """A folder's files, the BPMN first (the entry process is taken from the first file)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".bpmn", ".dmn", ".json"))
+    files.sort(key=lambda p: (p.suffix != ".bpmn", p.name != f"{folder.name}.bpmn", p.name))
+    return [(p.name, p.read_bytes()) for p in files]
+
+
+def load_demo(ctx) -> list[str]:
+    lines = []
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        tenant = accounts.ensure_tenant(s, DEMO_TENANT, "西长安街街道 Xichang'anjie")
+        for username, roles, groups, supervises in DEMO_USERS:
+            if s.scalar(select(User.id).where(User.username == username)) is None:
+                accounts.add_user(s, tenant.code, username, DEMO_PASSWORD, roles, groups, supervises)
+                lines.append(f"user {username} ({', '.join(roles)}) created")
+        uow.commit()
+    actor = system_actor(ctx, DEMO_TENANT)
+    for folder in model_folders():
+        model, created = deploy_model(ctx, actor, model_files(folder))
+        lines.append(f"model {model['key']} v{model['version']} {'deployed' if created else 'unchanged'}")
+    return lines

@@ -1,0 +1,63 @@
+"""One error shape for the whole API: ``{"code", "status", "message", "errors"}``.
+
+Domain errors map to their HTTP status; anything unexpected is logged with its trace
+and answered as a plain 500 without internals.
+"""
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite
+
+log = logging.getLogger(__name__)
+
+STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422}
+
+
+def error_response(code: int, message: str | None = None, errors: dict | None = None):
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message or HTTPStatus(code).description}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(RedwallError)
+    def domain_error(exc: RedwallError):
+        return error_response(STATUS_OF.get(type(exc), 422), exc.message, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        # flask-smorest/webargs put parsing details on exc.data["messages"]
+        data = getattr(exc, "data", None) or {}
+        errors = data.get("messages") or data.get("errors")
+        message = data.get("message") or exc.description
+        if exc.code == 422 and errors:
+            message = "the request is not valid: " + _first_problem(errors)
+        response = error_response(exc.code or 500, message, errors)
+        for name, value in (getattr(exc, "get_headers", lambda: [])() or []):
+            if name.lower() in ("www-authenticate", "allow", "retry-after"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "an unexpected error happened; it has been logged")
+
+
+def _first_problem(errors, path: str = "") -> str:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key in ("json", "query", "files", "form", "headers", "view_args") and not path:
+                return _first_problem(value, "")
+            return _first_problem(value, f"{path}.{key}" if path else str(key))
+    if isinstance(errors, list) and errors:
+        return _first_problem(errors[0], path)
+    return f"{path}: {errors}" if path else str(errors)

@@ -1,0 +1,96 @@
+"""The engine's wiring: database sessions, the SpiffWorkflow adapter and its caches.
+
+Built once per process by the host (the Flask app factory, a Celery worker, a script)
+and passed to every use case; nothing is built at import time.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .connectors import ConnectorRegistry, default_connectors
+from .engine import CaseEngine, ModelRuntime, WorkflowCache
+from .errors import NotFound
+from .model_parsing import parse_model_files
+from .models import ProcessModel, ProcessModelFile, utcnow
+from .unit_of_work import UnitOfWork
+
+
+class RuntimeCache:
+    """Parsed process specs by model id. Model versions never change, so entries never go stale."""
+
+    def __init__(self):
+        self._items: dict[int, ModelRuntime] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, model_id: int) -> ModelRuntime:
+        runtime = self._items.get(model_id)
+        if runtime is not None:
+            return runtime
+        model = session.get(ProcessModel, model_id)
+        if model is None:
+            raise NotFound(f"process model {model_id} does not exist")
+        files = session.execute(
+            select(ProcessModelFile.filename, ProcessModelFile.content)
+            .where(ProcessModelFile.model_id == model_id)
+            .order_by(ProcessModelFile.position)
+        ).all()
+        parsed = parse_model_files([(f, bytes(c)) for f, c in files], key=model.key)
+        return self.put(model_id, parsed)
+
+    def put(self, model_id: int, parsed) -> ModelRuntime:
+        runtime = ModelRuntime(
+            model_id=model_id,
+            key=parsed.key,
+            spec=parsed.spec,
+            subprocess_specs=parsed.subprocess_specs,
+            lanes=dict(parsed.lanes),
+            forms=dict(parsed.forms),
+        )
+        with self._lock:
+            self._items.setdefault(model_id, runtime)
+            return self._items[model_id]
+
+
+@dataclass
+class EngineContext:
+    session_factory: Callable[[], Session]
+    engine: CaseEngine
+    connectors: ConnectorRegistry
+    runtimes: RuntimeCache = field(default_factory=RuntimeCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
+    clock: Callable[[], datetime] = utcnow
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+
+def build_context(
+    session_factory: Callable[[], Session],
+    connectors: ConnectorRegistry | None = None,
+    helpers: dict | None = None,
+    script_time_limit: float = 2.0,
+    clock: Callable[[], datetime] = utcnow,
+    cache_workflows: bool = True,
+) -> EngineContext:
+    """Wire the engine: restricted scripts, named service connectors, caches."""
+    from .scripting import RestrictedScriptEngine
+
+    connectors = connectors or default_connectors()
+    script_engine = RestrictedScriptEngine(
+        helpers=helpers or {},
+        time_limit=script_time_limit,
+        service_caller=connectors.call,
+    )
+    return EngineContext(
+        session_factory=session_factory,
+        engine=CaseEngine(script_engine),
+        connectors=connectors,
+        workflows=WorkflowCache(size=2048 if cache_workflows else 0),
+        clock=clock,
+    )

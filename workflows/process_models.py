@@ -1,0 +1,146 @@
+"""Use cases of process designers: deploy versioned models, list them, read their files."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .accounts import Actor
+from .context import EngineContext
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .model_parsing import InvalidModel, parse_model_files
+from .models import ProcessModel, ProcessModelFile
+
+DEPLOY_ROLES = ("designer", "admin")
+
+
+def model_view(model: ProcessModel) -> dict:
+    return {
+        "id": model.id,
+        "key": model.key,
+        "version": model.version,
+        "name": model.name,
+        "checksum": model.checksum,
+        "deployed_at": model.deployed_at,
+        "deployed_by": model.deployed_by,
+        "executable": True,
+    }
+
+
+def checksum_of(files: list[tuple[str, bytes]]) -> str:
+    """Content hash of a deployment; the order files were uploaded in does not matter."""
+    digest = hashlib.sha256()
+    for name, content in sorted(files):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def deploy_model(
+    ctx: EngineContext, actor: Actor, files: list[tuple[str, bytes]], key: str | None = None
+) -> tuple[dict, bool]:
+    """Deploy BPMN/DMN/form files as the next version of their process key.
+
+    Returns ``(model, created)``: content identical to the latest version gives that
+    version back with ``created=False``. Invalid files raise :class:`InvalidInput` with
+    ``errors["bpmn"]`` listing each problem (file, line, element id, message).
+    """
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins deploy process models")
+    names = [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
+    try:
+        parsed = parse_model_files(files, key=key)
+    except InvalidModel as exc:
+        raise InvalidInput(
+            f"the model is not valid: {exc.problems[0].message}"
+            + (f" (and {len(exc.problems) - 1} more problems)" if len(exc.problems) > 1 else ""),
+            {"bpmn": [p.as_dict() for p in exc.problems]},
+        ) from None
+    checksum = checksum_of(files)
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        latest = s.scalar(
+            select(ProcessModel)
+            .where(ProcessModel.tenant_id == actor.tenant_id, ProcessModel.key == parsed.key)
+            .order_by(ProcessModel.version.desc())
+            .limit(1)
+        )
+        if latest is not None and latest.checksum == checksum:
+            return model_view(latest), False
+        model = ProcessModel(
+            tenant_id=actor.tenant_id,
+            key=parsed.key,
+            version=(latest.version + 1) if latest else 1,
+            name=parsed.name,
+            checksum=checksum,
+            deployed_at=ctx.clock(),
+            deployed_by=actor.username,
+        )
+        model.files = [
+            ProcessModelFile(position=i, filename=name, content=content) for i, (name, content) in enumerate(files)
+        ]
+        s.add(model)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise Conflict(f"another deployment of {parsed.key!r} happened at the same time; try again") from None
+        view = model_view(model)
+        uow.commit()
+    ctx.runtimes.put(view["id"], parsed)
+    return view, True
+
+
+def list_models(ctx: EngineContext, actor: Actor) -> list[dict]:
+    """The latest version of each process key of the caller's tenant."""
+    with ctx.unit_of_work() as uow:
+        latest = (
+            select(ProcessModel.key, func.max(ProcessModel.version).label("version"))
+            .where(ProcessModel.tenant_id == actor.tenant_id)
+            .group_by(ProcessModel.key)
+            .subquery()
+        )
+        rows = uow.session.scalars(
+            select(ProcessModel)
+            .join(latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.version))
+            .where(ProcessModel.tenant_id == actor.tenant_id)
+            .order_by(ProcessModel.key)
+        )
+        return [model_view(m) for m in rows]
+
+
+def model_versions(ctx: EngineContext, actor: Actor, key: str) -> list[dict]:
+    with ctx.unit_of_work() as uow:
+        rows = uow.session.scalars(
+            select(ProcessModel)
+            .where(ProcessModel.tenant_id == actor.tenant_id, ProcessModel.key == key)
+            .order_by(ProcessModel.version.desc())
+        ).all()
+        if not rows:
+            raise NotFound(f"no process model {key!r}")
+        return [model_view(m) for m in rows]
+
+
+def find_model(session, tenant_id: int, key: str, version: int | None = None) -> ProcessModel:
+    query = select(ProcessModel).where(ProcessModel.tenant_id == tenant_id, ProcessModel.key == key)
+    if version is not None:
+        query = query.where(ProcessModel.version == version)
+    model = session.scalar(query.order_by(ProcessModel.version.desc()).limit(1))
+    if model is None:
+        raise NotFound(f"no process model {key!r}" + (f" version {version}" if version is not None else ""))
+    return model
+
+
+def model_xml(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple[str, bytes]:
+    """The BPMN file that defines ``key`` in that version: ``(filename, content)``."""
+    with ctx.unit_of_work() as uow:
+        model = find_model(uow.session, actor.tenant_id, key, version)
+        bpmn_files = [f for f in model.files if f.filename.lower().endswith(".bpmn")]
+        marker = f'id="{key}"'.encode()
+        for f in bpmn_files:
+            if marker in f.content:
+                return f.filename, bytes(f.content)
+        return bpmn_files[0].filename, bytes(bpmn_files[0].content)
