@@ -70,6 +70,20 @@ def _make_app(url: str):
     return app
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Argon2 at its production cost makes every test user take ~50 ms; the suite tests logic, not cost."""
+    from argon2 import PasswordHasher
+
+    from workflows import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    accounts._DUMMY_HASH = accounts._hasher.hash("redwall-no-such-user")
+    yield
+    accounts._hasher = production
+
+
 @pytest.fixture(scope="session")
 def sqlite_app(tmp_path_factory):
     return _make_app(f"sqlite:///{tmp_path_factory.mktemp('db') / 'redwall.sqlite'}")

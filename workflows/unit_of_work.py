@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from .errors import Conflict
+
+# SQLSTATEs of PostgreSQL for transactions that lost to a concurrent one.
+_RACE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """True for database errors that mean "a concurrent writer won", on SQLite or PostgreSQL."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) in _RACE_SQLSTATES:
+        return True
+    message = str(original).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 class UnitOfWork:
@@ -28,6 +45,8 @@ class UnitOfWork:
             self.rollback()
         finally:
             self.session.close()
+        if exc is not None and lost_a_race(exc):
+            raise Conflict("another change to the same data happened at the same time; try again") from exc
 
     def commit(self) -> None:
         self.session.commit()

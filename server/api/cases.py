@@ -1,4 +1,5 @@
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from workflows import cases as use_cases
@@ -13,7 +14,7 @@ blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases")
 @blp.route("")
 class Cases(MethodView):
     @login_required
-    @blp.arguments(CaseListArgs, location="query")
+    @blp.arguments(CaseListArgs, location="query", unknown=RAISE)
     @blp.response(200, CasePage)
     def get(self, args):
         """Cases of your tenant, newest first."""

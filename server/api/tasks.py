@@ -1,4 +1,5 @@
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from worklists import commands, inbox
@@ -13,7 +14,7 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Task in
 @blp.route("")
 class Tasks(MethodView):
     @login_required
-    @blp.arguments(TaskListArgs, location="query")
+    @blp.arguments(TaskListArgs, location="query", unknown=RAISE)
     @blp.response(200, TaskPage)
     def get(self, args):
         """Tasks you may see: ``scope=mine`` (claimed by you), ``group`` (ready in your groups), ``all``."""

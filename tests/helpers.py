@@ -1,0 +1,73 @@
+"""Shared test helpers: users, tokens and the demo model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflows import accounts
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_MODEL_DIR = REPO / "bpmn" / "processes" / "service_application"
+PASSWORD = "correct-horse-battery"
+
+USERS = [
+    # username, tenant, roles, groups, supervises
+    ("intake1", "xichangan", ["intake"], ["intake"], []),
+    ("civil1", "xichangan", ["clerk"], ["civil_affairs"], []),
+    ("civil2", "xichangan", ["clerk"], ["civil_affairs"], []),
+    ("disabled1", "xichangan", ["clerk"], ["disabled_federation"], []),
+    ("super1", "xichangan", ["supervisor"], [], ["civil_affairs", "disabled_federation"]),
+    ("designer1", "xichangan", ["designer"], [], []),
+    ("auditor1", "xichangan", ["auditor"], [], []),
+    ("admin1", "xichangan", ["admin"], [], []),
+    ("intake9", "jinrong", ["intake"], ["intake"], []),
+    ("civil9", "jinrong", ["clerk"], ["civil_affairs"], []),
+    ("designer9", "jinrong", ["designer"], [], []),
+]
+
+
+def make_users(ctx) -> dict[str, accounts.Actor]:
+    actors = {}
+    with ctx.unit_of_work() as uow:
+        for username, tenant, roles, groups, supervises in USERS:
+            accounts.add_user(uow.session, tenant, username, PASSWORD, roles, groups, supervises)
+        uow.commit()
+    with ctx.unit_of_work() as uow:
+        for username, *_ in USERS:
+            actors[username] = accounts.authenticate(uow.session, username, PASSWORD)
+    return actors
+
+
+def demo_files() -> list[tuple[str, bytes]]:
+    files = sorted(DEMO_MODEL_DIR.iterdir(), key=lambda p: (p.suffix != ".bpmn", p.name))
+    return [(p.name, p.read_bytes()) for p in files]
+
+
+class Api:
+    """A thin client: logs in once per user and sends JSON with the bearer token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            r = self.client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.get_json()
+            self.tokens[username] = r.get_json()["token"]
+        return self.tokens[username]
+
+    def headers(self, username: str | None, extra: dict | None = None) -> dict:
+        headers = dict(extra or {})
+        if username:
+            headers["Authorization"] = f"Bearer {self.token(username)}"
+        return headers
+
+    def get(self, url, user=None, **kw):
+        return self.client.get(url, headers=self.headers(user, kw.pop("headers", None)), **kw)
+
+    def post(self, url, user=None, **kw):
+        return self.client.post(url, headers=self.headers(user, kw.pop("headers", None)), **kw)
+
+    def deploy(self, user, files, **extra_form):
+        data = {"files": [(__import__("io").BytesIO(content), name) for name, content in files], **extra_form}
+        return self.post("/api/process-models", user, data=data, content_type="multipart/form-data")

@@ -1,0 +1,998 @@
+"""Turn the files a process designer uploads into parsed SpiffWorkflow specs — safely.
+
+:func:`parse_model_files` takes ``(filename, bytes)`` pairs (``.bpmn``, ``.dmn`` and
+``.json`` form schemas) and returns a :class:`ParsedModel`, or raises
+:class:`InvalidModel` listing every problem found, each with the file, line, element id
+and a message a designer can act on. Nothing else escapes for bad input: the REST layer
+turns :class:`InvalidModel` into a 422, never a 500.
+
+The work happens in three stages; each stage reports all of its problems at once, and a
+later stage only runs when the earlier ones found nothing (otherwise a file that could not
+be read would cause a cascade of confusing follow-on errors):
+
+1. *Reading* each file on its own: extension, size, a DOCTYPE check before any XML parser
+   sees the bytes, well-formedness with a hardened lxml parser, the root element, XSD
+   validation (every schema error, not just the first) and JSON form schemas.
+2. *Checking the model as a whole*: choosing the entry process; our own checks of what
+   SpiffWorkflow would only notice late or explain badly (Python syntax of scripts and
+   conditions, sequence-flow ends, call-activity and decision targets, data stores and
+   data associations); then handing the trees to SpiffWorkflow's parser, DMN included.
+3. *Building specs*: every executable process is built, so that errors SpiffWorkflow only
+   finds lazily surface at deploy time rather than in the middle of a citizen's case.
+
+Our own checks look at executable processes only (not ``isExecutable="false"``): a
+documentation-only pool next to the real process is never run, so never nitpicked.
+
+This module is pure: no Flask, no Celery, no database.
+"""
+from __future__ import annotations
+
+import ast
+import codecs
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Iterable
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "InvalidModel",
+    "ModelProblem",
+    "ParsedModel",
+    "parse_model_files",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Largest accepted file. Real BPMN diagrams are tens of kilobytes; the MIWG's largest is 240 kB."""
+
+# A single model error can make libxml2's schema validator report an error for every
+# following sibling; past this many we summarise instead of sending a megabyte of 422.
+MAX_SCHEMA_ERRORS_PER_FILE = 50
+# The same for the whole upload.
+MAX_PROBLEMS = 200
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_DEFINITIONS = f"{{{BPMN_NS}}}definitions"
+# The DMN versions SpiffWorkflow's DMN parser knows (1.1, 1.2, 1.3), by namespace.
+DMN_NAMESPACES = {
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd": "DMN 1.1",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/": "DMN 1.2",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/": "DMN 1.3",
+}
+
+FORM_EXTENSION = ".json"
+XML_EXTENSIONS = {".bpmn": "bpmn", ".dmn": "dmn"}
+
+# Flow nodes: the BPMN elements that become task specs, and so may sit in a lane.
+FLOW_NODE_TAGS = frozenset(
+    f"{{{BPMN_NS}}}{name}"
+    for name in (
+        "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask",
+        "receiveTask", "businessRuleTask", "callActivity", "subProcess", "transaction",
+        "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
+        "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway",
+        "parallelGateway", "eventBasedGateway", "complexGateway",
+    )
+)
+SUBPROCESS_TAGS = frozenset(f"{{{BPMN_NS}}}{name}" for name in ("subProcess", "transaction", "adHocSubProcess"))
+
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+ELEMENT_REPR = re.compile(r"<Element (?:\{[^}]*\})?([\w.-]+) at 0x[0-9a-fA-F]+>")
+
+DOCTYPE_MESSAGE = (
+    "DOCTYPE declarations are not allowed (entities could read files or explode); "
+    "BPMN and DMN files never need one — remove it"
+)
+
+
+# -- public types -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelProblem:
+    """One thing wrong with an upload, located as precisely as we can."""
+
+    file: str | None
+    line: int | None
+    element_id: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        """The shape of one entry of ``errors.bpmn`` in a 422 response."""
+        return {"file": self.file, "line": self.line, "element_id": self.element_id, "message": self.message}
+
+    def __str__(self) -> str:
+        where = self.file or "upload"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.element_id:
+            where += f" [{self.element_id}]"
+        return f"{where}: {self.message}"
+
+
+class InvalidModel(Exception):
+    """The uploaded files do not make a deployable model; ``problems`` says why (never empty)."""
+
+    def __init__(self, problems: Iterable[ModelProblem]):
+        self.problems: list[ModelProblem] = list(problems) or [
+            ModelProblem(None, None, None, "the model is not valid")
+        ]
+        shown = "; ".join(str(p) for p in self.problems[:5])
+        more = len(self.problems) - 5
+        super().__init__(shown + (f"; and {more} more problems" if more > 0 else ""))
+
+
+@dataclass
+class ParsedModel:
+    """A deployable model: the entry process's spec plus everything it needs at run time."""
+
+    key: str
+    name: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict
+    forms: dict[str, dict] = field(default_factory=dict)
+    lanes: dict[str, str] = field(default_factory=dict)
+
+
+# -- entry point ------------------------------------------------------------------------------
+def parse_model_files(files: list[tuple[str, bytes]], key: str | None = None) -> ParsedModel:
+    """Parse and check uploaded model files; return the entry process's specs.
+
+    ``files`` are ``(filename, raw bytes)`` in upload order; the extension decides the kind
+    (``.bpmn``, ``.dmn``, ``.json`` form schema). ``key`` names the entry process; without
+    it the first executable process that no uploaded call activity calls is taken (see
+    :func:`_choose_key`).
+
+    Raises :class:`InvalidModel` with one :class:`ModelProblem` per problem found, and
+    nothing else, whatever the bytes contain.
+    """
+    try:
+        return _parse(files, key)
+    except InvalidModel:
+        raise
+    except Exception as exc:  # noqa: BLE001 - bad input must never surface as a 500
+        # Reaching this means a check above missed a case; keep the traceback for us, and
+        # give the designer something better than a crash.
+        log.exception("unexpected failure while parsing uploaded model files")
+        raise InvalidModel(
+            [ModelProblem(None, None, None, f"the model could not be read ({type(exc).__name__}: {_short(exc)})")]
+        ) from None
+
+
+def _parse(files, key: str | None) -> ParsedModel:
+    # Stage 1: read every file on its own.
+    uploads, forms, problems = _read_files(files)
+    if problems:
+        raise _invalid(problems)
+    bpmn = [u for u in uploads if u.kind == "bpmn"]
+    dmn = [u for u in uploads if u.kind == "dmn"]
+    if not bpmn:
+        raise InvalidModel([ModelProblem(None, None, None, "no executable process: the upload has no .bpmn file")])
+
+    # Stage 2: check the model as a whole and hand it to SpiffWorkflow.
+    model = _Model(uploads)
+    key, problems = _choose_key(model, key)
+    problems += (
+        _check_sequence_flows(model)
+        + _check_expressions(model)
+        + _check_call_activities(model)
+        + _check_decision_refs(model)
+        + _check_data_associations(model)
+    )
+    parser = SpiffBpmnParser(validator=BpmnValidator(), dmn_schemas=_usable_dmn_schemas())
+    for upload in bpmn:
+        unsupported = _check_data_stores(upload, parser)
+        if unsupported:  # SpiffWorkflow would stop at the first, without saying where
+            problems += unsupported
+            continue
+        problems += model.guard(lambda u=upload: parser.add_bpmn_xml(u.tree, filename=u.name), upload.name)
+    for upload in dmn:
+        problems += _add_dmn(parser, model, upload)
+    if problems:
+        raise _invalid(problems)
+
+    # Stage 3: build every executable process's spec, then the entry process's.
+    problems = _build_all_specs(parser, model)
+    if problems:
+        raise _invalid(problems)
+    entry_file = model.process_file(key)
+    result: dict = {}
+
+    def build_entry():
+        result["spec"] = parser.get_spec(key)
+        result["subprocess_specs"] = parser.get_subprocess_specs(key)
+
+    problems = model.guard(build_entry, entry_file, key)
+    if problems:
+        raise _invalid(problems)
+
+    process = model.processes[key][1]
+    name = " ".join((process.get("name") or "").split()) or key
+    return ParsedModel(
+        key=key,
+        name=name,
+        spec=result["spec"],
+        subprocess_specs=result["subprocess_specs"],
+        forms=forms,
+        lanes=_lanes(bpmn),
+    )
+
+
+# -- stage 1: reading files -------------------------------------------------------------------
+@dataclass
+class _Upload:
+    name: str
+    kind: str  # "bpmn" or "dmn"
+    tree: etree._ElementTree
+
+
+def _read_files(files) -> tuple[list[_Upload], dict[str, dict], list[ModelProblem]]:
+    uploads: list[_Upload] = []
+    forms: dict[str, dict] = {}
+    problems: list[ModelProblem] = []
+    try:
+        entries = list(files or [])
+    except TypeError:
+        entries = []
+    if not entries:
+        return [], {}, [ModelProblem(None, None, None, "no files were uploaded: send at least one .bpmn file")]
+
+    for entry in entries:
+        try:
+            name, data = entry
+        except (TypeError, ValueError):
+            problems.append(ModelProblem(None, None, None, "each upload must be a (file name, content) pair"))
+            continue
+        if not isinstance(name, str) or not name.strip():
+            problems.append(ModelProblem(None, None, None, "an uploaded file has no name"))
+            continue
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        if not isinstance(data, bytes):
+            problems.append(ModelProblem(name, None, None, "the file content must be bytes"))
+            continue
+        # Refuse big files before any parser sees a byte of them.
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(
+                ModelProblem(
+                    name, None, None,
+                    f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes "
+                    f"({MAX_FILE_BYTES // (1024 * 1024)} MB)",
+                )
+            )
+            continue
+        extension = PurePath(name).suffix.lower()
+        if extension in XML_EXTENSIONS:
+            upload, found = _read_xml(name, data, XML_EXTENSIONS[extension])
+            problems += found
+            if upload is not None:
+                uploads.append(upload)
+        elif extension == FORM_EXTENSION:
+            form, found = _read_form(name, data)
+            problems += found
+            if form is not None:
+                forms[name] = form
+        else:
+            problems.append(
+                ModelProblem(
+                    name, None, None,
+                    f"unsupported file type {extension or '(no extension)'!r}: "
+                    "upload .bpmn (BPMN 2.0), .dmn (DMN) or .json (form schema) files",
+                )
+            )
+    return uploads, forms, problems
+
+
+def _safe_xml_parser() -> etree.XMLParser:
+    # A fresh parser per file: lxml parsers keep per-document state and are not meant to
+    # be shared between threads. No DTD loading, no entity expansion, no network, and
+    # libxml2's default limits on depth and text size (huge_tree=False).
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+
+
+def _read_xml(name: str, data: bytes, kind: str) -> tuple[_Upload | None, list[ModelProblem]]:
+    # Refuse DTDs by looking at the prolog ourselves, before libxml2 reads the internal
+    # subset: entity declarations (XXE, billion laughs) are never even parsed.
+    doctype_line = _doctype_line(data)
+    if doctype_line is not None:
+        return None, [ModelProblem(name, doctype_line, None, DOCTYPE_MESSAGE)]
+    try:
+        root = etree.fromstring(data, _safe_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None
+        return None, [ModelProblem(name, line, None, f"the file is not well-formed XML: {exc.msg}")]
+    except (etree.LxmlError, ValueError) as exc:
+        return None, [ModelProblem(name, None, None, f"the file is not readable XML: {_short(exc)}")]
+    if root is None:  # only possible with recovering parsers, but never trust that
+        return None, [ModelProblem(name, None, None, "the file is not readable XML: it is empty")]
+    tree = root.getroottree()
+    docinfo = tree.docinfo
+    # Second line of defence for encodings our prolog scan cannot read.
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        return None, [ModelProblem(name, None, None, DOCTYPE_MESSAGE)]
+
+    qname = etree.QName(root)
+    if kind == "bpmn":
+        if root.tag != BPMN_DEFINITIONS:
+            return None, [
+                ModelProblem(
+                    name, root.sourceline, root.get("id"),
+                    f"not a BPMN 2.0 model: the root element is <{qname.localname}> in namespace "
+                    f"{qname.namespace or '(none)'!r}; expected <definitions> in namespace {BPMN_NS!r}",
+                )
+            ]
+        return _validated(name, kind, tree, BpmnValidator())
+
+    if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
+        if qname.localname == "definitions" and qname.namespace and "/spec/DMN/" in qname.namespace:
+            message = (
+                f"unsupported DMN version (namespace {qname.namespace!r}); "
+                f"save the decision as {', '.join(DMN_NAMESPACES.values())}"
+            )
+        else:
+            message = (
+                f"not a DMN model: the root element is <{qname.localname}> in namespace "
+                f"{qname.namespace or '(none)'!r}; expected DMN <definitions>"
+            )
+        return None, [ModelProblem(name, root.sourceline, root.get("id"), message)]
+    schema = _usable_dmn_schemas().get(qname.namespace)
+    if schema is None:
+        # SpiffWorkflow 3.2.0 ships a DMN 1.2 schema that does not compile; such files are
+        # parsed without XSD validation (SpiffWorkflow then skips it too).
+        return _Upload(name, kind, tree), []
+    return _validated(name, kind, tree, BpmnValidator(schema))
+
+
+def _validated(name: str, kind: str, tree, validator: BpmnValidator) -> tuple[_Upload | None, list[ModelProblem]]:
+    """XSD-validate ``tree``, reporting every error libxml2 finds (SpiffWorkflow stops at the first)."""
+    # The same rewrite SpiffWorkflow applies before validating (bpmn-js writes correlation
+    # expressions the schema does not allow), so that we accept exactly what it accepts.
+    validator.preprocess(tree)
+    schema = validator.validator
+    if schema.validate(tree):
+        return _Upload(name, kind, tree), []
+    errors = [e for e in schema.error_log if e.level >= etree.ErrorLevels.ERROR]
+    problems = []
+    for entry in errors[:MAX_SCHEMA_ERRORS_PER_FILE]:
+        element = _element_of_log_entry(tree, entry)
+        problems.append(
+            ModelProblem(
+                name,
+                entry.line or (element.sourceline if element is not None else None),
+                _nearest_id(element),
+                "schema violation: " + _shorten_namespaces(entry.message),
+            )
+        )
+    if len(errors) > MAX_SCHEMA_ERRORS_PER_FILE:
+        problems.append(
+            ModelProblem(
+                name, None, None, f"{len(errors) - MAX_SCHEMA_ERRORS_PER_FILE} more schema violations not shown"
+            )
+        )
+    if not problems:  # invalid, but libxml2 logged nothing at error level
+        problems.append(ModelProblem(name, None, None, "the file does not follow the BPMN/DMN schema"))
+    return None, problems
+
+
+def _read_form(name: str, data: bytes) -> tuple[dict | None, list[ModelProblem]]:
+    try:
+        form = json.loads(data)  # bytes: UTF-8/16/32 detected per RFC 8259
+    except RecursionError:
+        return None, [ModelProblem(name, None, None, "the form schema is nested too deeply")]
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        line = getattr(exc, "lineno", None)
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "it is not UTF-8 text"
+        return None, [ModelProblem(name, line, None, f"the form schema is not valid JSON: {reason}")]
+    if not isinstance(form, dict):
+        return None, [
+            ModelProblem(name, None, None, f"a form schema must be a JSON object, not {_json_type(form)}")
+        ]
+    # Forms are checked with Draft 2020-12 when a task is completed; a broken schema would
+    # make every completion of that task fail, so refuse it now.
+    try:
+        Draft202012Validator.check_schema(form)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        where = f" at {where}" if where else ""
+        return None, [
+            ModelProblem(name, None, None, f"the form is not a valid JSON Schema{where}: {_short(exc.message)}")
+        ]
+    except RecursionError:
+        return None, [ModelProblem(name, None, None, "the form schema is nested too deeply")]
+    return form, []
+
+
+def _doctype_line(data: bytes) -> int | None:
+    """Line of a DOCTYPE declaration in the prolog of ``data``, or ``None`` when there is none.
+
+    Walks the prolog as the XML grammar defines it (XML declaration, comments, processing
+    instructions, white space) without parsing anything, so no entity can be declared,
+    fetched or expanded. Documents in UTF-16/32 are recognised by their first bytes.
+    """
+    text = _decode_for_scan(data)
+    i, n = 0, len(text)
+    if text.startswith("\ufeff"):
+        i = 1
+    while i < n:
+        if text[i] in " \t\r\n":
+            i = _XML_SPACE.match(text, i).end()
+        elif text.startswith("<?", i):
+            end = text.find("?>", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+        elif text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end < 0:
+                return None
+            i = end + 3
+        elif text[i:i + 9].upper() == "<!DOCTYPE":
+            return text.count("\n", 0, i) + 1
+        else:
+            return None
+    return None
+
+
+def _decode_for_scan(data: bytes) -> str:
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
+    if data.startswith(b"<\x00\x00\x00"):
+        return data.decode("utf-32-le", errors="replace")
+    if data.startswith(b"\x00\x00\x00<"):
+        return data.decode("utf-32-be", errors="replace")
+    if data.startswith(b"<\x00"):
+        return data.decode("utf-16-le", errors="replace")
+    if data.startswith(b"\x00<"):
+        return data.decode("utf-16-be", errors="replace")
+    # Every ASCII-compatible encoding (UTF-8, ISO-8859-x, GB18030 ...) spells the markup
+    # we look for in ASCII bytes; latin-1 maps each byte to one character and never fails.
+    return data.decode("latin-1")
+
+
+# -- stage 2: the model as a whole ------------------------------------------------------------
+class _Model:
+    """The uploaded XML trees, with the look-ups problems need (process ids, element lines)."""
+
+    def __init__(self, uploads: list[_Upload]):
+        self.uploads = uploads
+        # process id -> (upload, <process> element), in upload order; first definition wins
+        # here, SpiffWorkflow reports duplicates itself.
+        self.processes: dict[str, tuple[_Upload, etree._Element]] = {}
+        for upload in uploads:
+            if upload.kind != "bpmn":
+                continue
+            for process in upload.tree.getroot().iter(f"{{{BPMN_NS}}}process"):
+                pid = process.get("id")
+                if pid and pid not in self.processes:
+                    self.processes[pid] = (upload, process)
+
+    def executable_processes(self) -> list[tuple[_Upload, etree._Element]]:
+        """Processes SpiffWorkflow will build: all but those marked ``isExecutable="false"``.
+
+        Documentation-only processes next to the executable one are not checked: nothing
+        will ever run them.
+        """
+        return [(u, p) for u, p in self.processes.values() if _spiff_executable(p)]
+
+    def process_file(self, process_id: str) -> str | None:
+        found = self.processes.get(process_id)
+        return found[0].name if found else None
+
+    def locate(self, element_id: str | None, file: str | None = None) -> tuple[str | None, int | None]:
+        """The file and line of the element with this id, looking in ``file`` first."""
+        if not element_id:
+            return file, None
+        ordered = sorted(self.uploads, key=lambda u: u.name != file)
+        for upload in ordered:
+            found = upload.tree.xpath("//*[@id=$i]", i=element_id)
+            if found:
+                return upload.name, found[0].sourceline
+        return file, None
+
+    def problem(self, file: str | None, element_id: str | None, message: str, line: int | None = None) -> ModelProblem:
+        located_file, located_line = self.locate(element_id, file)
+        return ModelProblem(file or located_file, line or located_line, element_id or None, message)
+
+    def from_exception(self, exc: Exception, file: str | None, element_id: str | None = None) -> ModelProblem:
+        """A problem from anything SpiffWorkflow raised, filling in what it left empty."""
+        if _caused_by(exc, RecursionError):
+            # SpiffWorkflow follows sequence flows recursively, a few frames per element.
+            return self.problem(
+                file, getattr(exc, "id", None) or element_id,
+                "the process is too long to parse: it has a chain of several hundred elements "
+                "in a row; split it into subprocesses or call activities",
+            )
+        if isinstance(exc, ValidationException):
+            message = str(exc.args[0]) if exc.args else type(exc).__name__
+            notes = [n for n in getattr(exc, "notes", []) if n]
+            if notes:
+                message += ". " + ". ".join(notes)
+            exc_line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
+            # Some messages embed an lxml element's repr ("<Element {ns}sourceRef at 0x7f..>").
+            message = ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", message)
+            return self.problem(exc.file_name or file, exc.id or element_id, _short(message.strip()), exc_line)
+        # Anything else is SpiffWorkflow tripping over input it did not expect (a KeyError
+        # on a missing attribute, an IndexError on an empty element ...).
+        return self.problem(file, element_id, f"the model could not be parsed ({type(exc).__name__}: {_short(exc)})")
+
+    def guard(self, action, file: str | None, element_id: str | None = None) -> list[ModelProblem]:
+        """Run ``action``; whatever it raises becomes a located problem."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - see from_exception
+            return [self.from_exception(exc, file, element_id)]
+        return []
+
+
+def _choose_key(model: _Model, key: str | None) -> tuple[str | None, list[ModelProblem]]:
+    """The entry process and the problems in choosing it: ``key`` if given, else the first
+    executable process that no uploaded call activity calls.
+
+    "Executable" follows the files: processes marked ``isExecutable="true"``, or, when none
+    is, every process not marked ``"false"`` (many modelers leave the attribute out, and
+    SpiffWorkflow reads "absent" as executable). Among those, a process that an uploaded
+    call activity calls is a subprocess, not an entry point.
+    """
+    if key:
+        if key not in model.processes:
+            known = ", ".join(repr(p) for p in model.processes) or "none"
+            return None, [
+                ModelProblem(
+                    None, None, key, f"no process with id {key!r} in the uploaded files (processes found: {known})"
+                )
+            ]
+        upload, process = model.processes[key]
+        if not _spiff_executable(process):
+            return None, [
+                ModelProblem(
+                    upload.name, process.sourceline, key,
+                    f"process {key!r} is not executable (isExecutable={process.get('isExecutable')!r}); "
+                    "mark it executable to deploy it",
+                )
+            ]
+        return key, []
+
+    if not model.processes:
+        return None, [ModelProblem(None, None, None, "no executable process: the .bpmn files define no process")]
+    marked = [pid for pid, (_, p) in model.processes.items() if p.get("isExecutable") == "true"]
+    candidates = marked or [pid for pid, (_, p) in model.processes.items() if _spiff_executable(p)]
+    if not candidates:
+        upload, process = next(iter(model.processes.values()))
+        return None, [
+            ModelProblem(
+                upload.name, process.sourceline, process.get("id"),
+                "no executable process: every process is marked isExecutable=\"false\"; "
+                "mark the entry process executable to deploy it",
+            )
+        ]
+    called = {
+        call.get("calledElement")
+        for upload in model.uploads
+        if upload.kind == "bpmn"
+        for call in upload.tree.getroot().iter(f"{{{BPMN_NS}}}callActivity")
+    }
+    chosen = next((pid for pid in candidates if pid not in called), candidates[0])
+    return chosen, []
+
+
+def _check_expressions(model: _Model) -> list[ModelProblem]:
+    """Python syntax of scripts and conditions, checked at deploy time rather than mid-case."""
+    problems = []
+    for upload, root in model.executable_processes():
+        for task in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+            script = task.find(f"{{{BPMN_NS}}}script")
+            if script is None or not (script.text or "").strip():
+                problems.append(
+                    ModelProblem(upload.name, task.sourceline, task.get("id"), "the script task has no script")
+                )
+                continue
+            problems += _syntax(upload.name, task, script.text, "exec", "script")
+        for tag in ("preScript", "postScript"):
+            for script in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+                if (script.text or "").strip():
+                    owner = _nearest_with_id(script)
+                    owner = script if owner is None else owner
+                    problems += _syntax(upload.name, owner, script.text, "exec", tag)
+        for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            # SpiffWorkflow treats an empty condition element as "no condition".
+            if condition is not None and condition.text is not None:
+                # eval() strips leading spaces and tabs; ast.parse does not.
+                problems += _syntax(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition")
+    return problems
+
+
+def _syntax(file: str, element, source: str, mode: str, what: str) -> list[ModelProblem]:
+    try:
+        ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        reason = exc.msg
+        if exc.lineno and source.count("\n"):
+            reason += f" (line {exc.lineno} of the {what})"
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        reason = _short(exc)
+    else:
+        return []
+    excerpt = " ".join(source.split())
+    excerpt = excerpt if len(excerpt) <= 60 else excerpt[:59] + "…"
+    message = f"the {what} {excerpt!r} is not valid Python: {reason}"
+    # Models drawn for other engines say what they are; tell the designer what we expect.
+    if excerpt.startswith("${") or excerpt.startswith("#{"):
+        message += "; this looks like JUEL (Camunda 7) — write the expression in Python"
+    elif excerpt.startswith("="):
+        message += "; this looks like FEEL (Camunda 8) — write the expression in Python"
+    return [ModelProblem(file, element.sourceline, element.get("id"), message)]
+
+
+def _check_call_activities(model: _Model) -> list[ModelProblem]:
+    """Every call activity in an executable process must call a process in the upload.
+
+    SpiffWorkflow only notices a missing target when it builds the caller's subprocess
+    specs, and then names neither the call activity nor its file.
+    """
+    problems = []
+    for upload, process in model.executable_processes():
+        for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            target = call.get("calledElement")
+            if not target:
+                problems.append(
+                    ModelProblem(
+                        upload.name, call.sourceline, call.get("id"),
+                        "the call activity names no called process (calledElement)",
+                    )
+                )
+            elif target not in model.processes:
+                problems.append(
+                    ModelProblem(
+                        upload.name, call.sourceline, call.get("id"),
+                        f"the call activity calls process {target!r}, which is not in the uploaded files",
+                    )
+                )
+            elif not _spiff_executable(model.processes[target][1]):
+                problems.append(
+                    ModelProblem(
+                        upload.name, call.sourceline, call.get("id"),
+                        f"the call activity calls process {target!r}, which is not executable "
+                        f"(isExecutable={model.processes[target][1].get('isExecutable')!r})",
+                    )
+                )
+    return problems
+
+
+def _check_sequence_flows(model: _Model) -> list[ModelProblem]:
+    """Both ends of a sequence flow must be flow nodes next to it (same process or subprocess).
+
+    SpiffWorkflow's own message for a dangling end suggests "a form has the same ID".
+    """
+    problems = []
+    for upload, process in model.executable_processes():
+        for container in [process, *(e for tag in SUBPROCESS_TAGS for e in process.iter(tag))]:
+            nodes = {child.get("id") for child in container if child.tag in FLOW_NODE_TAGS}
+            for flow in container.iterfind(f"{{{BPMN_NS}}}sequenceFlow"):
+                for end in ("sourceRef", "targetRef"):
+                    ref = flow.get(end)
+                    if ref not in nodes:
+                        problems.append(
+                            ModelProblem(
+                                upload.name, flow.sourceline, flow.get("id"),
+                                f"the sequence flow's {end} {ref!r} is not a task, event or gateway "
+                                f"of the same {etree.QName(container).localname}",
+                            )
+                        )
+    return problems
+
+
+def _check_decision_refs(model: _Model) -> list[ModelProblem]:
+    """Business rule tasks must name a decision of an uploaded .dmn file.
+
+    SpiffWorkflow finds the decision by the ``spiffworkflow:calledDecisionId`` extension;
+    the message it gives when it is missing lists the decisions it has, often none.
+    """
+    decisions = {
+        decision.get("id")
+        for upload in model.uploads
+        if upload.kind == "dmn"
+        for decision in upload.tree.getroot()
+        if etree.QName(decision).localname == "decision"
+    }
+    problems = []
+    for upload, process in model.executable_processes():
+        for task in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+            ref = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+            decision = (ref.text or "").strip() if ref is not None else ""
+            if not decision:
+                message = "the business rule task names no decision (spiffworkflow:calledDecisionId)"
+            elif decision not in decisions:
+                available = ", ".join(repr(d) for d in sorted(decisions)) or "none"
+                message = (
+                    f"the business rule task calls decision {decision!r}, which is not in the uploaded "
+                    f".dmn files (decisions uploaded: {available})"
+                )
+            else:
+                continue
+            problems.append(ModelProblem(upload.name, task.sourceline, task.get("id"), message))
+    return problems
+
+
+def _check_data_stores(upload: _Upload, parser: SpiffBpmnParser) -> list[ModelProblem]:
+    """Data stores need an implementation registered with the parser; we register none."""
+    problems = []
+    for store in upload.tree.getroot().iter(f"{{{BPMN_NS}}}dataStore"):
+        name = store.get("name")
+        if name not in parser.DATA_STORE_CLASSES:
+            label = " ".join((name or "").split()) or "(unnamed)"
+            problems.append(
+                ModelProblem(
+                    upload.name, store.sourceline, store.get("id"),
+                    f"data store {label!r} has no implementation in Redwall; "
+                    "keep case data in data objects or task data",
+                )
+            )
+    return problems
+
+
+def _check_data_associations(model: _Model) -> list[ModelProblem]:
+    """Data associations must connect a task to a data object or data store reference.
+
+    SpiffWorkflow cannot map anything else (a process-level data input, say) and its own
+    error names neither the reference nor the association.
+    """
+    problems = []
+    references: dict[int, set[str]] = {}
+    for upload, process in model.executable_processes():
+        # SpiffWorkflow looks references up anywhere in the document.
+        root = upload.tree.getroot()
+        if id(root) not in references:
+            references[id(root)] = {
+                element.get("id")
+                for tag in ("dataObjectReference", "dataStoreReference")
+                for element in root.iter(f"{{{BPMN_NS}}}{tag}")
+            }
+        for kind, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+            for association in process.iter(f"{{{BPMN_NS}}}{kind}"):
+                for ref in association.iterfind(f"{{{BPMN_NS}}}{end}"):
+                    target = (ref.text or "").strip()
+                    if target in references[id(root)]:
+                        continue
+                    owner = association.getparent()
+                    owner = owner if owner is not None and owner.get("id") else association
+                    problems.append(
+                        ModelProblem(
+                            upload.name, association.sourceline, owner.get("id"),
+                            f"the {kind} refers to {target!r}, which is not a data object reference or data "
+                            "store reference; only those can be mapped to and from task data",
+                        )
+                    )
+    return problems
+
+
+def _add_dmn(parser: SpiffBpmnParser, model: _Model, upload: _Upload) -> list[ModelProblem]:
+    root = upload.tree.getroot()
+    namespace = etree.QName(root).namespace
+    # SpiffWorkflow's DMN parser finds elements through the prefix "dmn" (or the default
+    # namespace, which it renames to "dmn"); any other prefix makes its XPath fail.
+    if root.nsmap.get(None) != namespace and root.nsmap.get("dmn") != namespace:
+        return [
+            ModelProblem(
+                upload.name, root.sourceline, root.get("id"),
+                "declare the DMN namespace as the default namespace (or with the prefix 'dmn')",
+            )
+        ]
+    decisions = root.findall(f"{{{namespace}}}decision")
+    if not decisions:
+        return [ModelProblem(upload.name, root.sourceline, root.get("id"), "the DMN file has no decision")]
+    if len(decisions) > 1:
+        return [
+            ModelProblem(
+                upload.name, decisions[1].sourceline, decisions[1].get("id"),
+                "only one decision per DMN file is supported; put each decision in its own file",
+            )
+        ]
+    decision = decisions[0]
+    decision_id = decision.get("id")
+    if decision_id in parser.dmn_parsers:
+        other = parser.dmn_parsers[decision_id].filename
+        return [
+            ModelProblem(
+                upload.name, decision.sourceline, decision_id, f"decision {decision_id!r} is also defined in {other}"
+            )
+        ]
+
+    def add_and_parse():
+        parser.add_dmn_xml(root, filename=upload.name)
+        # DMN files are parsed lazily, when a business rule task first needs them; parse
+        # now so that a broken table is reported at deploy time.
+        dmn_parser = parser.dmn_parsers[decision_id]
+        dmn_parser.parse()
+        if not dmn_parser.decision.decisionTables:
+            raise ValidationException(
+                "the decision has no decision table (only decision tables are supported)",
+                node=decision,
+                file_name=upload.name,
+            )
+
+    return model.guard(add_and_parse, upload.name, decision_id)
+
+
+# -- stage 3: specs ---------------------------------------------------------------------------
+def _build_all_specs(parser: SpiffBpmnParser, model: _Model) -> list[ModelProblem]:
+    """Build every executable process's spec, one problem per process that fails.
+
+    SpiffWorkflow builds specs lazily; building them all now (like its ``find_all_specs``,
+    but without stopping at the first failure) catches errors in processes the entry
+    process only reaches later. Building a process can register new ones (embedded
+    subprocesses), hence the loop.
+    """
+    problems: list[ModelProblem] = []
+    attempted: set[str] = set()
+    while True:
+        pending = [pid for pid in parser.get_process_ids() if pid not in attempted]
+        if not pending:
+            return problems
+        for pid in pending:
+            attempted.add(pid)
+            problems += model.guard(lambda pid=pid: parser.get_spec(pid), model.process_file(pid), pid)
+
+
+def _lanes(bpmn: list[_Upload]) -> dict[str, str]:
+    """Flow node id -> id of its lane, for every flow node of every uploaded process.
+
+    A node inside an embedded subprocess, which has no ``flowNodeRef`` of its own, takes
+    the subprocess's lane (as SpiffWorkflow does); a boundary event that no lane lists
+    takes the lane of the activity it is attached to. Nested lanes: the innermost wins.
+    """
+    lanes: dict[str, str] = {}
+    for upload in bpmn:
+        for process in upload.tree.getroot().iter(f"{{{BPMN_NS}}}process"):
+            direct: dict[str, str] = {}
+            # iter() is document order, so a child lane is seen after its parent and wins.
+            for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+                lane_id = lane.get("id")
+                if not lane_id:
+                    continue
+                for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+                    if ref.text and ref.text.strip():
+                        direct[ref.text.strip()] = lane_id
+            _assign_lanes(process, None, direct, lanes)
+    return lanes
+
+
+def _assign_lanes(container, inherited: str | None, direct: dict[str, str], lanes: dict[str, str]) -> None:
+    boundary = []
+    for child in container:
+        if child.tag not in FLOW_NODE_TAGS:
+            continue
+        node_id = child.get("id")
+        lane = direct.get(node_id, inherited) if node_id else inherited
+        if child.tag == f"{{{BPMN_NS}}}boundaryEvent" and node_id not in direct:
+            boundary.append(child)
+        elif node_id and lane:
+            lanes[node_id] = lane
+        if child.tag in SUBPROCESS_TAGS:
+            _assign_lanes(child, lane, direct, lanes)
+    for event in boundary:
+        lane = lanes.get(event.get("attachedToRef") or "", inherited)
+        if event.get("id") and lane:
+            lanes[event.get("id")] = lane
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _invalid(problems: list[ModelProblem]) -> InvalidModel:
+    """The exception for these problems, capped so that a pathological file cannot make a
+    multi-megabyte 422."""
+    if len(problems) > MAX_PROBLEMS:
+        hidden = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [ModelProblem(None, None, None, f"{hidden} more problems not shown")]
+    return InvalidModel(problems)
+
+
+def _usable_dmn_schemas() -> dict[str, str]:
+    """SpiffWorkflow's DMN schemas that actually compile (its DMN 1.2 one does not)."""
+    global _DMN_SCHEMAS
+    if _DMN_SCHEMAS is None:
+        usable = {}
+        for namespace, path in SPIFF_DMN_SCHEMAS.items():
+            try:
+                BpmnValidator(path)
+            except Exception:  # noqa: BLE001 - XMLSchemaParseError, or a missing file
+                log.info("DMN schema for %s does not compile; files in it are not XSD-validated", namespace)
+                continue
+            usable[namespace] = path
+        _DMN_SCHEMAS = usable  # a benign race: every thread computes the same dict
+    return _DMN_SCHEMAS
+
+
+_DMN_SCHEMAS: dict[str, str] | None = None
+
+
+def _element_of_log_entry(tree, entry):
+    """The element an lxml schema error is about: by its path, else the first on its line."""
+    if entry.path:
+        namespaces = {p: ns for p, ns in tree.getroot().nsmap.items() if p}
+        try:
+            found = tree.xpath(entry.path, namespaces=namespaces)
+        except (etree.XPathError, ValueError):
+            found = []
+        if found and isinstance(found[0], etree._Element):
+            return found[0]
+    if entry.line:
+        for element in tree.iter(etree.Element):
+            if element.sourceline == entry.line:
+                return element
+    return None
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _spiff_executable(process) -> bool:
+    # SpiffWorkflow's own reading of the attribute: absent means executable.
+    return process.get("isExecutable", "true") == "true"
+
+
+def _nearest_with_id(element):
+    while element is not None and not element.get("id"):
+        element = element.getparent()
+    return element
+
+
+def _nearest_id(element) -> str | None:
+    element = _nearest_with_id(element)
+    return element.get("id") if element is not None else None
+
+
+def _shorten_namespaces(message: str) -> str:
+    message = message.replace(f"{{{BPMN_NS}}}", "bpmn:")
+    for namespace in DMN_NAMESPACES:
+        message = message.replace(f"{{{namespace}}}", "dmn:")
+    return message
+
+
+def _json_type(value) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null"
+
+
+def _short(value, limit: int = 500) -> str:
+    """Messages go into JSON responses; keep any one of them readable."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
