@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register(api)
     register_error_handlers(app)
+    from .cli import register_commands
+
+    register_commands(app)
 
     with app.app_context():
         configure_sqlite(db.engine)

@@ -11,12 +11,16 @@ from flask.cli import FlaskGroup, with_appcontext
 from workflows import accounts
 from workflows.errors import RedwallError
 
-from .app import create_app
 
-
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), help="Redwall case engine.")
+@click.group(cls=FlaskGroup, create_app=lambda: _create_app(), help="Redwall case engine.")
 def cli():
     pass
+
+
+def _create_app():
+    from .app import create_app
+
+    return create_app()
 
 
 def _fail(exc: RedwallError):
@@ -26,7 +30,7 @@ def _fail(exc: RedwallError):
     sys.exit(2)
 
 
-@cli.group()
+@click.group()
 def users():
     """Manage users and their roles."""
 
@@ -52,7 +56,7 @@ def add_user(username, tenant, password, roles, groups, supervises, display_name
     click.echo(f"user {username} created in tenant {tenant}")
 
 
-@cli.command("deploy")
+@click.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tenant", required=True)
 @click.option("--key", default=None, help="entry process id when the files hold several")
@@ -70,7 +74,7 @@ def deploy(files, tenant, key):
     click.echo(f"{model['key']} version {model['version']} {'deployed' if created else 'unchanged'}")
 
 
-@cli.command("demo")
+@click.command("demo")
 @with_appcontext
 def demo():
     """Load the demo tenant, its users and every model under bpmn/ (safe to run again)."""
@@ -78,6 +82,12 @@ def demo():
 
     for line in load_demo(current_app.extensions["redwall"]):
         click.echo(line)
+
+
+def register_commands(app) -> None:
+    """Add Redwall's commands to the app's CLI (``redwall …`` and ``flask --app server.app …``)."""
+    for command in (users, deploy, demo):
+        app.cli.add_command(command)
 
 
 def main():

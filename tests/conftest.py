@@ -109,7 +109,9 @@ def _truncate(app) -> None:
             else:
                 for table in reversed(Base.metadata.sorted_tables):
                     conn.execute(table.delete())
+        # ids restart with the emptied tables, so cached models and workflows must go too
         app.extensions["redwall"].workflows.clear()
+        app.extensions["redwall"].runtimes.clear()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

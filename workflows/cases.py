@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, fields
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import select
 
 from .accounts import Actor
 from .context import EngineContext
@@ -106,8 +107,10 @@ def start_case(
         runtime = ctx.runtimes.get(s, model.id)
         workflow, outcome = ctx.engine.start(runtime, data)
         now = ctx.clock()
-        case = Case(
+        record = CaseRecord(
+            id=0,
             tenant_id=actor.tenant_id,
+            number=None,
             model_id=model.id,
             process_key=model.key,
             model_version=model.version,
@@ -115,40 +118,79 @@ def start_case(
             service_code=service_code,
             applicant_id=applicant_id,
             data=outcome.data,
-            state=outcome.state,
+            version=1,
+            has_incident=False,
             started_by=actor.username,
             created_at=now,
             updated_at=now,
-            ended_at=now if outcome.completed else None,
-            has_incident=outcome.incident is not None,
+            ended_at=None,
+            deadline=None,
         )
-        s.add(case)
-        s.flush()
-        case.number = f"{actor.tenant_code.upper()}-{now:%Y%m%d}-{case.id:06d}"
-        tasks = _apply_outcome(s, case, runtime, outcome, before=set(), now=now)
-        s.flush()
-        view = case_view(case, tasks)
+        values = {k: v for k, v in vars(record).items() if k != "id"}
+        values["state"] = outcome.state
+        conn = s.connection()
+        record.id = conn.execute(CASES.insert().values(**values).returning(CASES.c.id)).scalar_one()
+        # The application number residents quote: tenant, day of receipt, case id.
+        record.number = f"{actor.tenant_code.upper()}-{now:%Y%m%d}-{record.id:06d}"
+        conn.execute(CASES.update().where(CASES.c.id == record.id).values(number=record.number))
+        tasks = _apply_outcome(s, record, outcome, before=set(), now=now)
+        view = case_view(record, tasks)
         uow.commit()
-        ctx.workflows.put(view["id"], view["version"], workflow)
+        ctx.workflows.put(record.id, record.version, workflow)
     return view
 
 
 # -- advance ----------------------------------------------------------------------------------
+@dataclass
+class CaseRecord:
+    """The columns of a case a step reads and writes (plain values, no ORM identity)."""
+
+    id: int
+    tenant_id: int
+    number: str | None
+    model_id: int
+    process_key: str
+    model_version: int
+    status: str
+    service_code: str | None
+    applicant_id: int | None
+    data: dict
+    version: int
+    has_incident: bool
+    started_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    deadline: datetime | None
+
+
+CASES = Case.__table__
+TASKS = Task.__table__
+INCIDENTS = Incident.__table__
+_RECORD_COLUMNS = [CASES.c[f.name] for f in fields(CaseRecord)]
+
+
 def load_case_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, case_id: int):
-    """The case row, its model runtime and its workflow, ready to be advanced in ``uow``.
+    """The case's record, its model runtime and its workflow, ready to be advanced in ``uow``.
 
     The workflow may come from the cache when its version matches the row just read;
     if the transaction is rolled back it is dropped, so a half-run object is never reused.
     """
     s = uow.session
-    case = s.get(Case, case_id)
-    if case is None or case.tenant_id != tenant_id:
+    row = s.connection().execute(
+        select(*_RECORD_COLUMNS, CASES.c.state).where(CASES.c.id == case_id, CASES.c.tenant_id == tenant_id)
+    ).one_or_none()
+    if row is None:
         raise NotFound(f"case {case_id} does not exist")
-    runtime = ctx.runtimes.get(s, case.model_id)
-    workflow = ctx.workflows.take(case.id, case.version)
+    values = row._asdict()
+    state = values.pop("state")
+    record = CaseRecord(**values)
+    runtime = ctx.runtimes.get(s, record.model_id)
+    workflow = ctx.workflows.take(record.id, record.version)
     if workflow is None:
-        workflow = ctx.engine.load(runtime, case.state)
-    return case, runtime, workflow
+        workflow = ctx.engine.load(runtime, state)
+    uow.after_rollback(lambda: ctx.workflows.take(record.id, -1))
+    return record, runtime, workflow
 
 
 def complete_user_task(
@@ -161,7 +203,7 @@ def complete_user_task(
     """
     s = uow.session
     data = dict(data or {})
-    case, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, task.case_id)
+    record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, task.case_id)
     spiff_task = ctx.engine.find_ready_task(workflow, task.spiff_id)
     if spiff_task is None:
         raise Conflict("this task is no longer open in its case")
@@ -169,19 +211,18 @@ def complete_user_task(
     before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     outcome = ctx.engine.complete_task(runtime, workflow, task.spiff_id, data)
     now = ctx.clock()
-    done = s.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.status.in_(OPEN_TASK_STATUSES))
-        .values(status="completed", completed_at=now, completed_by=actor.username, version=Task.version + 1)
-        .execution_options(synchronize_session=False)
+    done = s.connection().execute(
+        TASKS.update()
+        .where(TASKS.c.id == task.id, TASKS.c.status.in_(OPEN_TASK_STATUSES))
+        .values(status="completed", completed_at=now, completed_by=actor.username, version=TASKS.c.version + 1)
     )
     if done.rowcount != 1:
         raise Conflict("this task was completed or cancelled by someone else")
     before.discard(task.spiff_id)
-    created = _apply_outcome(s, case, runtime, outcome, before=before, now=now)
-    _write_case(ctx, uow, s, case, workflow)
-    view = case_view(case, created)
-    next_tasks = [task_view(t, case.number) for t in created if t.spiff_id not in before]
+    tasks = _apply_outcome(s, record, outcome, before=before, now=now)
+    _write_case(ctx, uow, s, record, outcome, workflow)
+    view = case_view(record, tasks)
+    next_tasks = [task_view(t, record.number) for t in tasks if t.spiff_id not in before]
     return view, next_tasks
 
 
@@ -191,80 +232,96 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
         raise Forbidden("your roles do not allow sending messages to cases")
     with ctx.unit_of_work() as uow:
         s = uow.session
-        case, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
+        record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         try:
             outcome = ctx.engine.send_message(runtime, workflow, name, payload)
         except LookupError as exc:
             raise Conflict(str(exc)) from None
         now = ctx.clock()
-        tasks = _apply_outcome(s, case, runtime, outcome, before=before, now=now)
-        _write_case(ctx, uow, s, case, workflow)
-        view = case_view(case, tasks)
+        tasks = _apply_outcome(s, record, outcome, before=before, now=now)
+        _write_case(ctx, uow, s, record, outcome, workflow)
+        view = case_view(record, tasks)
         uow.commit()
     return view
 
 
-def _write_case(ctx: EngineContext, uow: UnitOfWork, s, case: Case, workflow) -> None:
-    """Flush the case under its version check and keep the workflow for the next step."""
-    case_id = case.id
-    uow.after_rollback(lambda: ctx.workflows.take(case_id, -1))
-    try:
-        s.flush()
-    except StaleDataError:
-        raise Conflict("the case was changed by someone else at the same time; reload and try again") from None
-    version = case.version
+def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outcome: StepOutcome, workflow) -> None:
+    """Write the new state under the version check; keep the workflow for the next step."""
+    result = s.connection().execute(
+        CASES.update()
+        .where(CASES.c.id == record.id, CASES.c.version == record.version)
+        .values(
+            state=outcome.state,
+            status=record.status,
+            data=record.data,
+            updated_at=record.updated_at,
+            ended_at=record.ended_at,
+            has_incident=record.has_incident,
+            version=record.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        raise Conflict("the case was changed by someone else at the same time; reload and try again")
+    record.version += 1
+    case_id, version = record.id, record.version
     uow.after_commit(lambda: ctx.workflows.put(case_id, version, workflow))
 
 
-def _apply_outcome(s, case: Case, runtime: ModelRuntime, outcome: StepOutcome, before: set[str], now: datetime) -> list[Task]:
-    """Persist an engine outcome: case state and status, new task rows, vanished tasks cancelled.
+def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str], now: datetime) -> list:
+    """Persist an engine outcome's tasks and incident, and update ``record`` to match.
 
-    Returns the case's open tasks after the step.
+    New ready tasks become rows, tasks that vanished (a terminate end, a boundary event)
+    are cancelled. Returns the case's open tasks after the step.
     """
-    case.state = outcome.state
-    case.status = outcome.status
-    case.data = outcome.data
-    case.updated_at = now
-    if outcome.completed and case.ended_at is None:
-        case.ended_at = now
+    record.status = outcome.status
+    record.data = outcome.data
+    record.updated_at = now
+    if outcome.completed and record.ended_at is None:
+        record.ended_at = now
+    conn = s.connection()
     ready = {t.spiff_id: t for t in outcome.ready}
     gone = before - set(ready)
     if gone:
-        s.execute(
-            update(Task)
-            .where(Task.case_id == case.id, Task.spiff_id.in_(gone), Task.status.in_(OPEN_TASK_STATUSES))
-            .values(status="cancelled", completed_at=now, version=Task.version + 1)
-            .execution_options(synchronize_session=False)
+        conn.execute(
+            TASKS.update()
+            .where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
         )
-    new_rows = []
-    for spiff_id, rt in ready.items():
-        if spiff_id in before:
-            continue
-        new_rows.append(
-            Task(
-                tenant_id=case.tenant_id,
-                case_id=case.id,
-                spiff_id=spiff_id,
-                element_id=rt.element_id,
-                name=rt.name,
-                group=rt.lane,
-                candidate_groups=rt.candidate_groups,
-                candidate_users=rt.candidate_users,
-                status="ready",
-                priority=rt.priority,
-                form_key=rt.form_key,
-                created_at=now,
-                due_at=case.deadline,
-            )
-        )
-    s.add_all(new_rows)
+    new_rows = [
+        {
+            "tenant_id": record.tenant_id,
+            "case_id": record.id,
+            "spiff_id": spiff_id,
+            "element_id": rt.element_id,
+            "name": rt.name,
+            "group": rt.lane,
+            "candidate_groups": rt.candidate_groups,
+            "candidate_users": rt.candidate_users,
+            "status": "ready",
+            "assignee": None,
+            "priority": rt.priority,
+            "form_key": rt.form_key,
+            "created_at": now,
+            "due_at": record.deadline,
+            "warn_at": None,
+            "completed_at": None,
+            "completed_by": None,
+            "version": 1,
+        }
+        for spiff_id, rt in ready.items()
+        if spiff_id not in before
+    ]
+    created = []
+    if new_rows:
+        ids = conn.execute(TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True), new_rows).scalars().all()
+        created = [SimpleNamespace(id=task_id, **row) for task_id, row in zip(ids, new_rows)]
     if outcome.incident is not None:
-        case.has_incident = True
-        s.add(
-            Incident(
-                tenant_id=case.tenant_id,
-                case_id=case.id,
+        record.has_incident = True
+        conn.execute(
+            INCIDENTS.insert().values(
+                tenant_id=record.tenant_id,
+                case_id=record.id,
                 spiff_task_id=outcome.incident.spiff_task_id,
                 element_id=outcome.incident.element_id,
                 kind=outcome.incident.kind,
@@ -272,17 +329,16 @@ def _apply_outcome(s, case: Case, runtime: ModelRuntime, outcome: StepOutcome, b
                 created_at=now,
             )
         )
+    kept = []
     if before - gone:
-        kept = list(
-            s.scalars(
-                select(Task).where(
-                    Task.case_id == case.id, Task.spiff_id.in_(before - gone), Task.status.in_(OPEN_TASK_STATUSES)
-                )
-            )
-        )
-    else:
-        kept = []
-    return kept + new_rows
+        kept = conn.execute(
+            select(TASKS).where(
+                TASKS.c.case_id == record.id,
+                TASKS.c.spiff_id.in_(before - gone),
+                TASKS.c.status.in_(OPEN_TASK_STATUSES),
+            ).order_by(TASKS.c.id)
+        ).all()
+    return list(kept) + created
 
 
 # -- forms ------------------------------------------------------------------------------------

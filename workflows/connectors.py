@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from .errors import InvalidInput
 
 Connector = Callable[..., Any]
 
@@ -31,10 +30,19 @@ class ConnectorRegistry:
         return sorted(self._connectors)
 
     def call(self, task_data: dict, operation_name: str, operation_params: dict) -> Any:
+        """Call a connector with the evaluated parameters of a service task.
+
+        SpiffWorkflow hands parameters as ``{name: {"value": ..., "type": ...}}``; the
+        connector receives plain keyword arguments.
+        """
         connector = self._connectors.get(operation_name)
         if connector is None:
-            raise InvalidInput(f"no connector named {operation_name!r}; known: {', '.join(self.names()) or 'none'}")
-        return connector(**(operation_params or {}))
+            raise LookupError(f"no connector named {operation_name!r}; known: {', '.join(self.names()) or 'none'}")
+        params = {
+            name: (param["value"] if isinstance(param, dict) and "value" in param else param)
+            for name, param in (operation_params or {}).items()
+        }
+        return connector(**params)
 
 
 def default_connectors() -> ConnectorRegistry:

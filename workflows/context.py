@@ -43,6 +43,10 @@ class RuntimeCache:
         parsed = parse_model_files([(f, bytes(c)) for f, c in files], key=model.key)
         return self.put(model_id, parsed)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, model_id: int, parsed) -> ModelRuntime:
         runtime = ModelRuntime(
             model_id=model_id,

@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefi
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 # Task data keys a process may set to say how the case ended (e.g. a refusal at intake).
@@ -202,10 +203,22 @@ class CaseEngine:
     def send_message(
         self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None
     ) -> StepOutcome:
-        """Deliver a message (e.g. "materials supplied") to the case's waiting catch event."""
-        event = BpmnEvent(MessageEventDefinition(name), payload or {})
+        """Deliver a message (e.g. "materials supplied") to the case's waiting catch event.
+
+        The payload's keys land in the catching task's data, unless the model names a
+        ``spiffworkflow:messageVariable`` to receive the payload as a whole.
+        """
+        payload = payload or {}
+        # Event definitions only match their own class: the parsed model's are SpiffWorkflow's
+        # "spiff" subclass, so the event must be built from that class, not the BPMN base.
+        event = BpmnEvent(_message_definition(workflow, name), payload)
+        catchers = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
         if workflow.event_manager.catch(event, internal=False) == 0:
             raise LookupError(f"the case is not waiting for the message {name!r}")
+        for task in catchers:
+            # The spiff message definition drops a payload that has no messageVariable.
+            if getattr(task.task_spec.event_definition, "message_var", None) is None and isinstance(payload, dict):
+                task.data.update(payload)
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
@@ -304,6 +317,15 @@ class CaseEngine:
             spiff_task_id=str(task.id) if task is not None else None,
             element_id=getattr(spec, "bpmn_id", None) if spec is not None else None,
         )
+
+
+def _message_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition:
+    """The definition a waiting task uses for message ``name`` (the spiff class by default)."""
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return type(definition)(name)
+    return SpiffMessageEventDefinition(name)
 
 
 def case_data(workflow: BpmnWorkflow) -> dict:

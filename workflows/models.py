@@ -179,7 +179,7 @@ class Case(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     # SpiffWorkflow state without the process spec (the spec is rebuilt from the model's files).
     state: Mapped[str] = mapped_column(Text)
-    # Optimistic concurrency: every write is "UPDATE ... WHERE version = :seen".
+    # Optimistic concurrency: every write is "UPDATE ... WHERE version = :seen" (workflows.cases).
     version: Mapped[int] = mapped_column(Integer, default=1)
     has_incident: Mapped[bool] = mapped_column(Boolean, default=False)
     started_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
@@ -187,8 +187,6 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Task(Base):

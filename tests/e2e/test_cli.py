@@ -1,0 +1,48 @@
+"""The ``redwall`` command: users, deployments and the demo data."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.helpers import DEMO_MODEL_DIR, Api
+from workflows.models import ProcessModel, User
+
+
+def test_users_add_and_login(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["users", "add", "clerk7", "--tenant", "xichangan", "--role", "clerk", "--group", "civil_affairs",
+              "--password", "a-long-password"],
+    )
+    assert result.exit_code == 0, result.output
+    r = app.test_client().post("/api/auth/token", json={"username": "clerk7", "password": "a-long-password"})
+    assert r.status_code == 200 and r.get_json()["user"]["groups"] == ["civil_affairs"]
+    again = runner.invoke(args=["users", "add", "clerk7", "--tenant", "xichangan", "--role", "clerk", "--password", "a-long-password"])
+    assert again.exit_code == 2 and "exists" in again.output
+    bad = runner.invoke(args=["users", "add", "x8", "--tenant", "xichangan", "--role", "wizard", "--password", "a-long-password"])
+    assert bad.exit_code != 0
+
+
+def test_deploy_command(app):
+    runner = app.test_cli_runner()
+    files = [str(p) for p in sorted(DEMO_MODEL_DIR.iterdir())]
+    result = runner.invoke(args=["deploy", "--tenant", "xichangan", *files])
+    assert result.exit_code == 0 and "service_application version 1 deployed" in result.output, result.output
+    result = runner.invoke(args=["deploy", "--tenant", "xichangan", *files])
+    assert "version 1 unchanged" in result.output
+
+
+def test_demo_loads_users_and_models_idempotently(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0 and "created" not in second.output
+    ctx = app.extensions["redwall"]
+    with ctx.unit_of_work() as uow:
+        names = set(uow.session.scalars(select(User.username)))
+        keys = set(uow.session.scalars(select(ProcessModel.key)))
+    assert {"intake1", "civil1", "disabled1", "super1", "designer1", "auditor1", "admin1"} <= names
+    assert "service_application" in keys
+    client = app.test_client()
+    r = client.post("/api/auth/token", json={"username": "super1", "password": "redwall-demo"})
+    assert r.status_code == 200 and r.get_json()["user"]["supervises"] == ["civil_affairs", "disabled_federation"]
