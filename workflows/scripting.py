@@ -793,7 +793,11 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self._run(exec, compiled, namespace, "script")
         result = {}
         for key, value in namespace.items():
-            if key in _RESERVED_GLOBALS or callable(value):
+            if key in _RESERVED_GLOBALS:
+                if key in context:  # odd data that shares a name with our internals
+                    result[key] = context[key]
+                continue
+            if callable(value):
                 continue
             if key in external_context and key not in context:
                 continue

@@ -359,6 +359,7 @@ def test_data_cannot_hijack_the_guards(engine):
     assert engine.evaluate(task, "a * 7") == 42
     engine.execute(task, "b = a * 2\nfor i in range(2):\n    b += 1")
     assert task.data["b"] == 14
+    assert task.data["_rw_mul"] == "boom" and task.data["_rw_tick"] == 1
 
 
 def test_compiled_code_is_cached(engine):
