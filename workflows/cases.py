@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .accounts import Actor
 from .context import EngineContext
@@ -129,10 +129,10 @@ def start_case(
         values = {k: v for k, v in vars(record).items() if k != "id"}
         values["state"] = outcome.state
         conn = s.connection()
-        record.id = conn.execute(CASES.insert().values(**values).returning(CASES.c.id)).scalar_one()
+        record.id = conn.execute(_INSERT_CASE, values).scalar_one()
         # The application number residents quote: tenant, day of receipt, case id.
         record.number = f"{actor.tenant_code.upper()}-{now:%Y%m%d}-{record.id:06d}"
-        conn.execute(CASES.update().where(CASES.c.id == record.id).values(number=record.number))
+        conn.execute(_NUMBER_CASE, {"b_id": record.id, "b_number": record.number})
         tasks = _apply_outcome(s, record, outcome, before=set(), now=now)
         view = case_view(record, tasks)
         uow.commit()
@@ -170,22 +170,91 @@ INCIDENTS = Incident.__table__
 _RECORD_COLUMNS = [CASES.c[f.name] for f in fields(CaseRecord)]
 
 
-def load_case_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, case_id: int):
-    """The case's record, its model runtime and its workflow, ready to be advanced in ``uow``.
+def _param(name: str, column):
+    return bindparam(f"b_{name}", type_=column.type)
 
-    The workflow may come from the cache when its version matches the row just read;
-    if the transaction is rolled back it is dropped, so a half-run object is never reused.
-    """
-    s = uow.session
-    row = s.connection().execute(
+
+_INSERT_CASE = CASES.insert().returning(CASES.c.id)
+_NUMBER_CASE = CASES.update().where(CASES.c.id == bindparam("b_id")).values(number=bindparam("b_number"))
+_INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True)
+# Built once: constructing a statement costs more than executing its cached compiled form.
+_COMPLETE_TASK = (
+    TASKS.update()
+    .where(TASKS.c.id == _param("id", TASKS.c.id), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+    .values(
+        status="completed",
+        completed_at=_param("now", TASKS.c.completed_at),
+        completed_by=_param("by", TASKS.c.completed_by),
+        version=TASKS.c.version + 1,
+    )
+)
+_WRITE_CASE = (
+    CASES.update()
+    .where(CASES.c.id == _param("id", CASES.c.id), CASES.c.version == _param("version", CASES.c.version))
+    .values(
+        state=_param("state", CASES.c.state),
+        status=_param("status", CASES.c.status),
+        data=_param("data", CASES.c.data),
+        updated_at=_param("updated_at", CASES.c.updated_at),
+        ended_at=_param("ended_at", CASES.c.ended_at),
+        has_incident=_param("has_incident", CASES.c.has_incident),
+        version=CASES.c.version + 1,
+    )
+)
+
+
+def load_case_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, case_id: int):
+    """The case's record, its model runtime and its workflow, ready to be advanced in ``uow``."""
+    row = uow.session.connection().execute(
         select(*_RECORD_COLUMNS, CASES.c.state).where(CASES.c.id == case_id, CASES.c.tenant_id == tenant_id)
     ).one_or_none()
     if row is None:
         raise NotFound(f"case {case_id} does not exist")
+    return _advanceable(ctx, uow, row._asdict())
+
+
+@dataclass
+class TaskStep:
+    """A task about to be completed: its row, its case and the case's live workflow."""
+
+    task: Any  # a row of ``tasks`` (attribute access like the ORM class)
+    record: CaseRecord
+    runtime: ModelRuntime
+    workflow: Any
+
+
+_TASK_COLUMNS = [c.label(f"task_{c.name}") for c in TASKS.c]
+_TASK_AND_CASE = (
+    select(*_TASK_COLUMNS, *_RECORD_COLUMNS, CASES.c.state)
+    .join_from(TASKS, CASES, CASES.c.id == TASKS.c.case_id)
+    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
+)
+
+
+def open_task_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, task_id: int) -> TaskStep:
+    """Read a task and its case in one query and get the workflow ready to advance.
+
+    Raises NotFound for unknown ids and other tenants' tasks; the caller decides who may
+    complete the task (see ``worklists.commands.complete``).
+    """
+    row = uow.session.connection().execute(_TASK_AND_CASE, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
     values = row._asdict()
+    task = SimpleNamespace(**{c.name: values.pop(f"task_{c.name}") for c in TASKS.c})
+    record, runtime, workflow = _advanceable(ctx, uow, values)
+    return TaskStep(task, record, runtime, workflow)
+
+
+def _advanceable(ctx: EngineContext, uow: UnitOfWork, values: dict):
+    """Build the record and take (or rebuild) the workflow at the row's version.
+
+    The workflow may come from the cache when its version matches the row just read;
+    if the transaction is rolled back it is dropped, so a half-run object is never reused.
+    """
     state = values.pop("state")
     record = CaseRecord(**values)
-    runtime = ctx.runtimes.get(s, record.model_id)
+    runtime = ctx.runtimes.get(uow.session, record.model_id)
     workflow = ctx.workflows.take(record.id, record.version)
     if workflow is None:
         workflow = ctx.engine.load(runtime, state)
@@ -194,16 +263,17 @@ def load_case_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, ca
 
 
 def complete_user_task(
-    ctx: EngineContext, uow: UnitOfWork, actor: Actor, task: Task, data: dict | None
+    ctx: EngineContext, uow: UnitOfWork, actor: Actor, step: TaskStep, data: dict | None
 ) -> tuple[dict, list[dict]]:
     """Complete a materialised user task inside the caller's unit of work and run the case on.
 
-    The caller has checked who may complete it; this validates ``data`` against the task's
-    form, runs the engine and persists the result. Returns ``(case, next_tasks)``.
+    The caller opened ``step`` (:func:`open_task_for_update`) and checked who may complete
+    it; this validates ``data`` against the task's form, runs the engine and persists the
+    result. Returns ``(case, next_tasks)``.
     """
     s = uow.session
     data = dict(data or {})
-    record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, task.case_id)
+    task, record, runtime, workflow = step.task, step.record, step.runtime, step.workflow
     spiff_task = ctx.engine.find_ready_task(workflow, task.spiff_id)
     if spiff_task is None:
         raise Conflict("this task is no longer open in its case")
@@ -211,11 +281,7 @@ def complete_user_task(
     before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     outcome = ctx.engine.complete_task(runtime, workflow, task.spiff_id, data)
     now = ctx.clock()
-    done = s.connection().execute(
-        TASKS.update()
-        .where(TASKS.c.id == task.id, TASKS.c.status.in_(OPEN_TASK_STATUSES))
-        .values(status="completed", completed_at=now, completed_by=actor.username, version=TASKS.c.version + 1)
-    )
+    done = s.connection().execute(_COMPLETE_TASK, {"b_id": task.id, "b_now": now, "b_by": actor.username})
     if done.rowcount != 1:
         raise Conflict("this task was completed or cancelled by someone else")
     before.discard(task.spiff_id)
@@ -249,17 +315,17 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
 def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outcome: StepOutcome, workflow) -> None:
     """Write the new state under the version check; keep the workflow for the next step."""
     result = s.connection().execute(
-        CASES.update()
-        .where(CASES.c.id == record.id, CASES.c.version == record.version)
-        .values(
-            state=outcome.state,
-            status=record.status,
-            data=record.data,
-            updated_at=record.updated_at,
-            ended_at=record.ended_at,
-            has_incident=record.has_incident,
-            version=record.version + 1,
-        )
+        _WRITE_CASE,
+        {
+            "b_id": record.id,
+            "b_version": record.version,
+            "b_state": outcome.state,
+            "b_status": record.status,
+            "b_data": record.data,
+            "b_updated_at": record.updated_at,
+            "b_ended_at": record.ended_at,
+            "b_has_incident": record.has_incident,
+        },
     )
     if result.rowcount != 1:
         raise Conflict("the case was changed by someone else at the same time; reload and try again")
@@ -314,7 +380,7 @@ def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str]
     ]
     created = []
     if new_rows:
-        ids = conn.execute(TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True), new_rows).scalars().all()
+        ids = conn.execute(_INSERT_TASKS, new_rows).scalars().all()
         created = [SimpleNamespace(id=task_id, **row) for task_id, row in zip(ids, new_rows)]
     if outcome.incident is not None:
         record.has_incident = True

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .accounts import Actor
@@ -124,20 +124,38 @@ def model_versions(ctx: EngineContext, actor: Actor, key: str) -> list[dict]:
         return [model_view(m) for m in rows]
 
 
-def find_model(session, tenant_id: int, key: str, version: int | None = None) -> ProcessModel:
-    query = select(ProcessModel).where(ProcessModel.tenant_id == tenant_id, ProcessModel.key == key)
-    if version is not None:
-        query = query.where(ProcessModel.version == version)
-    model = session.scalar(query.order_by(ProcessModel.version.desc()).limit(1))
-    if model is None:
+_MODELS = ProcessModel.__table__
+_MODEL_REF = (_MODELS.c.id, _MODELS.c.key, _MODELS.c.version)
+# Built once: starting a case looks its model up on every call.
+_LATEST_MODEL = (
+    select(*_MODEL_REF)
+    .where(_MODELS.c.tenant_id == bindparam("tenant_id"), _MODELS.c.key == bindparam("key"))
+    .order_by(_MODELS.c.version.desc())
+    .limit(1)
+)
+_MODEL_VERSION = select(*_MODEL_REF).where(
+    _MODELS.c.tenant_id == bindparam("tenant_id"),
+    _MODELS.c.key == bindparam("key"),
+    _MODELS.c.version == bindparam("version"),
+)
+
+
+def find_model(session, tenant_id: int, key: str, version: int | None = None):
+    """``(id, key, version)`` of the latest or the given version of ``key`` in the tenant."""
+    params = {"tenant_id": tenant_id, "key": key}
+    if version is None:
+        row = session.connection().execute(_LATEST_MODEL, params).one_or_none()
+    else:
+        row = session.connection().execute(_MODEL_VERSION, {**params, "version": version}).one_or_none()
+    if row is None:
         raise NotFound(f"no process model {key!r}" + (f" version {version}" if version is not None else ""))
-    return model
+    return row
 
 
 def model_xml(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple[str, bytes]:
     """The BPMN file that defines ``key`` in that version: ``(filename, content)``."""
     with ctx.unit_of_work() as uow:
-        model = find_model(uow.session, actor.tenant_id, key, version)
+        model = uow.session.get(ProcessModel, find_model(uow.session, actor.tenant_id, key, version).id)
         bpmn_files = [f for f in model.files if f.filename.lower().endswith(".bpmn")]
         marker = f'id="{key}"'.encode()
         for f in bpmn_files:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from workflows.accounts import Actor, group_members
-from workflows.cases import OPEN_TASK_STATUSES, complete_user_task, task_view
+from workflows.cases import OPEN_TASK_STATUSES, complete_user_task, open_task_for_update, task_view
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from workflows.models import Case, Task
@@ -100,8 +100,10 @@ def complete(
 ) -> tuple[dict, list[dict]]:
     """Complete a task one holds; the case runs on in the same transaction."""
     with ctx.unit_of_work() as uow:
-        s = uow.session
-        task = _load(s, actor, task_id)
+        step = open_task_for_update(ctx, uow, actor.tenant_id, task_id)
+        task = step.task
+        if not may_see(actor, task):
+            raise NotFound(f"task {task_id} does not exist")
         if task.status not in OPEN_TASK_STATUSES:
             raise Conflict("the task is no longer open")
         if task.status != "claimed" or task.assignee != actor.username:
@@ -109,6 +111,6 @@ def complete(
                 raise Forbidden("you may not work this task")
             raise Conflict("claim the task before completing it")
         _check_version(task, expected_version)
-        case, next_tasks = complete_user_task(ctx, uow, actor, task, data)
+        case, next_tasks = complete_user_task(ctx, uow, actor, step, data)
         uow.commit()
         return case, next_tasks
