@@ -49,9 +49,13 @@ def add_user(username, tenant, password, roles, groups, supervises, display_name
     ctx = current_app.extensions["redwall"]
     with ctx.unit_of_work() as uow:
         try:
-            accounts.add_user(uow.session, tenant, username, password, list(roles), list(groups), list(supervises), display_name)
+            user = accounts.add_user(uow.session, tenant, username, password, list(roles), list(groups), list(supervises), display_name)
         except RedwallError as exc:
             _fail(exc)
+        uow.record(
+            "user.created", user.tenant_id, actor="cli",
+            data={"username": username, "roles": sorted(roles), "groups": sorted(groups), "supervises": sorted(supervises)},
+        )
         uow.commit()
     click.echo(f"user {username} created in tenant {tenant}")
 

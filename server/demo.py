@@ -32,7 +32,7 @@ def system_actor(ctx, tenant_code: str) -> Actor:
         uow.commit()
         return Actor(
             user_id=0, username="system", tenant_id=tenant.id, tenant_code=tenant.code,
-            roles=frozenset({"designer", "admin"}), groups=frozenset(),
+            roles=frozenset({"designer", "admin"}), groups=frozenset(), timezone=tenant.timezone,
         )
 
 

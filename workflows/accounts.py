@@ -28,6 +28,7 @@ class Actor:
     roles: frozenset[str]
     groups: frozenset[str]
     supervised_groups: frozenset[str] = frozenset()
+    timezone: str = "Asia/Shanghai"  # the tenant's: dates residents see (case numbers, deadlines)
 
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -46,6 +47,7 @@ def actor_for(user: User) -> Actor:
         roles=frozenset(user.roles or ()),
         groups=frozenset(user.groups),
         supervised_groups=frozenset(user.supervised_groups),
+        timezone=user.tenant.timezone,
     )
 
 

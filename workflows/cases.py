@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.util.task import TaskState
@@ -131,9 +132,15 @@ def start_case(
         conn = s.connection()
         record.id = conn.execute(_INSERT_CASE, values).scalar_one()
         # The application number residents quote: tenant, day of receipt, case id.
-        record.number = f"{actor.tenant_code.upper()}-{now:%Y%m%d}-{record.id:06d}"
+        local_day = now.astimezone(ZoneInfo(actor.timezone))
+        record.number = f"{actor.tenant_code.upper()}-{local_day:%Y%m%d}-{record.id:06d}"
         conn.execute(_NUMBER_CASE, {"b_id": record.id, "b_number": record.number})
-        tasks = _apply_outcome(s, record, outcome, before=set(), now=now)
+        uow.record(
+            "case.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
+            data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
+                  "service_code": service_code, "applicant_id": applicant_id, "data": data},
+        )
+        tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None)
         view = case_view(record, tasks)
         uow.commit()
         ctx.workflows.put(record.id, record.version, workflow)
@@ -279,13 +286,19 @@ def complete_user_task(
         raise Conflict("this task is no longer open in its case")
     validate_form(runtime, task.form_key, data)
     before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    previous_data = record.data
     outcome = ctx.engine.complete_task(runtime, workflow, task.spiff_id, data)
     now = ctx.clock()
     done = s.connection().execute(_COMPLETE_TASK, {"b_id": task.id, "b_now": now, "b_by": actor.username})
     if done.rowcount != 1:
         raise Conflict("this task was completed or cancelled by someone else")
     before.discard(task.spiff_id)
-    tasks = _apply_outcome(s, record, outcome, before=before, now=now)
+    uow.record(
+        "task.completed", record.tenant_id, case_id=record.id, task_id=task.id, actor=actor.username, at=now,
+        data={"name": task.name, "element_id": task.element_id, "submitted": data,
+              "case_data_changes": data_changes(previous_data, outcome.data)},
+    )
+    tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status)
     _write_case(ctx, uow, s, record, outcome, workflow)
     view = case_view(record, tasks)
     next_tasks = [task_view(t, record.number) for t in tasks if t.spiff_id not in before]
@@ -305,7 +318,11 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
         except LookupError as exc:
             raise Conflict(str(exc)) from None
         now = ctx.clock()
-        tasks = _apply_outcome(s, record, outcome, before=before, now=now)
+        uow.record(
+            "message.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
+            data={"name": name, "payload": payload or {}},
+        )
+        tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status)
         _write_case(ctx, uow, s, record, outcome, workflow)
         view = case_view(record, tasks)
         uow.commit()
@@ -334,12 +351,21 @@ def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outc
     uow.after_commit(lambda: ctx.workflows.put(case_id, version, workflow))
 
 
-def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str], now: datetime) -> list:
+def _apply_outcome(
+    uow: UnitOfWork, record: CaseRecord, outcome: StepOutcome, before: set[str], now: datetime, previous_status: str | None
+) -> list:
     """Persist an engine outcome's tasks and incident, and update ``record`` to match.
 
     New ready tasks become rows, tasks that vanished (a terminate end, a boundary event)
-    are cancelled. Returns the case's open tasks after the step.
+    are cancelled; each change is recorded for the trail. Returns the case's open tasks
+    after the step.
     """
+    s = uow.session
+    if previous_status is not None and outcome.status != previous_status:
+        uow.record(
+            "case.status_changed", record.tenant_id, case_id=record.id, at=now,
+            data={"from": previous_status, "to": outcome.status},
+        )
     record.status = outcome.status
     record.data = outcome.data
     record.updated_at = now
@@ -349,11 +375,14 @@ def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str]
     ready = {t.spiff_id: t for t in outcome.ready}
     gone = before - set(ready)
     if gone:
-        conn.execute(
+        cancelled = conn.execute(
             TASKS.update()
             .where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone), TASKS.c.status.in_(OPEN_TASK_STATUSES))
             .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
-        )
+            .returning(TASKS.c.id)
+        ).scalars().all()
+        for task_id in cancelled:
+            uow.record("task.cancelled", record.tenant_id, case_id=record.id, task_id=task_id, at=now)
     new_rows = [
         {
             "tenant_id": record.tenant_id,
@@ -382,8 +411,18 @@ def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str]
     if new_rows:
         ids = conn.execute(_INSERT_TASKS, new_rows).scalars().all()
         created = [SimpleNamespace(id=task_id, **row) for task_id, row in zip(ids, new_rows)]
+        for task in created:
+            uow.record(
+                "task.created", record.tenant_id, case_id=record.id, task_id=task.id, at=now,
+                data={"name": task.name, "element_id": task.element_id, "group": task.group},
+            )
     if outcome.incident is not None:
         record.has_incident = True
+        uow.record(
+            "incident.raised", record.tenant_id, case_id=record.id, at=now,
+            data={"kind": outcome.incident.kind, "element_id": outcome.incident.element_id,
+                  "message": outcome.incident.message},
+        )
         conn.execute(
             INCIDENTS.insert().values(
                 tenant_id=record.tenant_id,
@@ -405,6 +444,13 @@ def _apply_outcome(s, record: CaseRecord, outcome: StepOutcome, before: set[str]
             ).order_by(TASKS.c.id)
         ).all()
     return list(kept) + created
+
+
+def data_changes(before: dict, after: dict) -> dict:
+    """What a step changed in the case data: ``{"set": {...}, "removed": [...]}``."""
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    removed = sorted(k for k in before if k not in after)
+    return {"set": changed, "removed": removed}
 
 
 # -- forms ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .engine import CaseEngine, ModelRuntime, WorkflowCache
 from .errors import NotFound
 from .model_parsing import parse_model_files
 from .models import ProcessModel, ProcessModelFile, utcnow
-from .unit_of_work import UnitOfWork
+from .unit_of_work import EventSink, UnitOfWork
 
 
 class RuntimeCache:
@@ -69,9 +69,11 @@ class EngineContext:
     runtimes: RuntimeCache = field(default_factory=RuntimeCache)
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     clock: Callable[[], datetime] = utcnow
+    # Writes recorded events (the trail) inside the committing transaction; None keeps none.
+    event_sink: EventSink | None = None
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+        return UnitOfWork(self.session_factory, self.event_sink)
 
 
 def build_context(

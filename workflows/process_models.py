@@ -89,6 +89,10 @@ def deploy_model(
         except IntegrityError:
             raise Conflict(f"another deployment of {parsed.key!r} happened at the same time; try again") from None
         view = model_view(model)
+        uow.record(
+            "model.deployed", actor.tenant_id, actor=actor.username, at=model.deployed_at,
+            data={"key": model.key, "version": model.version, "checksum": checksum, "files": names},
+        )
         uow.commit()
     ctx.runtimes.put(view["id"], parsed)
     return view, True

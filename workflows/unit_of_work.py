@@ -7,6 +7,8 @@ called from another joins the caller's unit of work instead of opening its own.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.exc import DBAPIError
@@ -29,9 +31,27 @@ def lost_a_race(exc: BaseException) -> bool:
     return "database is locked" in message or "database table is locked" in message
 
 
+@dataclass
+class Event:
+    """A state change for the trail (办事留痕), written in the same transaction as the change."""
+
+    kind: str
+    tenant_id: int
+    case_id: int | None = None
+    task_id: int | None = None
+    actor: str | None = None
+    data: dict = field(default_factory=dict)
+    at: datetime | None = None
+
+
+EventSink = Callable[[Session, list[Event]], None]
+
+
 class UnitOfWork:
-    def __init__(self, session_factory: Callable[[], Session]):
+    def __init__(self, session_factory: Callable[[], Session], event_sink: EventSink | None = None):
         self._session_factory = session_factory
+        self._event_sink = event_sink
+        self.events: list[Event] = []
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
@@ -48,7 +68,16 @@ class UnitOfWork:
         if exc is not None and lost_a_race(exc):
             raise Conflict("another change to the same data happened at the same time; try again") from exc
 
+    def record(self, kind: str, tenant_id: int, **details) -> Event:
+        """Note a state change; the event sink writes it just before the commit."""
+        event = Event(kind=kind, tenant_id=tenant_id, **details)
+        self.events.append(event)
+        return event
+
     def commit(self) -> None:
+        if self.events and self._event_sink is not None:
+            self._event_sink(self.session, self.events)
+        self.events = []
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         self._after_rollback = []
@@ -56,6 +85,7 @@ class UnitOfWork:
             callback()
 
     def rollback(self) -> None:
+        self.events = []
         self.session.rollback()
         callbacks, self._after_rollback = self._after_rollback, []
         self._after_commit = []

@@ -54,6 +54,7 @@ def claim(ctx: EngineContext, actor: Actor, task_id: int, expected_version: int 
             return task_view(task, s.get(Case, task.case_id).number)
         if task.status != "ready" or not _set(s, task, {"status": "ready"}, {"status": "claimed", "assignee": actor.username}):
             raise Conflict("the task is already claimed or no longer open")
+        uow.record("task.claimed", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username, at=ctx.clock())
         view = _view(s, task_id)
         uow.commit()
         return view
@@ -69,6 +70,10 @@ def unclaim(ctx: EngineContext, actor: Actor, task_id: int, expected_version: in
         _check_version(task, expected_version)
         if task.status != "claimed" or not _set(s, task, {"status": "claimed"}, {"status": "ready", "assignee": None}):
             raise Conflict("the task is not claimed")
+        uow.record(
+            "task.unclaimed", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username,
+            at=ctx.clock(), data={"previous_assignee": task.assignee},
+        )
         view = _view(s, task_id)
         uow.commit()
         return view
@@ -90,6 +95,10 @@ def assign(ctx: EngineContext, actor: Actor, task_id: int, username: str, expect
             s, task, {"status": task.status}, {"status": "claimed", "assignee": username}
         ):
             raise Conflict("the task is no longer open")
+        uow.record(
+            "task.assigned", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username,
+            at=ctx.clock(), data={"assignee": username, "previous_assignee": task.assignee},
+        )
         view = _view(s, task_id)
         uow.commit()
         return view

@@ -90,3 +90,15 @@ def test_cases_of_another_tenant_are_not_found(ctx, actors):
         get_case(ctx, actors["intake9"], case["id"])
     with pytest.raises(NotFound):
         start_case(ctx, actors["intake9"], "scripted")
+
+
+def test_case_number_uses_the_tenants_local_day(app, actors):
+    from datetime import datetime, timezone
+
+    from workflows.context import build_context
+
+    # 2026-11-25 23:30 UTC is already 26 November in Beijing
+    late = build_context(app.extensions["redwall"].session_factory, clock=lambda: datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc))
+    deploy_script(late, actors["designer1"], "x = 1")
+    case = start_case(late, actors["intake1"], "scripted")
+    assert case["number"] == f"XICHANGAN-20261126-{case['id']:06d}"
