@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, send_from_directory
+from werkzeug.routing import IntegerConverter
 
 from workflows.context import build_context
 from workflows.database import configure_sqlite
@@ -12,6 +13,12 @@ from workflows.database import configure_sqlite
 from . import config as config_module
 from .errors import register_error_handlers
 from .extensions import api, db, migrate
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -47,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
         **engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
     }
+
+    # Ids in URLs are BIGINTs: a larger number can name nothing, so it is a 404, not a database error.
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

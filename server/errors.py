@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from flask import jsonify
+from flask import jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite
@@ -45,6 +46,22 @@ def register_error_handlers(app) -> None:
             if name.lower() in ("www-authenticate", "allow", "retry-after"):
                 response.headers[name] = value
         return response
+
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL; no legitimate input has one. Refuse it at the edge.
+        # (uploaded files may legitimately be UTF-16, so only JSON bodies are checked)
+        raw = request.get_data(cache=True) if request.content_length and request.is_json else b""
+        if "\x00" in request.path or b"%00" in request.query_string or b"\x00" in raw or b"\\u0000" in raw.lower():
+            return error_response(400, "NUL characters are not allowed in requests")
+        return None
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def data_error(exc):
+        # A value the database cannot store (out of range, malformed): the input's fault.
+        log.info("database refused a value: %s", getattr(exc, "orig", exc))
+        return error_response(422, "a value in the request is out of range or malformed")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

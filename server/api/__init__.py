@@ -1,7 +1,12 @@
 """REST blueprints: each handler parses, calls one use case, and answers."""
 from __future__ import annotations
 
-from . import auth, cases, ops, process_models, tasks
+# The parser must be in place before any blueprint module decorates its views.
+from .parser import install_parser
+
+install_parser()
+
+from . import auth, cases, ops, process_models, tasks  # noqa: E402
 
 BLUEPRINTS = (auth.blp, process_models.blp, cases.blp, tasks.blp, ops.blp)
 

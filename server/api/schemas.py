@@ -73,7 +73,7 @@ class ProcessModelList(Schema):
 
 class StartInstanceRequest(StrictSchema):
     data = fields.Dict(keys=fields.String(), load_default=dict)
-    version = fields.Integer(validate=validate.Range(min=1), metadata={"description": "a given version; default latest"})
+    version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "a given version; default latest"})
 
 
 # -- tasks and cases --------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class PageArgs(StrictSchema):
 class CaseListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["open", "waiting_applicant", "concluded", "refused", "terminated"]))
     service_code = fields.String()
-    applicant_id = fields.Integer()
+    applicant_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     process_key = fields.String()
     overdue = fields.Boolean()
 
