@@ -25,6 +25,8 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 def create_app(config: dict | None = None) -> Flask:
     """Build an app; ``config`` overrides what the environment says (tests use it)."""
+    import datacentre.models  # noqa: F401  (the data centre's tables join Base.metadata)
+
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     app.config.update(config_module.from_environment(instance) if not (config or {}).get("SKIP_ENV") else {})
@@ -74,7 +76,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.extensions["redwall"] = build_context(
             session_factory=lambda: db.session,
             script_time_limit=app.config["REDWALL_SCRIPT_TIME_LIMIT"],
+            **config_module.engine_options_from(app.config, lambda: db.session),
         )
+    # Embedded mode (no REDIS_URL): timers fire in a thread of this app (server.background).
+    from .background import start_with_app
+
+    start_with_app(app)
 
     @app.get("/")
     def landing():

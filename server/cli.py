@@ -88,9 +88,161 @@ def demo():
         click.echo(line)
 
 
+@click.command("demo-data")
+@click.option("--residents", type=click.IntRange(1, 2_000_000), default=20000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="same seed and day, same data")
+@click.option("--tenant", default="xichangan", show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="day ages are counted on (default today)")
+@click.option("--replace", is_flag=True, help="delete the tenant's registry data first")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="write the data as import files into this folder instead of loading it")
+@with_appcontext
+def demo_data(residents, seed, tenant, as_of, replace, csv_dir):
+    """Generate a synthetic sub-district: residents, houses, vehicles, parking, certificates."""
+    import time
+
+    from datacentre import synthetic
+
+    from .demo import system_actor
+
+    day = as_of.date() if as_of else None
+    started = time.perf_counter()
+    try:
+        if csv_dir is not None:
+            for path in synthetic.write_csv(synthetic.generate_district(residents, seed, day), csv_dir):
+                click.echo(f"wrote {path}")
+            return
+        ctx = current_app.extensions["redwall"]
+        result = synthetic.generate_demo_data(ctx, system_actor(ctx, tenant), residents, seed, day, replace)
+    except RedwallError as exc:
+        _fail(exc)
+    counts = ", ".join(f"{n} {kind}" for kind, n in result["counts"].items())
+    click.echo(f"tenant {tenant}: {counts} loaded in {time.perf_counter() - started:.1f} s (ages as of {result['as_of']})")
+    click.echo(f"parking hot spots: {', '.join(result['hot_spots'])}")
+
+
+@click.command("import")
+@click.argument("kind", metavar="KIND")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", required=True, help="tenant (sub-district) code the rows belong to")
+@click.option("--strict", is_flag=True, help="import nothing if any row is rejected")
+@click.option("--dry-run", is_flag=True, help="check the file and report, write nothing")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the rejected rows and reasons to this CSV file")
+@with_appcontext
+def import_file(kind, file, tenant, strict, dry_run, report_path):
+    """Import a CSV file of KIND into the data centre (kinds and columns: datacentre/csv_import.py).
+
+    KIND: grid_cells, buildings, houses, people (residents), vehicles, parking_spaces,
+    organisations, certificates. Exit status 0: all rows good; 1: some rows rejected; 2: file refused.
+    """
+    import csv as csv_module
+
+    from datacentre.csv_import import import_csv
+
+    from .demo import system_actor
+
+    ctx = current_app.extensions["redwall"]
+    try:
+        report = import_csv(ctx, system_actor(ctx, tenant), kind, file.read_bytes(), source=file.name,
+                            strict=strict, dry_run=dry_run)
+    except RedwallError as exc:
+        _fail(exc)
+    state = "applied" if report.applied else "NOT applied (dry run)" if dry_run else "NOT applied (strict: rows rejected)"
+    click.echo(f"{report.kind} from {file.name}: {report.rows} rows, {report.inserted} inserted, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {len(report.rejected)} rejected; {state}")
+    for rejected in report.rejected[:20]:
+        reasons = "; ".join(f"{column}: {message}" for column, message in rejected.errors.items())
+        click.echo(f"  row {rejected.row} ({rejected.key}): {reasons}")
+    if len(report.rejected) > 20:
+        click.echo(f"  … and {len(report.rejected) - 20} more" + ("" if report_path else " (--report FILE lists them all)"))
+    if report_path is not None:
+        with report_path.open("w", encoding="utf-8-sig", newline="") as f:
+            writer = csv_module.writer(f)
+            writer.writerow(["row", "key", "column", "reason"])
+            for rejected in report.rejected:
+                for column, message in rejected.errors.items():
+                    writer.writerow([rejected.row, rejected.key, column, message])
+        click.echo(f"rejected rows written to {report_path}")
+    if report.rejected:
+        sys.exit(1)
+
+
+@click.group("trail")
+def trail_commands():
+    """Verify and anchor the case trail (办事留痕)."""
+
+
+@trail_commands.command("verify")
+@click.option("--case", "case_id", type=int, default=None, help="verify this case only")
+@click.option("--tenant", default=None, help="tenant code (default: every tenant)")
+@with_appcontext
+def trail_verify(case_id, tenant):
+    """Re-hash the trail: exit 0 if valid, 1 with the first bad event and why."""
+    from sqlalchemy import select
+
+    from workflows import trail
+    from workflows.models import Tenant
+
+    ctx = current_app.extensions["redwall"]
+    results = []
+    try:
+        if case_id is not None:
+            tenant_id = None
+            if tenant:
+                with ctx.unit_of_work() as uow:
+                    tenant_id = uow.session.scalar(select(Tenant.id).where(Tenant.code == tenant))
+                if tenant_id is None:
+                    _fail(RedwallError(f"no tenant {tenant!r}"))
+            results.append((f"case {case_id}", trail.verify_case_chain(ctx, tenant_id, case_id)))
+        else:
+            with ctx.unit_of_work() as uow:
+                query = select(Tenant.id, Tenant.code).order_by(Tenant.id)
+                if tenant:
+                    query = query.where(Tenant.code == tenant)
+                tenants = uow.session.execute(query).all()
+            if tenant and not tenants:
+                _fail(RedwallError(f"no tenant {tenant!r}"))
+            for tenant_id, code in tenants:
+                results.append((f"tenant {code}", trail.verify_tenant_chains(ctx, tenant_id)))
+    except RedwallError as exc:
+        _fail(exc)
+    valid = True
+    for what, result in results:
+        if result["valid"]:
+            click.echo(f"{what}: valid ({result['checked']} events, {result['chains']} chains, "
+                       f"{result['anchors_checked']} anchors)")
+            continue
+        valid = False
+        click.echo(f"{what}: NOT VALID ({result['checked']} events checked)")
+        for problem in result["problems"]:
+            where = f"case {problem['case_id']}" if problem["case_id"] is not None else "tenant chain"
+            seq = f" event {problem['seq']}" if problem["seq"] is not None else ""
+            click.echo(f"  {where}{seq}: {problem['reason']}")
+    sys.exit(0 if valid else 1)
+
+
+@trail_commands.command("anchor")
+@with_appcontext
+def trail_anchor():
+    """Write the daily anchors of every closed day not anchored yet (idempotent)."""
+    from workflows import trail
+
+    written = trail.anchor_trail(current_app.extensions["redwall"])
+    for anchor in written:
+        click.echo(f"tenant {anchor['tenant_id']} {anchor['day']}: {anchor['chains']} chains, "
+                   f"{anchor['events']} events, {anchor['hash']}")
+    click.echo(f"{len(written)} anchors written")
+
+
 def register_commands(app) -> None:
     """Add Redwall's commands to the app's CLI (``redwall …`` and ``flask --app server.app …``)."""
-    for command in (users, deploy, demo):
+    for command in (users, deploy, demo, demo_data, import_file):
+        app.cli.add_command(command)
+    app.cli.add_command(trail_commands)
+    from .timer_cli import COMMANDS as timer_commands  # scheduler, calendar
+
+    for command in timer_commands:
         app.cli.add_command(command)
 
 

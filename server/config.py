@@ -8,6 +8,15 @@
 | REDWALL_TIMEZONE | time zone for rendering times and counting working days | Asia/Shanghai |
 | REDWALL_TOKEN_TTL | access-token lifetime in seconds | 28800 (8 hours) |
 | REDWALL_SCRIPT_TIME_LIMIT | seconds a BPMN script or expression may run | 2.0 |
+| REDWALL_BACKGROUND | ``auto``: without REDIS_URL the app fires timers in a background thread; ``off``: never | auto |
+| REDWALL_OFFICE_HOURS | office hours that count as working hours (handling-time metrics) | 09:00-12:00,13:30-17:30 |
+| REDWALL_WARN_WORKING_DAYS | warning (预警) this many working days before a deadline | 1 |
+| REDWALL_RED_AFTER_WORKING_DAYS | red level (红牌) this many working days after a deadline | 3 |
+| REDWALL_SERVICE_RETRIES | automatic retries of a failed service call before the case gets an incident | 3 |
+| REDWALL_RETRY_BACKOFF | seconds before each retry, comma-separated (the last repeats) | 30,120,480 |
+| REDWALL_TIMER_LEASE | seconds after which a claimed timer that has not fired is claimed again | 60 |
+| REDWALL_SCHEDULER_INTERVAL | seconds a scheduler waits when no timer is due | 0.5 |
+| REDWALL_CELERY_VISIBILITY | seconds before Redis hands an unacknowledged task (worker killed) to another worker | 300 |
 """
 from __future__ import annotations
 
@@ -42,4 +51,45 @@ def from_environment(instance_path: Path) -> dict:
         "REDWALL_TIMEZONE": os.environ.get("REDWALL_TIMEZONE", "Asia/Shanghai"),
         "REDWALL_TOKEN_TTL": int(os.environ.get("REDWALL_TOKEN_TTL", "28800")),
         "REDWALL_SCRIPT_TIME_LIMIT": float(os.environ.get("REDWALL_SCRIPT_TIME_LIMIT", "2.0")),
+        **timing_from_environment(),
+    }
+
+
+def timing_from_environment() -> dict:
+    """Timers, deadlines and background execution (read by the app, the scheduler and workers)."""
+    env = os.environ.get
+    return {
+        "REDWALL_BACKGROUND": env("REDWALL_BACKGROUND", "auto"),
+        "REDWALL_OFFICE_HOURS": env("REDWALL_OFFICE_HOURS", "09:00-12:00,13:30-17:30"),
+        "REDWALL_WARN_WORKING_DAYS": int(env("REDWALL_WARN_WORKING_DAYS", "1")),
+        "REDWALL_RED_AFTER_WORKING_DAYS": int(env("REDWALL_RED_AFTER_WORKING_DAYS", "3")),
+        "REDWALL_SERVICE_RETRIES": int(env("REDWALL_SERVICE_RETRIES", "3")),
+        "REDWALL_RETRY_BACKOFF": env("REDWALL_RETRY_BACKOFF", "30,120,480"),
+        "REDWALL_TIMER_LEASE": float(env("REDWALL_TIMER_LEASE", "60")),
+        "REDWALL_SCHEDULER_INTERVAL": float(env("REDWALL_SCHEDULER_INTERVAL", "0.5")),
+        "REDWALL_CELERY_VISIBILITY": int(env("REDWALL_CELERY_VISIBILITY", "300")),
+    }
+
+
+def engine_options_from(config, session_factory) -> dict:
+    """``calendar`` and ``timing`` for ``workflows.context.build_context`` from a config mapping."""
+    from workflows.calendar import OfficeHours, WorkingCalendar
+    from workflows.deadlines import TimingPolicy
+
+    defaults = timing_from_environment()
+    get = lambda key: config.get(key, defaults[key])  # noqa: E731
+    backoff = tuple(float(part) for part in str(get("REDWALL_RETRY_BACKOFF")).split(",") if part.strip())
+    return {
+        "calendar": WorkingCalendar(
+            session_factory,
+            office_hours=OfficeHours.parse(get("REDWALL_OFFICE_HOURS")),
+            default_timezone=config.get("REDWALL_TIMEZONE") or "Asia/Shanghai",
+        ),
+        "timing": TimingPolicy(
+            warn_working_days=int(get("REDWALL_WARN_WORKING_DAYS")),
+            red_after_working_days=int(get("REDWALL_RED_AFTER_WORKING_DAYS")),
+            service_retries=int(get("REDWALL_SERVICE_RETRIES")),
+            retry_backoff=backoff or (0.0,),
+            lease_seconds=float(get("REDWALL_TIMER_LEASE")),
+        ),
     }

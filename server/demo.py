@@ -61,4 +61,22 @@ def load_demo(ctx) -> list[str]:
     for folder in model_folders():
         model, created = deploy_model(ctx, actor, model_files(folder))
         lines.append(f"model {model['key']} v{model['version']} {'deployed' if created else 'unchanged'}")
+    lines.append(load_demo_registry(ctx, actor))
     return lines
+
+
+DEMO_RESIDENTS = 2000
+
+
+def load_demo_registry(ctx, actor: Actor) -> str:
+    """A modest synthetic data centre (residents, houses, cars, parking, certificates), once."""
+    from datacentre import synthetic
+
+    with ctx.unit_of_work() as uow:
+        present = synthetic.tenant_residents(uow.session, actor.tenant_id)
+    if present:
+        return f"registry: {present} residents present, unchanged"
+    result = synthetic.generate_demo_data(ctx, actor, DEMO_RESIDENTS, seed=1)
+    counts = result["counts"]
+    return (f"registry: {counts['people']} synthetic residents in {counts['houses']} houses, "
+            f"{counts['vehicles']} vehicles, {counts['certificates']} certificates loaded")

@@ -12,11 +12,11 @@ from flask import jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
-STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422}
+STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422, TooManyAttempts: 429}
 
 
 def error_response(code: int, message: str | None = None, errors: dict | None = None):
@@ -31,7 +31,10 @@ def error_response(code: int, message: str | None = None, errors: dict | None = 
 def register_error_handlers(app) -> None:
     @app.errorhandler(RedwallError)
     def domain_error(exc: RedwallError):
-        return error_response(STATUS_OF.get(type(exc), 422), exc.message, exc.errors)
+        response = error_response(STATUS_OF.get(type(exc), 422), exc.message, exc.errors)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -21,10 +21,13 @@ from sqlalchemy import bindparam, select
 
 from .accounts import Actor
 from .context import EngineContext
+from .deadlines import plan_step
 from .engine import ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Case, Incident, Task
+from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
+from .identity_numbers import FORMAT_CHECKER, id_number_problems, mask_personal_data, personal_data_view
+from .trail import remember_head
 from .unit_of_work import UnitOfWork
 
 OPEN_TASK_STATUSES = ("ready", "claimed")
@@ -64,7 +67,8 @@ def case_view(case: Case, tasks: list[Task]) -> dict:
         "model_version": case.model_version,
         "service_code": case.service_code,
         "applicant_id": case.applicant_id,
-        "data": case.data or {},
+        # Identity numbers masked; get_case reveals them to those entitled (and records it).
+        "data": mask_personal_data(case.data or {})[0],
         "deadline": case.deadline,
         "has_incident": case.has_incident,
         "started_by": case.started_by,
@@ -102,6 +106,7 @@ def start_case(
     if not actor.has_role(*START_ROLES):
         raise Forbidden("your roles do not allow starting cases")
     data = dict(data or {})
+    _check_id_numbers(data)
     with ctx.unit_of_work() as uow:
         s = uow.session
         model = find_model(s, actor.tenant_id, key, version)
@@ -131,6 +136,7 @@ def start_case(
         values["state"] = outcome.state
         conn = s.connection()
         record.id = conn.execute(_INSERT_CASE, values).scalar_one()
+        remember_head(s, record.id, 0, None)  # a new case's trail starts empty
         # The application number residents quote: tenant, day of receipt, case id.
         local_day = now.astimezone(ZoneInfo(actor.timezone))
         record.number = f"{actor.tenant_code.upper()}-{local_day:%Y%m%d}-{record.id:06d}"
@@ -140,7 +146,7 @@ def start_case(
             data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
                   "service_code": service_code, "applicant_id": applicant_id, "data": data},
         )
-        tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None)
+        tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None, ctx=ctx)
         view = case_view(record, tasks)
         uow.commit()
         ctx.workflows.put(record.id, record.version, workflow)
@@ -174,6 +180,7 @@ class CaseRecord:
 CASES = Case.__table__
 TASKS = Task.__table__
 INCIDENTS = Incident.__table__
+TASK_CANDIDATES = TaskCandidate.__table__
 _RECORD_COLUMNS = [CASES.c[f.name] for f in fields(CaseRecord)]
 
 
@@ -207,6 +214,8 @@ _WRITE_CASE = (
         has_incident=_param("has_incident", CASES.c.has_incident),
         version=CASES.c.version + 1,
     )
+    # The trail's chain head, read under the row lock this update takes (no extra query).
+    .returning(CASES.c.trail_seq, CASES.c.trail_hash)
 )
 
 
@@ -298,7 +307,7 @@ def complete_user_task(
         data={"name": task.name, "element_id": task.element_id, "submitted": data,
               "case_data_changes": data_changes(previous_data, outcome.data)},
     )
-    tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status)
+    tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
     _write_case(ctx, uow, s, record, outcome, workflow)
     view = case_view(record, tasks)
     next_tasks = [task_view(t, record.number) for t in tasks if t.spiff_id not in before]
@@ -309,6 +318,7 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
     """Deliver a message such as "materials supplied" to a waiting case."""
     if not actor.has_role(*START_ROLES):
         raise Forbidden("your roles do not allow sending messages to cases")
+    _check_id_numbers(payload or {})
     with ctx.unit_of_work() as uow:
         s = uow.session
         record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
@@ -322,7 +332,7 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
             "message.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
             data={"name": name, "payload": payload or {}},
         )
-        tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status)
+        tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
         _write_case(ctx, uow, s, record, outcome, workflow)
         view = case_view(record, tasks)
         uow.commit()
@@ -344,15 +354,18 @@ def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outc
             "b_has_incident": record.has_incident,
         },
     )
-    if result.rowcount != 1:
+    head = result.one_or_none()
+    if head is None:
         raise Conflict("the case was changed by someone else at the same time; reload and try again")
+    remember_head(s, record.id, head.trail_seq, head.trail_hash)
     record.version += 1
     case_id, version = record.id, record.version
     uow.after_commit(lambda: ctx.workflows.put(case_id, version, workflow))
 
 
 def _apply_outcome(
-    uow: UnitOfWork, record: CaseRecord, outcome: StepOutcome, before: set[str], now: datetime, previous_status: str | None
+    uow: UnitOfWork, record: CaseRecord, outcome: StepOutcome, before: set[str], now: datetime, previous_status: str | None,
+    ctx: EngineContext | None = None,
 ) -> list:
     """Persist an engine outcome's tasks and incident, and update ``record`` to match.
 
@@ -361,6 +374,8 @@ def _apply_outcome(
     after the step.
     """
     s = uow.session
+    for engine_event in outcome.events:  # gateway decisions: which flow the case took
+        uow.record(engine_event.kind, record.tenant_id, case_id=record.id, at=now, data=engine_event.data)
     if previous_status is not None and outcome.status != previous_status:
         uow.record(
             "case.status_changed", record.tenant_id, case_id=record.id, at=now,
@@ -371,6 +386,8 @@ def _apply_outcome(
     record.updated_at = now
     if outcome.completed and record.ended_at is None:
         record.ended_at = now
+    # Deadline clock, supervision and timer rows, service retries (workflows.deadlines).
+    deadlines = plan_step(ctx, uow, record, outcome, now, previous_status) if ctx is not None else None
     conn = s.connection()
     ready = {t.spiff_id: t for t in outcome.ready}
     gone = before - set(ready)
@@ -383,6 +400,8 @@ def _apply_outcome(
         ).scalars().all()
         for task_id in cancelled:
             uow.record("task.cancelled", record.tenant_id, case_id=record.id, task_id=task_id, at=now)
+        if cancelled:  # candidates index open tasks only (worklists)
+            conn.execute(TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(cancelled)))
     new_rows = [
         {
             "tenant_id": record.tenant_id,
@@ -395,11 +414,13 @@ def _apply_outcome(
             "candidate_users": rt.candidate_users,
             "status": "ready",
             "assignee": None,
+            "delegated_by": None,
+            "service_code": record.service_code,
             "priority": rt.priority,
             "form_key": rt.form_key,
             "created_at": now,
-            "due_at": record.deadline,
-            "warn_at": None,
+            "due_at": deadlines.due_at(rt) if deadlines else record.deadline,
+            "warn_at": deadlines.warn_at(rt) if deadlines else None,
             "completed_at": None,
             "completed_by": None,
             "version": 1,
@@ -411,6 +432,15 @@ def _apply_outcome(
     if new_rows:
         ids = conn.execute(_INSERT_TASKS, new_rows).scalars().all()
         created = [SimpleNamespace(id=task_id, **row) for task_id, row in zip(ids, new_rows)]
+        candidates = [  # the worklists find candidate tasks through this side table
+            {"task_id": t.id, "kind": kind, "name": name, "tenant_id": t.tenant_id}
+            for t in created
+            for kind, names in (("group", t.candidate_groups), ("user", t.candidate_users))
+            for name in sorted(set(names or ()))
+            if len(name) <= 150  # longer than any group code or username: names nobody
+        ]
+        if candidates:
+            conn.execute(TASK_CANDIDATES.insert(), candidates)
         for task in created:
             uow.record(
                 "task.created", record.tenant_id, case_id=record.id, task_id=task.id, at=now,
@@ -454,6 +484,13 @@ def data_changes(before: dict, after: dict) -> dict:
 
 
 # -- forms ------------------------------------------------------------------------------------
+def _check_id_numbers(data: dict) -> None:
+    """Identity numbers entering a case (fields named ``id_number``/``*_id_number``) pass GB 11643."""
+    problems = id_number_problems(data)
+    if problems:
+        raise InvalidInput("the data holds invalid identity numbers", {"data": problems})
+
+
 def task_form(runtime: ModelRuntime, form_key: str | None) -> dict | None:
     if not form_key:
         return None
@@ -463,10 +500,13 @@ def task_form(runtime: ModelRuntime, form_key: str | None) -> dict | None:
 def validate_form(runtime: ModelRuntime, form_key: str | None, data: dict) -> None:
     """Check submitted data against the task's JSON Schema form; 422 names each bad field."""
     schema = task_form(runtime, form_key)
+    # Identity numbers (fields named *id_number, or "format": "id-number") must pass GB 11643.
+    problems: dict[str, list[str]] = id_number_problems(data)
     if schema is None:
+        if problems:
+            raise InvalidInput("the submitted data holds invalid identity numbers", {"data": problems})
         return
-    problems: dict[str, list[str]] = {}
-    for error in Draft202012Validator(schema).iter_errors(data):
+    for error in Draft202012Validator(schema, format_checker=FORMAT_CHECKER).iter_errors(data):
         path = ".".join(str(p) for p in error.absolute_path)
         if not path and error.validator == "required":
             # "'x' is a required property": name the missing field itself
@@ -484,7 +524,13 @@ def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict:
         case = s.get(Case, case_id)
         if case is None or case.tenant_id != actor.tenant_id:
             raise NotFound(f"case {case_id} does not exist")
-        return case_view(case, open_tasks(s, case.id))
+        tasks = open_tasks(s, case.id)
+        view = case_view(case, tasks)
+        view["data"] = personal_data_view(uow, actor, case.data or {}, tenant_id=case.tenant_id, case_id=case.id,
+                                          open_tasks=tasks, via="case", at=ctx.clock())
+        if uow.events:  # a full identity number was read: that is in the trail too
+            uow.commit()
+        return view
 
 
 def encode_cursor(values: list[Any]) -> str:

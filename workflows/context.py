@@ -13,7 +13,9 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .calendar import WorkingCalendar, script_helpers
 from .connectors import ConnectorRegistry, default_connectors
+from .deadlines import TimingPolicy
 from .engine import CaseEngine, ModelRuntime, WorkflowCache
 from .errors import NotFound
 from .model_parsing import parse_model_files
@@ -41,13 +43,13 @@ class RuntimeCache:
             .order_by(ProcessModelFile.position)
         ).all()
         parsed = parse_model_files([(f, bytes(c)) for f, c in files], key=model.key)
-        return self.put(model_id, parsed)
+        return self.put(model_id, parsed, tenant_id=model.tenant_id)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def put(self, model_id: int, parsed) -> ModelRuntime:
+    def put(self, model_id: int, parsed, tenant_id: int | None = None) -> ModelRuntime:
         runtime = ModelRuntime(
             model_id=model_id,
             key=parsed.key,
@@ -55,6 +57,7 @@ class RuntimeCache:
             subprocess_specs=parsed.subprocess_specs,
             lanes=dict(parsed.lanes),
             forms=dict(parsed.forms),
+            tenant_id=tenant_id,
         )
         with self._lock:
             self._items.setdefault(model_id, runtime)
@@ -71,6 +74,9 @@ class EngineContext:
     clock: Callable[[], datetime] = utcnow
     # Writes recorded events (the trail) inside the committing transaction; None keeps none.
     event_sink: EventSink | None = None
+    # Working days (holidays, 调休, override table) and the deadline/timer rules (workflows.deadlines).
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    timing: TimingPolicy = field(default_factory=TimingPolicy)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.event_sink)
@@ -83,20 +89,33 @@ def build_context(
     script_time_limit: float = 2.0,
     clock: Callable[[], datetime] = utcnow,
     cache_workflows: bool = True,
+    trail: bool = True,
+    calendar: WorkingCalendar | None = None,
+    timing: TimingPolicy | None = None,
 ) -> EngineContext:
-    """Wire the engine: restricted scripts, named service connectors, caches."""
+    """Wire the engine: restricted scripts, named service connectors, caches, the trail.
+
+    ``trail=False`` writes no events (benchmarks compare both).
+    """
     from .scripting import RestrictedScriptEngine
+    from .trail import TrailWriter
 
     connectors = connectors or default_connectors()
+    calendar = calendar or WorkingCalendar(session_factory)
     script_engine = RestrictedScriptEngine(
-        helpers=helpers or {},
+        helpers={**script_helpers(calendar), **(helpers or {})},
         time_limit=script_time_limit,
         service_caller=connectors.call,
     )
-    return EngineContext(
+    ctx = EngineContext(
         session_factory=session_factory,
         engine=CaseEngine(script_engine),
         connectors=connectors,
         workflows=WorkflowCache(size=2048 if cache_workflows else 0),
         clock=clock,
+        calendar=calendar,
+        timing=timing or TimingPolicy(),
     )
+    if trail:  # default on: every unit of work's events are chained in its own transaction
+        ctx.event_sink = TrailWriter(session_factory, clock=lambda: ctx.clock())
+    return ctx

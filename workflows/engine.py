@@ -12,10 +12,14 @@ Two costs dominate a persisted engine and are kept off the hot path here:
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Iterable
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -23,12 +27,22 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 
+from .calendar import tenant_scope
+from .scripting import ServiceCallError
+
+log = logging.getLogger(__name__)
 # Task data keys a process may set to say how the case ended (e.g. a refusal at intake).
 CASE_STATUS_KEY = "case_status"
 FINAL_STATUSES = {"concluded", "refused", "terminated"}
@@ -46,6 +60,39 @@ class ModelRuntime:
     subprocess_specs: dict
     lanes: dict[str, str]
     forms: dict[str, dict]
+    # The owning tenant: scripts' calendar helpers count that tenant's working days.
+    tenant_id: int | None = None
+
+    @cached_property
+    def has_timers(self) -> bool:
+        """Whether any task of the model waits on a timer event (else no timer rows to keep)."""
+        specs = [self.spec, *self.subprocess_specs.values()]
+        return any(
+            isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+            or any(isinstance(d, TimerEventDefinition) for d in getattr(getattr(task_spec, "event_definition", None), "event_definitions", ()) or ())
+            for spec in specs
+            for task_spec in spec.task_specs.values()
+        )
+
+    @cached_property
+    def caught_messages(self) -> frozenset[str]:
+        """Names of the messages some event of the model catches (intermediate, boundary, start)."""
+        names = set()
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                definition = getattr(task_spec, "event_definition", None)
+                if isinstance(definition, MessageEventDefinition) and isinstance(task_spec, CatchingEvent):
+                    names.add(definition.name)
+        return frozenset(names)
+
+    @cached_property
+    def start_properties(self) -> dict:
+        """``spiffworkflow:properties`` of the process's start event(s), e.g. ``time_limit_working_days``."""
+        props: dict = {}
+        for task_spec in self.spec.task_specs.values():
+            if type(task_spec).__name__.endswith("StartEvent"):
+                props.update((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
+        return props
 
 
 @dataclass
@@ -60,6 +107,25 @@ class ReadyTask:
     candidate_groups: list[str] = field(default_factory=list)
     candidate_users: list[str] = field(default_factory=list)
     priority: int = 50
+    # the task's spiffworkflow:properties (e.g. time_limit_working_days)
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A timer event the case waits on, and when it is due."""
+
+    spiff_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class EngineEvent:
+    """Something the engine decided on its own during a run, for the trail (e.g. a gateway's choice)."""
+
+    kind: str
+    data: dict
 
 
 @dataclass
@@ -68,6 +134,8 @@ class IncidentInfo:
     message: str
     spiff_task_id: str | None = None
     element_id: str | None = None
+    # A service call that may work when tried again later (not a missing connector or bad parameters).
+    retryable: bool = False
 
 
 @dataclass
@@ -81,6 +149,10 @@ class StepOutcome:
     completed: bool
     incident: IncidentInfo | None = None
     waiting_messages: list[str] = field(default_factory=list)
+    # What the engine decided by itself in this run (gateway decisions), in order.
+    events: list[EngineEvent] = field(default_factory=list)
+    # Timer events the case waits on; None when its model has none (nothing to keep in step).
+    timers: list[WaitingTimer] | None = None
 
     def ready_ids(self) -> set[str]:
         return {t.spiff_id for t in self.ready}
@@ -149,6 +221,17 @@ class WorkflowCache:
             self._items.clear()
 
 
+def _in_tenant_scope(method):
+    """Run an engine command with its model's tenant as the calendar of script helpers."""
+
+    @functools.wraps(method)
+    def scoped(self, runtime, *args, **kwargs):
+        with tenant_scope(runtime.tenant_id):
+            return method(self, runtime, *args, **kwargs)
+
+    return scoped
+
+
 class CaseEngine:
     """Starts, advances and inspects case workflows on a restricted script engine."""
 
@@ -171,6 +254,7 @@ class CaseEngine:
         return workflow
 
     # -- commands ------------------------------------------------------------------------
+    @_in_tenant_scope
     def start(self, runtime: ModelRuntime, data: dict | None = None) -> tuple[BpmnWorkflow, StepOutcome]:
         """Create a workflow for ``runtime``, seed it with ``data`` and run it until it waits."""
         workflow = BpmnWorkflow(runtime.spec, runtime.subprocess_specs, script_engine=self.script_engine)
@@ -182,6 +266,7 @@ class CaseEngine:
         incident = self._run(workflow)
         return workflow, self.outcome(runtime, workflow, incident)
 
+    @_in_tenant_scope
     def complete_task(
         self, runtime: ModelRuntime, workflow: BpmnWorkflow, spiff_id: str, data: dict | None = None
     ) -> StepOutcome:
@@ -200,6 +285,7 @@ class CaseEngine:
             incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
+    @_in_tenant_scope
     def send_message(
         self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None
     ) -> StepOutcome:
@@ -222,10 +308,25 @@ class CaseEngine:
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
+    @_in_tenant_scope
     def retry(self, runtime: ModelRuntime, workflow: BpmnWorkflow) -> StepOutcome:
         """Put tasks stopped by an incident back to ready and run on."""
         for task in workflow.get_tasks(state=TaskState.ERROR):
             task._set_state(TaskState.READY)
+        incident = self._run(workflow)
+        return self.outcome(runtime, workflow, incident)
+
+    @_in_tenant_scope
+    def fire_timers(self, runtime: ModelRuntime, workflow: BpmnWorkflow) -> StepOutcome:
+        """Let the timer events that are due fire, then run on.
+
+        SpiffWorkflow decides what is due by comparing with the current time, so a timer
+        that is not yet due (a clock running behind) simply stays in ``outcome.timers``.
+        """
+        try:
+            workflow.refresh_timers()
+        except Exception as exc:  # a timer expression that fails on its first evaluation
+            return self.outcome(runtime, workflow, self._incident_from(exc, getattr(exc, "task", None)))
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
@@ -257,6 +358,7 @@ class CaseEngine:
                     candidate_groups=_candidates(task, props, "candidate_groups"),
                     candidate_users=_candidates(task, props, "candidate_users"),
                     priority=_int_or(task.data.get("priority", props.get("priority")), 50),
+                    properties=dict(props),
                 )
             )
         return result
@@ -286,6 +388,8 @@ class CaseEngine:
             completed=workflow.completed,
             incident=incident,
             waiting_messages=waiting,
+            timers=waiting_timers(workflow) if runtime.has_timers else None,
+            events=workflow.__dict__.pop(_ENGINE_EVENTS, []),
         )
 
     # -- internals -----------------------------------------------------------------------
@@ -296,8 +400,15 @@ class CaseEngine:
         def remember(task):
             failing[:] = [task]
 
+        decisions = workflow.__dict__.setdefault(_ENGINE_EVENTS, [])  # taken by outcome()
+
+        def decided(task):
+            event = gateway_decision(task)
+            if event is not None:
+                decisions.append(event)
+
         try:
-            workflow.do_engine_steps(will_complete_task=remember)
+            workflow.do_engine_steps(will_complete_task=remember, did_complete_task=decided)
         except Exception as exc:
             task = getattr(exc, "task", None) or (failing[0] if failing else None)
             return self._incident_from(exc, task)
@@ -316,7 +427,45 @@ class CaseEngine:
             message=_readable(exc),
             spiff_task_id=str(task.id) if task is not None else None,
             element_id=getattr(spec, "bpmn_id", None) if spec is not None else None,
+            retryable=kind == "service" and not isinstance(_root_cause(exc), _PERMANENT_SERVICE_ERRORS),
         )
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """The timer events ``workflow`` waits on, with their due times (UTC)."""
+    result = []
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            continue
+        due = _timer_due(definition, task)
+        if due is None:
+            log.warning("timer %s of a case has no readable due time; it is not scheduled", task.task_spec.bpmn_id)
+            continue
+        result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
+    return result
+
+
+def _timer_due(definition: TimerEventDefinition, task) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    try:
+        if isinstance(definition, CycleTimerEventDefinition):
+            if not isinstance(value, dict):
+                return None
+            if value.get("cycles") == 0:
+                return datetime.now(timezone.utc)
+            due = datetime.fromisoformat(value["next"])
+        elif isinstance(value, datetime):
+            due = value
+        elif isinstance(definition, DurationTimerEventDefinition):
+            due = TimerEventDefinition.get_datetime(value)
+        else:
+            due = TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:
+        return None
+    if not isinstance(due, datetime):
+        return None
+    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
 
 
 def _message_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition:
@@ -367,6 +516,22 @@ def _int_or(value, default: int) -> int:
         return default
 
 
+# Failures of a service task that trying again cannot fix: an unknown connector (LookupError),
+# parameters the connector does not take (TypeError), a result that is not JSON.
+_PERMANENT_SERVICE_ERRORS = (LookupError, TypeError, ValueError, ServiceCallError)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "exception", None) or exc.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
 def _readable(exc: Exception) -> str:
     """One line a supervisor can read: the engine's message and the root cause."""
     parts = [str(exc).strip() or type(exc).__name__]
@@ -374,3 +539,36 @@ def _readable(exc: Exception) -> str:
     if cause is not None and str(cause) and str(cause) not in parts[0]:
         parts.append(f"{type(cause).__name__}: {cause}")
     return " — ".join(parts)[:2000]
+
+
+# Engine events of the current run wait on the workflow object until outcome() takes them;
+# a workflow from a rolled-back transaction is dropped from the cache with them.
+_ENGINE_EVENTS = "_redwall_engine_events"
+
+
+def gateway_decision(task) -> EngineEvent | None:
+    """The flows a completed exclusive or inclusive gateway took, or None for anything else.
+
+    A completed choice keeps exactly the children it chose; each is named with its target
+    element and the condition that sent the token there (None for the default flow).
+    Joins and parallel gateways decide nothing and are not reported.
+    """
+    spec = task.task_spec
+    if not isinstance(spec, MultiChoice) or len(spec.outputs) < 2 or task.state != TaskState.COMPLETED:
+        return None
+    conditions = {name: getattr(condition, "args", [None])[0] for condition, name in spec.cond_task_specs}
+    # (an exclusive gateway's default flow is not among the conditions; an inclusive one's has None)
+    taken = []
+    for child in task.children:
+        target = child.task_spec
+        taken.append({
+            "target": getattr(target, "bpmn_id", None) or target.name,
+            "target_name": getattr(target, "bpmn_name", None),
+            "condition": conditions.get(target.name),
+            "default": conditions.get(target.name) is None,
+        })
+    return EngineEvent("gateway.decided", {
+        "gateway": spec.bpmn_id or spec.name,
+        "name": getattr(spec, "bpmn_name", None),
+        "taken": taken,
+    })

@@ -31,3 +31,11 @@ class StaleWrite(RedwallError):
 
 class InvalidInput(RedwallError):
     """The request is well-formed but its content is wrong (HTTP 422)."""
+
+
+class TooManyAttempts(RedwallError):
+    """Refused for now after too many failures (HTTP 429); ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int, errors: dict | None = None):
+        super().__init__(message, errors)
+        self.retry_after = retry_after

@@ -6,12 +6,13 @@ query in the use cases filters on it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -187,6 +188,10 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Head of the case's trail chain (workflows.trail): the last event's seq and hash, so an
+    # append needs no search and whole-chain deletion shows against the case row.
+    trail_seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    trail_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Task(Base):
@@ -194,13 +199,23 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
+        # (case_id, spiff_id) also serves every lookup by case.
         UniqueConstraint("case_id", "spiff_id"),
-        Index("ix_tasks_inbox", "tenant_id", "group", "status", "due_at", "id"),
+        # Inbox access paths (worklists/inbox.py): one index per path and sort order, so a page
+        # is an index range read in order, never a sort of a whole group. warn_at rides along
+        # (PostgreSQL INCLUDE) so that the badge counts are index-only scans.
+        Index("ix_tasks_inbox", "tenant_id", "group", "status", "due_at", "id", postgresql_include=["warn_at"]),
+        Index("ix_tasks_inbox_created", "tenant_id", "group", "status", "created_at", "id"),
         Index("ix_tasks_assignee", "tenant_id", "assignee", "status", "due_at", "id"),
+        Index("ix_tasks_tenant", "tenant_id", "status", "due_at", "id", postgresql_include=["group", "warn_at"]),
+        Index(
+            "ix_tasks_delegated", "tenant_id", "delegated_by", "status", "due_at", "id",
+            postgresql_where=text("delegated_by IS NOT NULL"), sqlite_where=text("delegated_by IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
@@ -210,6 +225,10 @@ class Task(Base):
     # ready | claimed | completed | cancelled
     status: Mapped[str] = mapped_column(String(16), default="ready")
     assignee: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    # Set while the assignee works the task for a colleague, who gets it back on resolution.
+    delegated_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    # The case's service (fixed for the case's life), copied so inbox filters need no join.
+    service_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=50)
     form_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -218,6 +237,10 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# Highest priority first, then oldest: a DESC key needs the column objects, hence outside the class.
+Index("ix_tasks_inbox_priority", Task.tenant_id, Task.group, Task.status, Task.priority.desc(), Task.id)
 
 
 class Incident(Base):
@@ -233,3 +256,190 @@ class Incident(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# -- the case trail (办事留痕, workflows.trail) ---------------------------------------------------
+class TrailEvent(Base):
+    """One state change, append-only and hash-chained per case (or per tenant for case-less events).
+
+    ``data`` is the canonical JSON text that was hashed, kept verbatim so verification hashes
+    the stored bytes. On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003).
+    No foreign keys: the trail must outlive and never depend on what it describes.
+    """
+
+    __tablename__ = "trail_events"
+    __table_args__ = (
+        Index("uq_trail_events_chain", "tenant_id", "case_id", "seq", unique=True),
+        Index(
+            "uq_trail_events_tenant_chain", "tenant_id", "seq", unique=True,
+            sqlite_where=text("case_id IS NULL"), postgresql_where=text("case_id IS NULL"),
+        ),
+        # BRIN on PostgreSQL: almost free to maintain on an append-only table in time order;
+        # only the daily anchors search by time.
+        Index("ix_trail_events_at", "at", postgresql_using="brin"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    case_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    task_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailHead(Base):
+    """Head of a tenant's chain of case-less events (deployments, users, registry reads)."""
+
+    __tablename__ = "trail_heads"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailAnchor(Base):
+    """A day's anchor: the heads of every chain that grew that day, chained to the previous anchor.
+
+    Removing a whole case (its events and its row) leaves an anchored head pointing at nothing.
+    """
+
+    __tablename__ = "trail_anchors"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    day: Mapped[date] = mapped_column(Date)
+    events: Mapped[int] = mapped_column(Integer)
+    heads: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """Failed logins counted per username and per client address, shared by every process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # user | address
+    key: Mapped[str] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class TaskCandidate(Base):
+    """A group or user that may work an open task besides its lane's group (set at run time).
+
+    The JSON columns of ``tasks`` keep the lists for display; this side table lets the inbox
+    find a clerk's candidate tasks through an index. Rows live while their task is open.
+    """
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_lookup", "tenant_id", "kind", "name", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # group | user
+    name: Mapped[str] = mapped_column(String(150), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+
+
+# -- timers, deadlines and supervision (workflows.timers, .deadlines, .supervision) ---------------
+class Timer(Base):
+    """A moment at which the engine must act on a case, stored with its due time.
+
+    Kinds: ``bpmn`` (a waiting BPMN timer event, ``spiff_id`` names its task), ``warning``,
+    ``overdue`` and ``red`` (the supervision thresholds of the case's deadline) and ``retry``
+    (a failed service task tried again after a back-off). Schedulers claim due rows
+    (pending → claimed); a worker fires a row once (claimed → fired) in the same transaction
+    as the case step it causes, so a redelivered or duplicated dispatch changes nothing.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_due", "status", "due_at"),
+        Index("ix_timers_case", "case_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    spiff_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    element_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # pending | claimed | fired | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # retry timers: the attempt this row makes (1, 2, ...); others 0
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    fired_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseClock(Base):
+    """The deadline clock of a case (承诺时限): running, paused while the applicant supplies
+    materials (补正), stopped when the case ends; and the supervision levels it reached.
+
+    A row exists for cases with a time limit and for cases that ever waited for the applicant.
+    """
+
+    __tablename__ = "case_clocks"
+    __table_args__ = (Index("ix_case_clocks_tenant_warned", "tenant_id", "warned_at"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    time_limit_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    warn_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    red_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    # running | paused | stopped
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    red_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # while paused: working days left after the pause day (negative: already overdue)
+    remaining_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # [[paused_at, resumed_at], ...] as ISO strings, for handling time in working hours
+    pauses: Mapped[list] = mapped_column(JSON, default=list)
+    # none | warning | yellow | red
+    level: Mapped[str] = mapped_column(String(16), default="none")
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    seriously_overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class CalendarOverride(Base):
+    """A day whose working status differs from the holiday library (or that it does not know).
+
+    ``tenant_id`` NULL: for the whole installation (e.g. next year's State Council schedule
+    before the library knows it); a tenant's row wins over an installation row.
+    """
+
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), nullable=True)
+    day: Mapped[date] = mapped_column(Date)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+
+
+class SchedulerHeartbeat(Base):
+    """A running scheduler (``redwall scheduler`` or the embedded thread) and how it keeps up."""
+
+    __tablename__ = "scheduler_heartbeats"
+    name: Mapped[str] = mapped_column(String(150), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # lateness of the oldest timer it claimed in its last pass, in milliseconds
+    lag_ms: Mapped[int] = mapped_column(BigInteger, default=0)

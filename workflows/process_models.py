@@ -94,7 +94,7 @@ def deploy_model(
             data={"key": model.key, "version": model.version, "checksum": checksum, "files": names},
         )
         uow.commit()
-    ctx.runtimes.put(view["id"], parsed)
+    ctx.runtimes.put(view["id"], parsed, tenant_id=actor.tenant_id)
     return view, True
 
 

@@ -44,7 +44,7 @@ class Event:
     at: datetime | None = None
 
 
-EventSink = Callable[[Session, list[Event]], None]
+EventSink = Callable[[Session, list[Event]], "Callable[[], None] | None"]
 
 
 class UnitOfWork:
@@ -76,7 +76,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self.events and self._event_sink is not None:
-            self._event_sink(self.session, self.events)
+            # A sink may hand back follow-up work for after the commit (the trail's daily anchors).
+            followup = self._event_sink(self.session, self.events)
+            if callable(followup):
+                self._after_commit.append(followup)
         self.events = []
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []

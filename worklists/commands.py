@@ -1,125 +1,244 @@
-"""Commands clerks and supervisors give on tasks: claim, unclaim, assign, complete.
+"""Commands clerks and supervisors give on tasks: claim, unclaim, assign, delegate, resolve, complete.
 
-Claim and unclaim are single compare-and-set UPDATEs, correct under concurrency on
-SQLite and PostgreSQL alike; completion runs the engine inside the same transaction.
+Each command is one use case in one unit of work. Every change is a compare-and-set on the
+task's version (:meth:`TaskRepository.change`), so of many simultaneous commands on one
+task exactly one applies and the others answer Conflict (409), on SQLite and PostgreSQL
+alike. Every applied change is recorded for the trail.
+
+The checks run in one order everywhere: roles without a worklist (403), tasks the caller
+may not see (404), what the caller may not do to a task it sees (403), a stale
+``If-Match`` (412), bad input (422), a task in the wrong state or a lost race (409).
+Commands are idempotent where asking twice means the same thing (claiming a task one
+holds answers 200 and records nothing new).
 """
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from workflows.accounts import Actor, group_members
-from workflows.cases import OPEN_TASK_STATUSES, complete_user_task, open_task_for_update, task_view
+from workflows.accounts import Actor
+from workflows.cases import OPEN_TASK_STATUSES
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
-from workflows.models import Case, Task
 
-from .access import may_see, may_work, supervises
+from .access import has_worklist, may_see, may_work, require_worklist, supervises
+from .repository import MAX_ID, TaskRecord, task_item
+from .unit_of_work import SqlTaskUnitOfWork, TaskUnitOfWork
+
+MAX_COMMENT = 2000
 
 
-def _load(s, actor: Actor, task_id: int) -> Task:
-    task = s.get(Task, task_id)
+def _unit(ctx: EngineContext, uow: TaskUnitOfWork | None) -> TaskUnitOfWork:
+    return uow if uow is not None else SqlTaskUnitOfWork(ctx)
+
+
+def _visible(uow: TaskUnitOfWork, actor: Actor, task_id: int) -> TaskRecord:
+    require_worklist(actor)
+    task = uow.tasks.get(actor.tenant_id, task_id)
     if task is None or not may_see(actor, task):
         raise NotFound(f"task {task_id} does not exist")
     return task
 
 
-def _check_version(task: Task, expected_version: int | None) -> None:
+def _check_version(task: TaskRecord, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != task.version:
-        raise StaleWrite(f"task {task.id} has changed since you read it (version {task.version})")
+        raise StaleWrite(f"task {task.id} has changed since you read it (now version {task.version})")
 
 
-def _set(s, task: Task, expect: dict, values: dict) -> bool:
-    query = update(Task).where(Task.id == task.id, Task.version == task.version)
-    for column, value in expect.items():
-        query = query.where(getattr(Task, column) == value)
-    result = s.execute(query.values(version=Task.version + 1, **values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def _change(uow: TaskUnitOfWork, task: TaskRecord, **values) -> TaskRecord:
+    changed = uow.tasks.change(task, **values)
+    if changed is None:
+        raise Conflict("someone else changed the task at the same time; reload it and try again")
+    return changed
 
 
-def _view(s, task_id: int) -> dict:
-    s.expire_all()
-    task = s.get(Task, task_id)
-    return task_view(task, s.get(Case, task.case_id).number)
+def _answer(uow: TaskUnitOfWork, task: TaskRecord) -> dict:
+    return task_item(task, uow.tasks.case_number(task.case_id))
 
 
-def claim(ctx: EngineContext, actor: Actor, task_id: int, expected_version: int | None = None) -> dict:
-    """Take a ready task of one's group. Exactly one of many simultaneous claims wins."""
-    with ctx.unit_of_work() as uow:
-        s = uow.session
-        task = _load(s, actor, task_id)
+def _record(uow: TaskUnitOfWork, ctx: EngineContext, kind: str, actor: Actor, task: TaskRecord, **data) -> None:
+    uow.record(
+        kind, task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username, at=ctx.clock(),
+        data={k: v for k, v in data.items() if v is not None},
+    )
+
+
+def _comment(comment: str | None) -> str | None:
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT} characters"]})
+    return comment or None
+
+
+def claim(
+    ctx: EngineContext, actor: Actor, task_id: int, expected_version: int | None = None,
+    *, uow: TaskUnitOfWork | None = None,
+) -> dict:
+    """Take a ready task one may work. Of many simultaneous claims exactly one wins."""
+    with _unit(ctx, uow) as uow:
+        task = _visible(uow, actor, task_id)
         if not may_work(actor, task):
-            raise Forbidden("you are not a member of this task's group")
+            raise Forbidden("you are not a member of this task's groups nor one of its candidates")
         _check_version(task, expected_version)
         if task.status == "claimed" and task.assignee == actor.username:
-            return task_view(task, s.get(Case, task.case_id).number)
-        if task.status != "ready" or not _set(s, task, {"status": "ready"}, {"status": "claimed", "assignee": actor.username}):
-            raise Conflict("the task is already claimed or no longer open")
-        uow.record("task.claimed", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username, at=ctx.clock())
-        view = _view(s, task_id)
+            return _answer(uow, task)
+        if task.status == "claimed":
+            raise Conflict(f"the task is already claimed by {task.assignee}")
+        if task.status != "ready":
+            raise Conflict(f"the task is no longer open ({task.status})")
+        task = _change(uow, task, status="claimed", assignee=actor.username)
+        _record(uow, ctx, "task.claimed", actor, task)
+        answer = _answer(uow, task)
         uow.commit()
-        return view
+        return answer
 
 
-def unclaim(ctx: EngineContext, actor: Actor, task_id: int, expected_version: int | None = None) -> dict:
-    """Hand a claimed task back to its group (the holder, or a supervisor of the group)."""
-    with ctx.unit_of_work() as uow:
-        s = uow.session
-        task = _load(s, actor, task_id)
-        if task.assignee != actor.username and not supervises(actor, task):
-            raise Forbidden("only the clerk holding the task or a supervisor may hand it back")
+def unclaim(
+    ctx: EngineContext, actor: Actor, task_id: int, expected_version: int | None = None,
+    *, uow: TaskUnitOfWork | None = None,
+) -> dict:
+    """Hand a claimed task back to its group: by the clerk holding it, or a supervisor of the group.
+
+    A delegated task goes back to the clerk who delegated it (``resolve``), not to the
+    group; only a supervisor can send it back to the group.
+    """
+    with _unit(ctx, uow) as uow:
+        task = _visible(uow, actor, task_id)
+        if task.status != "claimed":
+            raise Conflict("the task is not claimed" if task.status == "ready" else f"the task is no longer open ({task.status})")
+        holder = task.assignee == actor.username
+        if not holder and not supervises(actor, task):
+            raise Forbidden("only the clerk holding the task or a supervisor of its group may hand it back")
         _check_version(task, expected_version)
-        if task.status != "claimed" or not _set(s, task, {"status": "claimed"}, {"status": "ready", "assignee": None}):
-            raise Conflict("the task is not claimed")
-        uow.record(
-            "task.unclaimed", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username,
-            at=ctx.clock(), data={"previous_assignee": task.assignee},
+        if holder and task.delegated_by and not supervises(actor, task):
+            raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it to hand it back")
+        before = task
+        task = _change(uow, task, status="ready", assignee=None, delegated_by=None)
+        _record(
+            uow, ctx, "task.unclaimed", actor, task,
+            previous_assignee=before.assignee, delegated_by=before.delegated_by,
         )
-        view = _view(s, task_id)
+        answer = _answer(uow, task)
         uow.commit()
-        return view
+        return answer
 
 
-def assign(ctx: EngineContext, actor: Actor, task_id: int, username: str, expected_version: int | None = None) -> dict:
-    """A supervisor gives an open task to a named member of its group."""
-    with ctx.unit_of_work() as uow:
-        s = uow.session
-        task = _load(s, actor, task_id)
+def assign(
+    ctx: EngineContext, actor: Actor, task_id: int, username: str, expected_version: int | None = None,
+    *, uow: TaskUnitOfWork | None = None,
+) -> dict:
+    """A supervisor (or admin) gives an open task to a named member of its groups or a candidate user."""
+    with _unit(ctx, uow) as uow:
+        task = _visible(uow, actor, task_id)
         if not supervises(actor, task):
             raise Forbidden("only a supervisor of this task's group may assign it")
         _check_version(task, expected_version)
-        groups = {task.group} | set(task.candidate_groups or ())
-        members = {m for g in groups if g for m in group_members(s, actor.tenant_id, g)}
-        if username not in members and username not in (task.candidate_users or ()):
-            raise InvalidInput(f"{username!r} is not a member of this task's group", {"username": ["not a member"]})
-        if task.status not in OPEN_TASK_STATUSES or not _set(
-            s, task, {"status": task.status}, {"status": "claimed", "assignee": username}
-        ):
-            raise Conflict("the task is no longer open")
-        uow.record(
-            "task.assigned", task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username,
-            at=ctx.clock(), data={"assignee": username, "previous_assignee": task.assignee},
-        )
-        view = _view(s, task_id)
+        assignee = uow.tasks.colleague(actor.tenant_id, username)
+        if assignee is None or not may_work(assignee, task):
+            raise InvalidInput(
+                f"{username!r} is not a member of this task's groups nor one of its candidate users",
+                {"username": ["not a member of the task's groups"]},
+            )
+        if task.status not in OPEN_TASK_STATUSES:
+            raise Conflict(f"the task is no longer open ({task.status})")
+        if task.status == "claimed" and task.assignee == username and not task.delegated_by:
+            return _answer(uow, task)
+        before = task
+        task = _change(uow, task, status="claimed", assignee=username, delegated_by=None)
+        _record(uow, ctx, "task.assigned", actor, task, assignee=username, previous_assignee=before.assignee)
+        answer = _answer(uow, task)
         uow.commit()
-        return view
+        return answer
+
+
+def delegate(
+    ctx: EngineContext, actor: Actor, task_id: int, username: str, comment: str | None = None,
+    expected_version: int | None = None, *, uow: TaskUnitOfWork | None = None,
+) -> dict:
+    """The clerk holding a task asks a colleague to work it; it comes back on ``resolve``.
+
+    The colleague may be of any department of the tenant (that is the point of asking),
+    but must have a worklist. While delegated the task cannot be completed, handed to the
+    group or delegated again by the delegate.
+    """
+    with _unit(ctx, uow) as uow:
+        task = _visible(uow, actor, task_id)
+        if task.status not in OPEN_TASK_STATUSES:
+            raise Conflict(f"the task is no longer open ({task.status})")
+        if task.status != "claimed" or task.assignee != actor.username:
+            raise Forbidden("only the clerk holding the task may delegate it")
+        _check_version(task, expected_version)
+        comment = _comment(comment)
+        if task.delegated_by:
+            raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it first")
+        colleague = uow.tasks.colleague(actor.tenant_id, username)
+        if colleague is None or not has_worklist(colleague) or username == actor.username:
+            raise InvalidInput(
+                f"{username!r} is not a colleague who can work tasks", {"username": ["not a colleague with a worklist"]}
+            )
+        task = _change(uow, task, assignee=username, delegated_by=actor.username)
+        _record(uow, ctx, "task.delegated", actor, task, to=username, comment=comment)
+        answer = _answer(uow, task)
+        uow.commit()
+        return answer
+
+
+def resolve(
+    ctx: EngineContext, actor: Actor, task_id: int, comment: str | None = None,
+    expected_version: int | None = None, *, uow: TaskUnitOfWork | None = None,
+) -> dict:
+    """End a delegation: the task returns to the clerk who delegated it.
+
+    The delegate resolves when done; the delegator may also take the task back early.
+    """
+    with _unit(ctx, uow) as uow:
+        task = _visible(uow, actor, task_id)
+        if task.status not in OPEN_TASK_STATUSES:
+            raise Conflict(f"the task is no longer open ({task.status})")
+        if not task.delegated_by:
+            raise Conflict("the task is not delegated")
+        if actor.username not in (task.assignee, task.delegated_by):
+            raise Forbidden("only the delegate or the clerk who delegated the task may end the delegation")
+        _check_version(task, expected_version)
+        comment = _comment(comment)
+        before = task
+        task = _change(uow, task, status="claimed", assignee=before.delegated_by, delegated_by=None)
+        _record(
+            uow, ctx, "task.returned", actor, task,
+            to=before.delegated_by, delegate=before.assignee, comment=comment,
+        )
+        answer = _answer(uow, task)
+        uow.commit()
+        return answer
 
 
 def complete(
-    ctx: EngineContext, actor: Actor, task_id: int, data: dict | None, expected_version: int | None = None
+    ctx: EngineContext, actor: Actor, task_id: int, data: dict | None, expected_version: int | None = None,
+    *, uow: TaskUnitOfWork | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Complete a task one holds; the case runs on in the same transaction."""
-    with ctx.unit_of_work() as uow:
-        step = open_task_for_update(ctx, uow, actor.tenant_id, task_id)
-        task = step.task
+    """Complete a task one holds; the case runs on to its next tasks in the same transaction.
+
+    The task's version is taken first (compare-and-set), so a simultaneous claim, hand-back,
+    assignment or second completion either happened before (and this answers 409) or waits
+    and then finds the task changed; nothing is completed twice.
+    """
+    require_worklist(actor)
+    with _unit(ctx, uow) as uow:
+        if not 0 < task_id <= MAX_ID:
+            raise NotFound(f"task {task_id} does not exist")
+        completion = uow.open_for_completion(actor.tenant_id, task_id)
+        task = completion.task
         if not may_see(actor, task):
             raise NotFound(f"task {task_id} does not exist")
         if task.status not in OPEN_TASK_STATUSES:
-            raise Conflict("the task is no longer open")
-        if task.status != "claimed" or task.assignee != actor.username:
+            raise Conflict(f"the task is no longer open ({task.status})")
+        holder = task.status == "claimed" and task.assignee == actor.username
+        if not holder:
             if not may_work(actor, task):
                 raise Forbidden("you may not work this task")
-            raise Conflict("claim the task before completing it")
+            raise Conflict("claim the task before completing it" if task.status == "ready"
+                           else f"the task is claimed by {task.assignee}")
         _check_version(task, expected_version)
-        case, next_tasks = complete_user_task(ctx, uow, actor, step, data)
+        if task.delegated_by:
+            raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it, they complete it")
+        _change(uow, task)
+        case, next_tasks = uow.run_completion(actor, completion, data)
+        uow.tasks.forget_candidates(task.id)
         uow.commit()
         return case, next_tasks

@@ -6,9 +6,15 @@ from .parser import install_parser
 
 install_parser()
 
-from . import auth, cases, ops, process_models, tasks  # noqa: E402
+from . import analytics, auth, cases, ops, process_models, residents, tasks  # noqa: E402
 
-BLUEPRINTS = (auth.blp, process_models.blp, cases.blp, tasks.blp, ops.blp)
+BLUEPRINTS = (auth.blp, process_models.blp, cases.blp, tasks.blp, ops.blp, residents.blp, analytics.blp)
+from .trail import blp as trail_blp  # noqa: E402  (the case trail, auditors)
+
+BLUEPRINTS += (trail_blp,)
+from .supervision import blp as supervision_blp  # noqa: E402  (performance supervision, workflows.supervision)
+
+BLUEPRINTS += (supervision_blp,)
 
 
 def register(api) -> None:

@@ -1,7 +1,8 @@
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from workflows.accounts import authenticate
+from workflows.logins import log_in
 
 
 from ..auth import issue_token
@@ -19,10 +20,10 @@ class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
     @blp.alt_response(401, description="wrong username or password")
+    @blp.alt_response(429, description="too many failed logins for this username or address; see Retry-After")
     def post(self, body):
-        """Exchange username and password for a bearer token."""
-        with ctx().unit_of_work() as uow:
-            actor = authenticate(uow.session, body["username"], body["password"])
+        """Exchange username and password for a bearer token (failed attempts are rate-limited)."""
+        actor = log_in(ctx(), body["username"], body["password"], request.remote_addr)
         if actor is None:
             from ..errors import error_response
 

@@ -1,31 +1,51 @@
+"""Task inboxes: list, count, read, and the commands on one task. Each view parses, calls one
+use case of ``worklists``, and answers."""
 from flask.views import MethodView
-from marshmallow import RAISE
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from worklists import commands, inbox
 
 from ..auth import login_required
 from .common import actor, ctx, etag, expected_version, with_etag
-from .schemas import AssignRequest, CompleteRequest, CompleteResponse, TaskDetailSchema, TaskListArgs, TaskPage, TaskSchema
+from .schemas import AssignRequest, CompleteRequest, CompleteResponse
+from .task_schemas import (
+    DelegateRequest,
+    InboxArgs,
+    InboxPage,
+    InboxTaskDetailSchema,
+    InboxTaskSchema,
+    ResolveRequest,
+    TaskCountsSchema,
+)
 
-blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Task inboxes (clerks)")
+blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Task inboxes (clerks and supervisors)")
 
 
 @blp.route("")
 class Tasks(MethodView):
     @login_required
-    @blp.arguments(TaskListArgs, location="query", unknown=RAISE)
-    @blp.response(200, TaskPage)
+    @blp.arguments(InboxArgs, location="query", unknown=RAISE)
+    @blp.response(200, InboxPage)
     def get(self, args):
-        """Tasks you may see: ``scope=mine`` (claimed by you), ``group`` (ready in your groups), ``all``."""
+        """Tasks you may see, a page at a time (keyset: pass ``next_cursor`` back as ``cursor``)."""
         items, cursor = inbox.list_tasks(ctx(), actor(), **args)
         return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/counts")
+class TaskCounts(MethodView):
+    @login_required
+    @blp.response(200, TaskCountsSchema)
+    def get(self):
+        """Counts for badges: per view (mine, group, delegated) and per group, with overdue and warned."""
+        return inbox.count_tasks(ctx(), actor())
 
 
 @blp.route("/<int:task_id>")
 class TaskResource(MethodView):
     @login_required
-    @blp.response(200, TaskDetailSchema)
+    @blp.response(200, InboxTaskDetailSchema)
     def get(self, task_id):
         """One task with its form (JSON Schema) and data."""
         return with_etag(inbox.get_task(ctx(), actor(), task_id), "task")
@@ -34,7 +54,7 @@ class TaskResource(MethodView):
 @blp.route("/<int:task_id>/claim")
 class Claim(MethodView):
     @login_required
-    @blp.response(200, TaskSchema)
+    @blp.response(200, InboxTaskSchema)
     @blp.alt_response(409, description="claimed by someone else or no longer open")
     def post(self, task_id):
         """Claim a ready task of your group."""
@@ -44,9 +64,10 @@ class Claim(MethodView):
 @blp.route("/<int:task_id>/unclaim")
 class Unclaim(MethodView):
     @login_required
-    @blp.response(200, TaskSchema)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(409, description="not claimed, or delegated (resolve it instead)")
     def post(self, task_id):
-        """Hand a claimed task back to its group."""
+        """Hand a claimed task back to its group (the clerk holding it, or a supervisor)."""
         return with_etag(commands.unclaim(ctx(), actor(), task_id, expected_version("task", task_id)), "task")
 
 
@@ -54,10 +75,37 @@ class Unclaim(MethodView):
 class Assign(MethodView):
     @login_required
     @blp.arguments(AssignRequest)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(422, description="the user is not a member of the task's groups")
     def post(self, body, task_id):
         """Give a task to a member of its group (supervisors)."""
         task = commands.assign(ctx(), actor(), task_id, body["username"], expected_version("task", task_id))
+        return with_etag(task, "task")
+
+
+@blp.route("/<int:task_id>/delegate")
+class Delegate(MethodView):
+    @login_required
+    @blp.arguments(DelegateRequest)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(422, description="the user is not a colleague with a worklist")
+    def post(self, body, task_id):
+        """Ask a colleague to work a task you hold; it comes back to you when they resolve it."""
+        task = commands.delegate(
+            ctx(), actor(), task_id, body["username"], body.get("comment"), expected_version("task", task_id)
+        )
+        return with_etag(task, "task")
+
+
+@blp.route("/<int:task_id>/resolve")
+class Resolve(MethodView):
+    @login_required
+    @blp.arguments(ResolveRequest)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(409, description="the task is not delegated")
+    def post(self, body, task_id):
+        """End a delegation: the task returns to the clerk who delegated it."""
+        task = commands.resolve(ctx(), actor(), task_id, body.get("comment"), expected_version("task", task_id))
         return with_etag(task, "task")
 
 

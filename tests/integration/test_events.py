@@ -13,9 +13,10 @@ from worklists import commands
 @pytest.fixture
 def recorded(ctx):
     events = []
+    trail = ctx.event_sink
     ctx.event_sink = lambda session, batch: events.extend(batch)
     yield events
-    ctx.event_sink = None
+    ctx.event_sink = trail
 
 
 def test_a_case_walk_records_its_story(ctx, recorded):
@@ -31,14 +32,16 @@ def test_a_case_walk_records_its_story(ctx, recorded):
         "model.deployed",
         "case.received", "task.created",
         "task.claimed",
-        "task.completed", "case.status_changed",
+        "task.completed", "gateway.decided", "case.status_changed",
         "message.received", "case.status_changed", "task.created",
     ]
     completed = recorded[4]
     assert completed.actor == "intake1" and completed.task_id == accept and completed.case_id == case["id"]
     assert completed.data["submitted"]["acceptance"] == "supplement"
     assert completed.data["case_data_changes"]["set"]["missing_materials"] == ["户口簿"]
-    assert recorded[5].data == {"from": "open", "to": "waiting_applicant"}
+    assert recorded[5].data["gateway"] == "acceptance_decision"
+    assert [flow["target"] for flow in recorded[5].data["taken"]] == ["wait_for_materials"]
+    assert recorded[6].data == {"from": "open", "to": "waiting_applicant"}
 
 
 def test_a_failed_command_records_nothing(ctx, recorded):

@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
+import datacentre.models  # noqa: F401  (its tables are in Base.metadata too)
 from server.extensions import db
 from workflows.models import Base
 

@@ -1,0 +1,137 @@
+"""Background execution: the scheduler loop, in its own process or in a thread of the app.
+
+* Distributed mode (``REDIS_URL`` set): ``redwall scheduler`` processes claim due timers and
+  send their ids to Celery workers (``server.worker_tasks``), in chunks, after the claim has
+  committed. Run as many schedulers and workers as you like.
+* Embedded mode (no ``REDIS_URL``): the web app starts one daemon thread on its first request
+  that claims and fires timers itself, through the same use cases (``make run`` on SQLite).
+  ``redwall scheduler --inline`` does the same in a process of its own.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Callable
+
+from workflows import timers
+from workflows.context import EngineContext
+
+log = logging.getLogger(__name__)
+
+#: timer ids per Celery task: small enough to spread over workers, large enough to save round trips
+CHUNK = 20
+HOUSEKEEPING_EVERY = 600.0
+
+
+def process_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+class TimerScheduler:
+    """Claims due timers and either dispatches them (``dispatch(ids)``) or fires them inline."""
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        name: str,
+        dispatch: Callable[[list[int]], None] | None = None,
+        interval: float = 0.5,
+        batch: int = 500,
+    ):
+        self.ctx = ctx
+        self.name = name
+        self.dispatch = dispatch
+        self.interval = interval
+        self.batch = batch
+        self._last_housekeeping = 0.0
+
+    def run_once(self) -> int:
+        """One pass: claim what is due, hand it on. Returns how many timers were claimed."""
+        claim = timers.claim_due_timers(self.ctx, self.name, self.batch, on_claimed=self.dispatch)
+        if self.dispatch is None and claim.ids:
+            timers.fire_timers(self.ctx, claim.ids, self.name)
+        now = time.monotonic()
+        if now - self._last_housekeeping > HOUSEKEEPING_EVERY:
+            self._last_housekeeping = now
+            timers.purge_finished_timers(self.ctx)
+        return len(claim.ids)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; errors (database or broker down) are logged and retried."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                claimed = self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("scheduler %s: pass failed (%s in a row); trying again", self.name, failures)
+                stop.wait(min(0.5 * 2 ** failures, 10.0))
+                continue
+            if claimed < self.batch:
+                stop.wait(self.interval)
+        try:
+            timers.forget_scheduler(self.ctx, self.name)
+        except Exception:
+            log.warning("scheduler %s: could not remove its heartbeat", self.name)
+
+
+def celery_dispatcher(redis_url: str, chunk: int = CHUNK) -> Callable[[list[int]], None]:
+    """Send claimed timer ids to the workers, ``chunk`` ids per task."""
+    from .celery_app import make_celery
+
+    celery = make_celery(redis_url)
+
+    def dispatch(ids: list[int]) -> None:
+        with celery.producer_or_acquire() as producer:
+            for start in range(0, len(ids), chunk):
+                celery.send_task("redwall.fire_timers", args=[ids[start:start + chunk]], producer=producer)
+
+    return dispatch
+
+
+# -- embedded mode -----------------------------------------------------------------------------
+def embedded_wanted(app) -> bool:
+    mode = str(app.config.get("REDWALL_BACKGROUND", "auto")).lower()
+    if mode == "off" or app.config.get("TESTING"):
+        return False
+    return mode == "thread" or not app.config.get("REDIS_URL")
+
+
+def start_with_app(app) -> None:
+    """Start the embedded timer thread on the app's first request (not for CLI commands)."""
+    if not embedded_wanted(app):
+        return
+    lock = threading.Lock()
+    state = {"thread": None}
+
+    @app.before_request
+    def _ensure_timer_thread():
+        if state["thread"] is not None:
+            return
+        with lock:
+            if state["thread"] is None:
+                state["thread"] = _start_thread(app)
+
+    app.extensions["redwall_background"] = state
+
+
+def _start_thread(app) -> threading.Thread:
+    stop = threading.Event()
+    scheduler = TimerScheduler(
+        app.extensions["redwall"], process_name("embedded"), dispatch=None,
+        interval=float(app.config.get("REDWALL_SCHEDULER_INTERVAL", 0.5)), batch=100,
+    )
+
+    def run():
+        with app.app_context():
+            scheduler.run(stop)
+
+    thread = threading.Thread(target=run, name="redwall-timers", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    log.info("embedded mode: timers fire in the thread %s", scheduler.name)
+    return thread

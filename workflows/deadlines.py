@@ -1,0 +1,361 @@
+"""Deadlines: the case clock (承诺时限), due and warning times of tasks, and the timer rows
+that make the engine act on time.
+
+Every persisted engine step passes through :func:`plan_step` (called at the top of
+``workflows.cases._apply_outcome``, inside the step's transaction). It
+
+* starts the case clock when a case starts with a time limit, ``time_limit_working_days``,
+  taken from the start data (the service catalogue passes its 承诺时限 there) or else from a
+  ``spiffworkflow:property`` of the process's start event; a process that sets the key in
+  its data later (e.g. when the case is accepted) starts the clock at that step;
+* pauses the clock when the case starts waiting for the applicant (补正: status
+  ``waiting_applicant``), keeping the working days left, and resumes it with those days
+  when the case goes on; stops it when the case ends, noting whether it ended on time;
+* keeps the supervision timer rows (``warning``, ``overdue``, ``red``) in line with the
+  clock, and one ``bpmn`` timer row per timer event the workflow waits on;
+* turns a failed service call that may work later into a ``retry`` timer with back-off,
+  until the retries run out and the case gets its incident;
+* answers the ``due_at`` and ``warn_at`` of the tasks the step creates: a user task's own
+  ``time_limit_working_days`` property counts from its creation, otherwise it gets the
+  case's deadline and warning time.
+
+Counting (see ``workflows.calendar``): the deadline is the end (23:59:59, tenant time) of
+the *n*-th working day after the start day. The warning comes when ``warn_working_days``
+working days are left (default 1: at the end of the day before the deadline's day); the
+case is overdue (yellow) once the deadline has passed and seriously overdue (red) at the
+end of the ``red_after_working_days``-th working day after it (default 3). While paused a
+case has no deadline (``deadline`` is NULL): the day the pause starts counts as used, the
+day the case resumes does not, as for a period's start day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from .calendar import TenantCalendar
+from .engine import ReadyTask, StepOutcome, WaitingTimer
+from .models import Case, CaseClock, Task, Timer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import EngineContext
+    from .unit_of_work import UnitOfWork
+
+TIME_LIMIT_KEY = "time_limit_working_days"
+WARN_KEY = "warn_working_days"
+RED_KEY = "red_after_working_days"
+SUPERVISION_KINDS = ("warning", "overdue", "red")
+LEVELS = ("none", "warning", "yellow", "red")
+#: the level a supervision timer raises the case to
+LEVEL_OF_KIND = {"warning": "warning", "overdue": "yellow", "red": "red"}
+FINAL_STATUSES = ("concluded", "refused", "terminated")
+OPEN_TIMER_STATUSES = ("pending", "claimed")
+
+TIMERS = Timer.__table__
+CLOCKS = CaseClock.__table__
+CASES = Case.__table__
+TASKS = Task.__table__
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """The installation's rules for warnings, escalation, retries and timer leases."""
+
+    warn_working_days: int = 1
+    red_after_working_days: int = 3
+    #: how often a failed service call is tried again before the case gets an incident
+    service_retries: int = 3
+    #: seconds to wait before retry 1, 2, 3 ... (the last value repeats)
+    retry_backoff: tuple[float, ...] = (30.0, 120.0, 480.0)
+    #: a claimed timer that has not fired after this many seconds is claimed again
+    lease_seconds: float = 60.0
+
+    def backoff(self, attempt: int) -> timedelta:
+        steps = self.retry_backoff or (0.0,)
+        return timedelta(seconds=steps[min(max(attempt, 1), len(steps)) - 1])
+
+
+@dataclass
+class StepDeadlines:
+    """Due and warning times for the tasks a step creates."""
+
+    calendar: TenantCalendar
+    now: datetime
+    case_deadline: datetime | None
+    case_warn_at: datetime | None
+    warn_days: int
+
+    def due_at(self, task: ReadyTask) -> datetime | None:
+        limit = _whole_days(task.properties.get(TIME_LIMIT_KEY))
+        if limit is not None:
+            return self.calendar.deadline(self.now, limit)
+        return self.case_deadline
+
+    def warn_at(self, task: ReadyTask) -> datetime | None:
+        limit = _whole_days(task.properties.get(TIME_LIMIT_KEY))
+        if limit is not None:
+            return warning_time(self.calendar, self.calendar.deadline(self.now, limit), self.warn_days, self.now)
+        return self.case_warn_at
+
+
+def _whole_days(value) -> int | None:
+    """A time limit from data or a BPMN property: a non-negative whole number, else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 <= number <= 2000 else None
+
+
+def warning_time(calendar: TenantCalendar, deadline: datetime, warn_days: int, now: datetime) -> datetime:
+    """End of the working day ``warn_days`` working days before the deadline's day (not before now)."""
+    warn = calendar.end_of_day(calendar.shift(calendar.local_date(deadline), -warn_days)) if warn_days else deadline
+    return max(warn, now) if warn < deadline else deadline
+
+
+def red_time(calendar: TenantCalendar, deadline: datetime, red_days: int) -> datetime:
+    return calendar.end_of_day(calendar.shift(calendar.local_date(deadline), max(red_days, 1)))
+
+
+# -- the hook -----------------------------------------------------------------------------------
+def plan_step(
+    ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None
+) -> StepDeadlines:
+    """Bring the case's clock and timer rows in line with ``outcome``; see the module docstring.
+
+    ``record`` is the case's ``CaseRecord``: its ``deadline`` is updated here (and in the row).
+    """
+    s = uow.session
+    conn = s.connection()
+    calendar = ctx.calendar.for_tenant(record.tenant_id, s)
+    policy = ctx.timing
+    runtime = ctx.runtimes.get(s, record.model_id)
+    data = outcome.data or {}
+    warn_days = _whole_days(data.get(WARN_KEY))
+    if warn_days is None:
+        warn_days = _whole_days(runtime.start_properties.get(WARN_KEY))
+    if warn_days is None:
+        warn_days = policy.warn_working_days
+
+    _retry_or_incident(uow, conn, record, outcome, policy, now)
+    status = outcome.status
+    if previous_status is None:
+        limit = _whole_days(data.get(TIME_LIMIT_KEY))
+        if limit is None:
+            limit = _whole_days(runtime.start_properties.get(TIME_LIMIT_KEY))
+        if limit is not None and status not in FINAL_STATUSES:
+            red_days = _whole_days(data.get(RED_KEY)) or _whole_days(runtime.start_properties.get(RED_KEY))
+            _start_clock(uow, conn, calendar, record, limit, warn_days, red_days or policy.red_after_working_days,
+                         now, new_case=True)
+            if status == "waiting_applicant":
+                _pause(uow, conn, calendar, record, now)
+    elif status != previous_status:
+        if status in FINAL_STATUSES:
+            _stop(uow, conn, record, status, now)
+        elif status == "waiting_applicant":
+            _pause(uow, conn, calendar, record, now)
+        elif previous_status == "waiting_applicant":
+            _resume(uow, conn, calendar, record, now)
+    if (record.deadline is None and status == "open" and previous_status is not None
+            and _whole_days(data.get(TIME_LIMIT_KEY)) is not None):
+        _start_later(uow, conn, calendar, record, _whole_days(data.get(TIME_LIMIT_KEY)), warn_days,
+                     _whole_days(data.get(RED_KEY)) or policy.red_after_working_days, now)
+    if outcome.timers is not None:
+        sync_bpmn_timers(conn, record, outcome.timers, now, new_case=previous_status is None)
+    case_warn = warning_time(calendar, record.deadline, warn_days, now) if record.deadline is not None else None
+    return StepDeadlines(calendar, now, record.deadline, case_warn, warn_days)
+
+
+# -- the clock ----------------------------------------------------------------------------------
+def _schedule(conn, record, kind: str, due_at: datetime, now: datetime, spiff_id=None, element_id=None, attempt=0):
+    conn.execute(TIMERS.insert().values(
+        tenant_id=record.tenant_id, case_id=record.id, kind=kind, spiff_id=spiff_id, element_id=element_id,
+        due_at=due_at, status="pending", attempt=attempt, claims=0, created_at=now,
+    ))
+
+
+def _schedule_levels(conn, record, clock: dict, level: str, now: datetime) -> None:
+    """Timer rows for the supervision thresholds the case has not reached yet."""
+    reached = LEVELS.index(level)
+    for kind, due in (("warning", clock["warn_at"]), ("overdue", clock["deadline"]), ("red", clock["red_at"])):
+        if due is not None and LEVELS.index(LEVEL_OF_KIND[kind]) > reached:
+            _schedule(conn, record, kind, due, now)
+
+
+def _cancel(conn, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
+    query = TIMERS.update().where(TIMERS.c.case_id == case_id, TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+    if kinds is not None:
+        query = query.where(TIMERS.c.kind.in_(kinds))
+    conn.execute(query.values(status="cancelled"))
+
+
+def _set_case_deadline(conn, record, deadline: datetime | None) -> None:
+    record.deadline = deadline
+    conn.execute(CASES.update().where(CASES.c.id == record.id).values(deadline=deadline))
+
+
+def _thresholds(calendar: TenantCalendar, deadline: datetime, warn_days: int, red_days: int, now: datetime) -> dict:
+    return {
+        "deadline": deadline,
+        "warn_at": warning_time(calendar, deadline, warn_days, now),
+        "red_at": red_time(calendar, deadline, red_days),
+    }
+
+
+def _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now, new_case=False) -> None:
+    times = _thresholds(calendar, calendar.deadline(now, limit), warn_days, red_days, now)
+    values = dict(
+        tenant_id=record.tenant_id, time_limit_working_days=limit, warn_working_days=warn_days,
+        red_after_working_days=red_days, state="running", started_at=now, paused_at=None,
+        remaining_working_days=None, level="none", **times,
+    )
+    done = 0 if new_case else conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(**values)).rowcount
+    if not done:
+        conn.execute(CLOCKS.insert().values(case_id=record.id, pauses=[], **values))
+    _set_case_deadline(conn, record, times["deadline"])
+    _schedule_levels(conn, record, times, "none", now)
+    uow.record(
+        "deadline.set", record.tenant_id, case_id=record.id, at=now,
+        data={"time_limit_working_days": limit, "deadline": times["deadline"].isoformat(),
+              "warn_at": times["warn_at"].isoformat(), "red_at": times["red_at"].isoformat()},
+    )
+
+
+def _start_later(uow, conn, calendar, record, limit, warn_days, red_days, now) -> None:
+    """A process set its time limit after the start (e.g. at acceptance): start counting now."""
+    clock = _clock(conn, record.id)
+    if clock is not None and clock["time_limit_working_days"] is not None:
+        return
+    _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now)
+
+
+def _clock(conn, case_id: int) -> dict | None:
+    row = conn.execute(select(CLOCKS).where(CLOCKS.c.case_id == case_id)).one_or_none()
+    return row._asdict() if row is not None else None
+
+
+def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
+    clock = _clock(conn, record.id)
+    if clock is None:  # no time limit: remember the pause for the handling time only
+        conn.execute(CLOCKS.insert().values(
+            case_id=record.id, tenant_id=record.tenant_id, time_limit_working_days=None, warn_working_days=0,
+            red_after_working_days=0, state="paused", started_at=record.created_at, paused_at=now, pauses=[],
+            level="none",
+        ))
+        return
+    if clock["state"] != "running":
+        return
+    remaining = calendar.working_days_left(now, clock["deadline"]) if clock["deadline"] is not None else None
+    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+        state="paused", paused_at=now, remaining_working_days=remaining, deadline=None, warn_at=None, red_at=None,
+    ))
+    if clock["deadline"] is None:
+        return
+    _cancel(conn, record.id, SUPERVISION_KINDS)
+    _set_case_deadline(conn, record, None)
+    conn.execute(TASKS.update().where(
+        TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at == clock["deadline"],
+    ).values(due_at=None, warn_at=None))
+    uow.record(
+        "deadline.paused", record.tenant_id, case_id=record.id, at=now,
+        data={"remaining_working_days": remaining, "deadline_was": clock["deadline"].isoformat()},
+    )
+
+
+def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
+    clock = _clock(conn, record.id)
+    if clock is None or clock["state"] != "paused":
+        return
+    pauses = list(clock["pauses"] or []) + [[clock["paused_at"].isoformat(), now.isoformat()]]
+    if clock["time_limit_working_days"] is None or clock["remaining_working_days"] is None:
+        conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+            state="running", paused_at=None, pauses=pauses))
+        return
+    remaining = clock["remaining_working_days"]
+    deadline = calendar.end_of_day(calendar.shift(calendar.local_date(now), remaining))
+    times = _thresholds(calendar, deadline, clock["warn_working_days"], clock["red_after_working_days"], now)
+    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+        state="running", paused_at=None, remaining_working_days=None, pauses=pauses, **times))
+    _set_case_deadline(conn, record, deadline)
+    conn.execute(TASKS.update().where(
+        TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at.is_(None),
+    ).values(due_at=deadline, warn_at=times["warn_at"]))
+    _schedule_levels(conn, record, times, clock["level"], now)
+    uow.record(
+        "deadline.resumed", record.tenant_id, case_id=record.id, at=now,
+        data={"remaining_working_days": remaining, "deadline": deadline.isoformat(),
+              "paused_since": clock["paused_at"].isoformat()},
+    )
+
+
+def _stop(uow, conn, record, status: str, now: datetime) -> None:
+    _cancel(conn, record.id)
+    clock = _clock(conn, record.id)
+    if clock is None or clock["state"] == "stopped":
+        return
+    pauses = list(clock["pauses"] or [])
+    if clock["state"] == "paused":
+        pauses.append([clock["paused_at"].isoformat(), now.isoformat()])
+        on_time = clock["remaining_working_days"] is None or clock["remaining_working_days"] >= 0
+    else:
+        on_time = clock["deadline"] is None or now <= clock["deadline"]
+    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+        state="stopped", stopped_at=now, paused_at=None, pauses=pauses, on_time=on_time))
+    if clock["time_limit_working_days"] is not None:
+        uow.record(
+            "deadline.stopped", record.tenant_id, case_id=record.id, at=now,
+            data={"status": status, "on_time": on_time,
+                  "deadline": clock["deadline"].isoformat() if clock["deadline"] else None},
+        )
+
+
+# -- BPMN timers and service retries --------------------------------------------------------------
+def sync_bpmn_timers(conn, record, timers: list[WaitingTimer], now: datetime, new_case: bool = False) -> None:
+    """One pending row per timer event the workflow waits on, at its due time; no others."""
+    wanted = {t.spiff_id: t for t in timers}
+    if not new_case:
+        rows = conn.execute(
+            select(TIMERS.c.id, TIMERS.c.spiff_id, TIMERS.c.due_at).where(
+                TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+        ).all()
+        gone = []
+        for row in rows:
+            timer = wanted.pop(row.spiff_id, None)
+            if timer is None:
+                gone.append(row.id)
+            elif abs((timer.due_at - row.due_at).total_seconds()) > 0.001:
+                conn.execute(TIMERS.update().where(TIMERS.c.id == row.id).values(
+                    due_at=timer.due_at, status="pending", claimed_by=None, claimed_at=None))
+        if gone:
+            conn.execute(TIMERS.update().where(TIMERS.c.id.in_(gone)).values(status="cancelled"))
+    for timer in wanted.values():
+        _schedule(conn, record, "bpmn", timer.due_at, now, spiff_id=timer.spiff_id, element_id=timer.element_id)
+
+
+def _retry_or_incident(uow, conn, record, outcome: StepOutcome, policy: TimingPolicy, now: datetime) -> None:
+    """A failed service call that may work later becomes a retry timer instead of an incident."""
+    incident = outcome.incident
+    if incident is None or not incident.retryable or incident.spiff_task_id is None or policy.service_retries <= 0:
+        return
+    attempts = conn.execute(
+        select(func.count()).select_from(TIMERS).where(
+            TIMERS.c.case_id == record.id, TIMERS.c.kind == "retry", TIMERS.c.spiff_id == incident.spiff_task_id,
+            TIMERS.c.status != "cancelled")
+    ).scalar_one()
+    if attempts >= policy.service_retries:
+        incident.message = f"{incident.message} (tried {attempts + 1} times)"[:2000]
+        return
+    attempt = attempts + 1
+    due = now + policy.backoff(attempt)
+    _schedule(conn, record, "retry", due, now, spiff_id=incident.spiff_task_id, element_id=incident.element_id,
+              attempt=attempt)
+    uow.record(
+        "service.retry_scheduled", record.tenant_id, case_id=record.id, at=now,
+        data={"element_id": incident.element_id, "attempt": attempt, "due_at": due.isoformat(),
+              "message": incident.message},
+    )
+    outcome.incident = None
