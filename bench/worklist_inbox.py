@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import random
@@ -84,8 +85,13 @@ def check_columns(table, given: list[str]) -> None:
         raise SystemExit(f"the benchmark does not fill {table.name}.{missing}; update bench/worklist_inbox.py")
 
 
-def seed(engine, tasks: int, rng: random.Random) -> dict:
-    """Tenants, groups, clerks, cases and ``tasks`` open tasks; returns who is who."""
+def seed(engine, tasks: int, rng: random.Random, only_people: bool = False) -> dict:
+    """Tenants, groups, clerks, cases and ``tasks`` open tasks; returns who is who.
+
+    ``only_people`` rebuilds who is who (the same random choices) without writing anything.
+    """
+    if only_people:
+        return people_of(engine, rng)
     Base.metadata.create_all(engine, tables=TABLES)
     secondary = [ix for t in (Case.__table__, Task.__table__, TaskCandidate.__table__) for ix in t.indexes]
     with engine.begin() as conn:
@@ -222,6 +228,27 @@ def seed(engine, tasks: int, rng: random.Random) -> dict:
     return people
 
 
+def people_of(engine, rng: random.Random) -> dict:
+    """Who is who in a database seeded earlier (for --reuse)."""
+    people: dict = {"clerks": [], "supervisors": [], "admins": [], "seconds": (0.0, 0.0, 0.0)}
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT u.username, u.tenant_id, u.roles, m.kind, g.code FROM users u "
+            "LEFT JOIN group_memberships m ON m.user_id = u.id LEFT JOIN groups g ON g.id = m.group_id ORDER BY u.id"
+        )).all()
+    found: dict = {}
+    for username, tenant_id, roles, _kind, code in rows:
+        role = roles[0] if isinstance(roles, list) else json.loads(roles)[0]
+        entry = found.setdefault(username, (role, tenant_id, []))
+        if code:
+            entry[2].append(code)
+    for username, (role, tenant_id, codes) in found.items():
+        people[{"clerk": "clerks", "supervisor": "supervisors", "admin": "admins"}[role]].append(
+            (username, tenant_id, tuple(sorted(codes)))
+        )
+    return people
+
+
 # -- measuring -------------------------------------------------------------------------------
 class StatementLog:
     """The SQL statements (with parameters) run while it is on: the plans come from these."""
@@ -271,14 +298,16 @@ def explain(engine, log: StatementLog, call, arguments) -> list[str]:
 
 
 def plan_findings(plans: list[str]) -> str:
-    """What to look for: sequential scans of the big tables, and the largest sort."""
-    seq = [line.strip() for p in plans for line in p.splitlines() if "Seq Scan on tasks" in line or "Seq Scan on cases" in line]
-    sorted_rows = [0]
-    lines = [line for p in plans for line in p.splitlines()]
+    """What to look for: sequential scans of the big tables, and the most rows any sort takes in."""
+    lines = [line for plan in plans for line in plan.splitlines()]
+    seq = [line for line in lines if "Seq Scan on tasks" in line or "Seq Scan on cases" in line]
+    largest = 0
     for n, line in enumerate(lines):
-        if "->  Sort " in line or line.startswith("Sort "):
-            sorted_rows.append(int(line.split("rows=")[2].split()[0]) if line.count("rows=") >= 2 else 0)
-    return f"seq scans of tasks/cases: {len(seq)}; largest sort: {max(sorted_rows)} rows"
+        if line.strip().startswith(("Sort ", "->  Sort ")):
+            child = next((c for c in lines[n + 1:] if "->" in c and "actual time" in c), "")
+            if "rows=" in child:
+                largest = max(largest, int(child.split("rows=")[-1].split()[0]))
+    return f"seq scans of tasks/cases: {len(seq)}; largest sort input: {largest} rows"
 
 
 def actor_for(name: str, tenant: int, groups: tuple, role: str) -> Actor:
@@ -290,19 +319,22 @@ def actor_for(name: str, tenant: int, groups: tuple, role: str) -> Actor:
 
 
 def deep_cursors(engine, clerks: list[Actor], rng: random.Random, count: int) -> list[tuple[Actor, str]]:
-    """Cursors 10,000 to 25,000 rows into a clerk's group inbox (found with OFFSET, untimed)."""
+    """Cursors a third to three quarters into a clerk's group inbox (10,000+ rows deep at full
+    size), found with OFFSET outside the measurement."""
     found = []
     with engine.connect() as conn:
         while len(found) < count:
             clerk = rng.choice(clerks)
-            group = sorted(clerk.groups)[0]
+            where = 'tenant_id = :t AND "group" = :g AND status = \'ready\' AND due_at IS NOT NULL'
+            values = {"t": clerk.tenant_id, "g": sorted(clerk.groups)[0]}
+            size = conn.execute(text(f"SELECT count(*) FROM tasks WHERE {where}"), values).scalar()
+            if size < 4:
+                continue
             row = conn.execute(
-                text('SELECT id, due_at FROM tasks WHERE tenant_id = :t AND "group" = :g AND status = \'ready\' '
-                     "AND due_at IS NOT NULL ORDER BY due_at, id OFFSET :k LIMIT 1"),
-                {"t": clerk.tenant_id, "g": group, "k": rng.randint(10_000, 25_000)},
-            ).one_or_none()
-            if row is not None:
-                found.append((clerk, inbox.encode_cursor("due", row)))
+                text(f"SELECT id, due_at FROM tasks WHERE {where} ORDER BY due_at, id OFFSET :k LIMIT 1"),
+                {**values, "k": rng.randint(size // 3, size * 3 // 4)},
+            ).one()
+            found.append((clerk, inbox.encode_cursor("due", row)))
     return found
 
 
@@ -314,17 +346,19 @@ def main() -> None:
         "REDWALL_BENCH_WORKLIST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/redwall_bench_worklist"))
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure a database kept by --keep, without seeding")
     parser.add_argument("--no-plans", action="store_true")
     args = parser.parse_args()
     rng = random.Random(20261125)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}")
-    recreate_database(args.database_url, args.admin_url)
+    if not args.reuse:
+        recreate_database(args.database_url, args.admin_url)
     engine = create_engine(args.database_url, pool_size=2)
     try:
         started = time.perf_counter()
-        people = seed(engine, args.tasks, rng)
+        people = seed(engine, args.tasks, rng, only_people=args.reuse)
         loaded, indexed, vacuumed = people["seconds"]
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
@@ -335,14 +369,22 @@ def main() -> None:
         print(f"PostgreSQL {version}; seeded {counts[0]:,} open tasks ({counts[1]:,} ready, {counts[2]:,} overdue, "
               f"{counts[3]:,} candidate rows; tasks with indexes {counts[4]}) over {TENANTS} tenants, "
               f"{TENANTS * GROUPS_PER_TENANT} groups, {CLERKS} clerks")
-        print(f"seeding: {time.perf_counter() - started:.1f} s (COPY {loaded:.1f} s, indexes {indexed:.1f} s, "
-              f"VACUUM ANALYZE {vacuumed:.1f} s)")
+        if not args.reuse:
+            print(f"seeding: {time.perf_counter() - started:.1f} s (COPY {loaded:.1f} s, indexes {indexed:.1f} s, "
+                  f"VACUUM ANALYZE {vacuumed:.1f} s)")
 
         ctx = EngineContext(session_factory=sessionmaker(engine), engine=None, connectors=None, clock=lambda: NOW)
         clerks = [actor_for(n, t, g, "clerk") for n, t, g in people["clerks"]]
         supervisors = [actor_for(n, t, g, "supervisor") for n, t, g in people["supervisors"]]
         admins = [actor_for(n, t, g, "admin") for n, t, g in people["admins"]]
         deep = deep_cursors(engine, clerks, rng, 100)
+        with engine.connect() as conn:  # cases to look for: a clerk of the case's tenant asks
+            sampled = conn.execute(text(
+                "SELECT tenant_id, number, applicant_id FROM cases TABLESAMPLE SYSTEM (1) LIMIT 200")).all()
+        by_tenant: dict = {}
+        for clerk in clerks:
+            by_tenant.setdefault(clerk.tenant_id, []).append(clerk)
+        lookups = [(rng.choice(by_tenant[t]), number, applicant) for t, number, applicant in sampled]
 
         def anyone(pool):
             return lambda i: (pool[rng.randrange(len(pool))],)
@@ -363,12 +405,18 @@ def main() -> None:
             ("by created time, first page", 20, lambda a: page(ctx, a, scope="group", sort="created"), anyone(clerks)),
             ("one service, first page", 20,
              lambda a: page(ctx, a, scope="group", service_code=SERVICES[7]), anyone(clerks)),
+            ("one case number (any scope)", 20, lambda a, number: page(ctx, a, case_number=number),
+             lambda i: lookups[rng.randrange(len(lookups))][:2]),
+            ("one applicant (no index on cases.applicant_id)", 20,
+             lambda a, applicant: page(ctx, a, applicant_id=applicant),
+             lambda i: (lambda x: (x[0], x[2]))(lookups[rng.randrange(len(lookups))])),
             ('"all" (group + mine + delegated), first page', 20, lambda a: page(ctx, a, scope="all"), anyone(clerks)),
             ("supervisor, all of 3 groups, first page", 20, lambda a: page(ctx, a, scope="all"), anyone(supervisors)),
             ("admin, whole tenant, first page", 20, lambda a: page(ctx, a, scope="all"), anyone(admins)),
         ]
         log = StatementLog(engine)
         results = []
+        load_before = os.getloadavg()
         for name, target, call, args_for in queries:
             timings = measure(call, args_for, args.requests)
             results.append((name, target, timings))
@@ -379,8 +427,9 @@ def main() -> None:
                     print(plan)
                     print("---")
 
+        load_after = os.getloadavg()
         print(f"\nquery layer (worklists.inbox), {args.requests} requests each, a random clerk/supervisor/admin per "
-              "request, limit 50")
+              f"request, limit 50; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
         print(f"{'query':48} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean':>8}  target p95")
         for name, target, timings in results:
             p95 = percentile(timings, 95)
@@ -389,7 +438,7 @@ def main() -> None:
                   f"{statistics.fmean(timings):8.2f}  <= {target} ms {verdict}")
     finally:
         engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             recreate_database(args.database_url, args.admin_url, drop_only=True)
 
 

@@ -30,9 +30,12 @@ certificates       type* + number* (the key together), holder_id_number*, issued
 Values: dates ``2024-03-01`` (also ``20240301``, ``2024/3/1``); booleans ``1/0``, ``true/false``,
 ``yes/no``, ``是/否``; identity numbers are checked against their GB 11643 check character,
 and a given ``sex``/``birth_date`` must agree with the number (left empty, they are taken
-from it); credit codes against their GB 32100 check character.
+from it); credit codes against their GB 32100 check character. ``attr.*`` (``data.*``) columns
+together replace a resident's free attributes (a certificate's data). A certificate without
+``valid_from`` is valid from ``issued_on``.
 
-A row with any problem is rejected with a reason per column; the other rows are upserted:
+A row with any problem is rejected with a reason per column (a key repeated in the file is
+rejected from its second row on, a reference to a key the registry lacks too); the other rows are upserted:
 new keys inserted, changed rows updated, identical rows left alone, so importing the same
 file twice changes nothing. The whole file is one transaction: it is applied completely
 or, if anything fails (or ``strict`` is asked and some row is rejected), not at all.

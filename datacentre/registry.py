@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -182,9 +183,12 @@ def household_members(session, tenant_id: int, person: Person) -> list[Person]:
     return sorted(members, key=lambda m: (m.relation_to_head != "head", m.id))
 
 
-def resident_facts(session, tenant_id: int, resident_id: int, today: date) -> dict:
+def resident_facts(session, tenant_id: int, resident_id: int, today: date, with_household: bool = True) -> dict:
     """Everything the registry knows of a resident, unmasked, for use inside another use case
-    (prefill, eligibility); the caller's unit of work decides what is shown and recorded."""
+    (prefill, eligibility); the caller's unit of work decides what is shown and recorded.
+
+    ``with_household=False`` leaves out the household (one query less); callers that may need
+    it later use :func:`household_facts`."""
     row = session.execute(
         _with_residence(select(Person, House, Building, GridCell)).where(
             Person.id == resident_id, Person.tenant_id == tenant_id
@@ -195,9 +199,17 @@ def resident_facts(session, tenant_id: int, resident_id: int, today: date) -> di
     person = row[0]
     facts = person_view(person, _residence(row[1:]), today, full=True)
     facts["attributes"] = dict(person.attributes or {})
-    facts["household"] = [
+    if with_household:
+        facts["household"] = household_facts(session, tenant_id, person)
+    return facts
+
+
+def household_facts(session, tenant_id: int, person: Person | dict) -> list[dict]:
+    """The other members of the resident's household, unmasked (see :func:`resident_facts`)."""
+    if isinstance(person, dict):
+        person = SimpleNamespace(id=person["id"], household_no=person["household_no"])
+    return [
         {"id": m.id, "name": m.name, "id_number": m.id_number, "relation_to_head": m.relation_to_head,
          "birth_date": m.birth_date, "sex": m.sex, "disability_grade": m.disability_grade}
         for m in household_members(session, tenant_id, person)
     ]
-    return facts

@@ -34,6 +34,7 @@ config.set_main_option('sqlalchemy.url', get_engine_url())
 target_db = current_app.extensions['migrate'].db
 # Tables defined outside workflows.models join the same metadata when imported.
 import datacentre.models  # noqa: E402,F401
+import onewindow.models  # noqa: E402,F401
 
 # other values from the config, defined by the needs of env.py,
 # can be acquired:

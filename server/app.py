@@ -26,6 +26,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: dict | None = None) -> Flask:
     """Build an app; ``config`` overrides what the environment says (tests use it)."""
     import datacentre.models  # noqa: F401  (the data centre's tables join Base.metadata)
+    import onewindow.models  # noqa: F401  (the one window's tables too)
 
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
@@ -78,6 +79,9 @@ def create_app(config: dict | None = None) -> Flask:
             script_time_limit=app.config["REDWALL_SCRIPT_TIME_LIMIT"],
             **config_module.engine_options_from(app.config, lambda: db.session),
         )
+        from onewindow.conclusion import install as install_one_window
+
+        install_one_window(app.extensions["redwall"])  # certificates and the audit queue on conclusion
     # Embedded mode (no REDIS_URL): timers fire in a thread of this app (server.background).
     from .background import start_with_app
 

@@ -40,23 +40,30 @@ class TimerScheduler:
         dispatch: Callable[[list[int]], None] | None = None,
         interval: float = 0.5,
         batch: int = 500,
+        max_in_flight: int | None = None,
     ):
         self.ctx = ctx
         self.name = name
         self.dispatch = dispatch
         self.interval = interval
         self.batch = batch
+        # dispatching: no more claimed-unfired timers than the workers will take soon
+        self.max_in_flight = max_in_flight if max_in_flight is not None else (4 * batch if dispatch else None)
         self._last_housekeeping = 0.0
 
     def run_once(self) -> int:
         """One pass: claim what is due, hand it on. Returns how many timers were claimed."""
-        claim = timers.claim_due_timers(self.ctx, self.name, self.batch, on_claimed=self.dispatch)
+        claim = timers.claim_due_timers(self.ctx, self.name, self.batch, on_claimed=self.dispatch,
+                                        max_in_flight=self.max_in_flight)
         if self.dispatch is None and claim.ids:
             timers.fire_timers(self.ctx, claim.ids, self.name)
         now = time.monotonic()
         if now - self._last_housekeeping > HOUSEKEEPING_EVERY:
             self._last_housekeeping = now
             timers.purge_finished_timers(self.ctx)
+            from onewindow.proactive import run_daily_jobs
+
+            run_daily_jobs(self.ctx)  # the proactive job, once per tenant and local day
         return len(claim.ids)
 
     def run(self, stop: threading.Event) -> None:

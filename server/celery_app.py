@@ -26,6 +26,7 @@ INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 def make_celery(redis_url: str | None = None, visibility: int | None = None) -> Celery:
     settings = config_module.timing_from_environment()
+    visibility = visibility or settings["REDWALL_CELERY_VISIBILITY"]
     app = Celery("redwall", set_as_current=False, include=["server.worker_tasks"])
     app.conf.update(
         broker_url=redis_url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
@@ -39,7 +40,12 @@ def make_celery(redis_url: str | None = None, visibility: int | None = None) -> 
         worker_prefetch_multiplier=1,
         task_default_queue="redwall",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": visibility or settings["REDWALL_CELERY_VISIBILITY"]},
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            # look for tasks of dead workers about every tenth of the visibility timeout
+            "unacked_restore_interval": max(1, min(10, visibility // 10)),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
     )
     return app
@@ -68,4 +74,7 @@ def engine_context():
                     script_time_limit=config["REDWALL_SCRIPT_TIME_LIMIT"],
                     **config_module.engine_options_from(config, session_factory),
                 )
+                from onewindow.conclusion import install
+
+                install(_context)  # certificates and the audit queue when cases conclude
     return _context

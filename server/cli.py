@@ -244,6 +244,10 @@ def register_commands(app) -> None:
 
     for command in timer_commands:
         app.cli.add_command(command)
+    from .onewindow_cli import COMMANDS as one_window_commands  # intake-report, proactive run
+
+    for command in one_window_commands:
+        app.cli.add_command(command)
 
 
 def main():

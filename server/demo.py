@@ -22,6 +22,13 @@ DEMO_USERS = [
     ("designer1", ["designer"], [], []),
     ("auditor1", ["auditor"], [], []),
     ("admin1", ["admin"], [], []),
+    # the one window (onewindow/): street-lane chief, grid centre, duty leader, other departments
+    ("lane1", ["clerk"], ["street_lane_chief"], []),
+    ("grid1", ["clerk"], ["grid_center", "city_management"], []),
+    ("leader1", ["clerk"], ["duty_leader", "emergency_management"], []),
+    ("social1", ["clerk"], ["social_security", "health", "housing", "veterans", "community", "justice"], []),
+    ("super2", ["supervisor"], ["supervision"], ["supervision", "city_management", "social_security", "health",
+                                                 "housing", "veterans", "community", "justice", "street_lane_chief"]),
 ]
 
 

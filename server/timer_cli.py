@@ -22,10 +22,12 @@ from workflows.errors import RedwallError
               help="most timers claimed per pass")
 @click.option("--inline", is_flag=True, help="fire timers in this process instead of sending them to Celery workers "
                                             "(the default when REDIS_URL is not set)")
+@click.option("--max-in-flight", type=click.IntRange(1, 1_000_000), default=None,
+              help="most claimed timers not yet fired, over all schedulers (default 4 × batch when dispatching)")
 @click.option("--once", is_flag=True, help="one pass, then exit")
 @click.option("--name", default=None, help="name in the heartbeat table (default scheduler@host:pid)")
 @with_appcontext
-def scheduler(interval, batch, inline, once, name):
+def scheduler(interval, batch, inline, max_in_flight, once, name):
     """Claim due timers and get them fired; run one or several (they share the work)."""
     from .background import TimerScheduler, celery_dispatcher, process_name
 
@@ -35,6 +37,7 @@ def scheduler(interval, batch, inline, once, name):
     runner = TimerScheduler(
         app.extensions["redwall"], name or process_name("scheduler"), dispatch=dispatch,
         interval=interval or float(app.config.get("REDWALL_SCHEDULER_INTERVAL", 0.5)), batch=batch,
+        max_in_flight=max_in_flight,
     )
     if once:
         click.echo(f"{runner.run_once()} timers claimed")
@@ -120,7 +123,8 @@ def calendar_import(file, tenant):
 def calendar_show(year, tenant):
     """The holidays on weekdays and the working weekend days of YEAR, and where they come from."""
     try:
-        view = calendar_cases.year_view(current_app.extensions["redwall"], _actor(tenant), year)
+        view = calendar_cases.year_view(current_app.extensions["redwall"], _actor(tenant), year,
+                                        installation=tenant is None)
     except RedwallError as exc:
         _fail(exc)
     click.echo(f"{year}: {view['working_days']} working days; source: {view['source']}")

@@ -112,6 +112,7 @@ def _truncate(app) -> None:
         # ids restart with the emptied tables, so cached models and workflows must go too
         app.extensions["redwall"].workflows.clear()
         app.extensions["redwall"].runtimes.clear()
+        app.extensions["redwall"].calendar.invalidate()  # calendar override rows went too
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -158,6 +158,8 @@ class TenantCalendar:
         total = head[-1] - head[first.timetuple().tm_yday - 1]
         for year in range(first.year + 1, stop.year):
             total += self._year_prefix(year)[-1]
+        if stop.month == 1 and stop.day == 1:
+            return total  # nothing of the stop year counts (and it need not be known)
         return total + self._year_prefix(stop.year)[stop.timetuple().tm_yday - 1]
 
     def _year_prefix(self, year: int) -> list[int]:
@@ -444,15 +446,15 @@ def remove_overrides(ctx, actor, days: list[date], installation: bool = False) -
     return removed
 
 
-def year_view(ctx, actor, year: int) -> dict:
-    """Every non-working weekday and working weekend day of ``year`` for the actor's tenant, and where
-    the year's data comes from."""
+def year_view(ctx, actor, year: int, installation: bool = False) -> dict:
+    """Every non-working weekday and working weekend day of ``year`` for the actor's tenant (or the
+    whole installation), and where the year's data comes from."""
     if not 1900 <= year <= 2200:
         from .errors import InvalidInput
 
         raise InvalidInput("year out of range", {"year": ["between 1900 and 2200"]})
     with ctx.unit_of_work() as uow:
-        calendar = ctx.calendar.for_tenant(actor.tenant_id, uow.session)
+        calendar = ctx.calendar.for_tenant(None if installation else actor.tenant_id, uow.session)
     days = []
     day = date(year, 1, 1)
     while day.year == year:

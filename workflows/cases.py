@@ -97,59 +97,71 @@ def start_case(
     version: int | None = None,
     service_code: str | None = None,
     applicant_id: int | None = None,
+    uow: UnitOfWork | None = None,
 ) -> dict:
     """Start a case of the latest (or the given) version of process ``key``.
 
     Runs the engine until the case waits and materialises its ready user tasks. A script
     failure does not refuse the case: it is created with an open incident.
+
+    Given ``uow``, the case is started inside the caller's unit of work (which commits, or
+    not); otherwise in a unit of work of its own.
     """
     if not actor.has_role(*START_ROLES):
         raise Forbidden("your roles do not allow starting cases")
     data = dict(data or {})
     _check_id_numbers(data)
-    with ctx.unit_of_work() as uow:
-        s = uow.session
-        model = find_model(s, actor.tenant_id, key, version)
-        runtime = ctx.runtimes.get(s, model.id)
-        workflow, outcome = ctx.engine.start(runtime, data)
-        now = ctx.clock()
-        record = CaseRecord(
-            id=0,
-            tenant_id=actor.tenant_id,
-            number=None,
-            model_id=model.id,
-            process_key=model.key,
-            model_version=model.version,
-            status=outcome.status,
-            service_code=service_code,
-            applicant_id=applicant_id,
-            data=outcome.data,
-            version=1,
-            has_incident=False,
-            started_by=actor.username,
-            created_at=now,
-            updated_at=now,
-            ended_at=None,
-            deadline=None,
-        )
-        values = {k: v for k, v in vars(record).items() if k != "id"}
-        values["state"] = outcome.state
-        conn = s.connection()
-        record.id = conn.execute(_INSERT_CASE, values).scalar_one()
-        remember_head(s, record.id, 0, None)  # a new case's trail starts empty
-        # The application number residents quote: tenant, day of receipt, case id.
-        local_day = now.astimezone(ZoneInfo(actor.timezone))
-        record.number = f"{actor.tenant_code.upper()}-{local_day:%Y%m%d}-{record.id:06d}"
-        conn.execute(_NUMBER_CASE, {"b_id": record.id, "b_number": record.number})
-        uow.record(
-            "case.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
-            data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
-                  "service_code": service_code, "applicant_id": applicant_id, "data": data},
-        )
-        tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None, ctx=ctx)
-        view = case_view(record, tasks)
-        uow.commit()
-        ctx.workflows.put(record.id, record.version, workflow)
+    if uow is not None:
+        return _start_in(ctx, uow, actor, key, data, version, service_code, applicant_id)
+    with ctx.unit_of_work() as own:
+        view = _start_in(ctx, own, actor, key, data, version, service_code, applicant_id)
+        own.commit()
+    return view
+
+
+def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, version, service_code, applicant_id) -> dict:
+    s = uow.session
+    model = find_model(s, actor.tenant_id, key, version)
+    runtime = ctx.runtimes.get(s, model.id)
+    workflow, outcome = ctx.engine.start(runtime, data)
+    now = ctx.clock()
+    record = CaseRecord(
+        id=0,
+        tenant_id=actor.tenant_id,
+        number=None,
+        model_id=model.id,
+        process_key=model.key,
+        model_version=model.version,
+        status=outcome.status,
+        service_code=service_code,
+        applicant_id=applicant_id,
+        data=outcome.data,
+        version=1,
+        has_incident=False,
+        started_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        ended_at=None,
+        deadline=None,
+    )
+    values = {k: v for k, v in vars(record).items() if k != "id"}
+    values["state"] = outcome.state
+    conn = s.connection()
+    record.id = conn.execute(_INSERT_CASE, values).scalar_one()
+    remember_head(s, record.id, 0, None)  # a new case's trail starts empty
+    # The application number residents quote: tenant, day of receipt, case id.
+    local_day = now.astimezone(ZoneInfo(actor.timezone))
+    record.number = f"{actor.tenant_code.upper()}-{local_day:%Y%m%d}-{record.id:06d}"
+    conn.execute(_NUMBER_CASE, {"b_id": record.id, "b_number": record.number})
+    uow.record(
+        "case.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
+        data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
+              "service_code": service_code, "applicant_id": applicant_id, "data": data},
+    )
+    tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None, ctx=ctx)
+    view = case_view(record, tasks)
+    case_id, case_version = record.id, record.version
+    uow.after_commit(lambda: ctx.workflows.put(case_id, case_version, workflow))
     return view
 
 

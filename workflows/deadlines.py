@@ -15,9 +15,10 @@ Every persisted engine step passes through :func:`plan_step` (called at the top 
   clock, and one ``bpmn`` timer row per timer event the workflow waits on;
 * turns a failed service call that may work later into a ``retry`` timer with back-off,
   until the retries run out and the case gets its incident;
-* answers the ``due_at`` and ``warn_at`` of the tasks the step creates: a user task's own
-  ``time_limit_working_days`` property counts from its creation, otherwise it gets the
-  case's deadline and warning time.
+* answers the ``due_at`` and ``warn_at`` of the tasks the step creates: a user task's
+  ``due_date_field`` property names a case data field holding the day it is due (e.g. a
+  senior card delivered on the resident's birthday); its own ``time_limit_working_days``
+  property counts from its creation; otherwise it gets the case's deadline and warning time.
 
 Counting (see ``workflows.calendar``): the deadline is the end (23:59:59, tenant time) of
 the *n*-th working day after the start day. The warning comes when ``warn_working_days``
@@ -30,10 +31,10 @@ day the case resumes does not, as for a period's start day.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from .calendar import TenantCalendar
 from .engine import ReadyTask, StepOutcome, WaitingTimer
@@ -44,12 +45,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from .unit_of_work import UnitOfWork
 
 TIME_LIMIT_KEY = "time_limit_working_days"
+#: a user task property naming a case data field that holds the date the task is due on
+DUE_DATE_FIELD_KEY = "due_date_field"
 WARN_KEY = "warn_working_days"
 RED_KEY = "red_after_working_days"
 SUPERVISION_KINDS = ("warning", "overdue", "red")
 LEVELS = ("none", "warning", "yellow", "red")
 #: the level a supervision timer raises the case to
 LEVEL_OF_KIND = {"warning": "warning", "overdue": "yellow", "red": "red"}
+#: a level timer fires this long after its threshold: a case is late only once its deadline
+#: (23:59:59) has passed, i.e. from 00:00:00 of the next day
+LEVEL_DELAY = {"warning": timedelta(0), "overdue": timedelta(seconds=1), "red": timedelta(seconds=1)}
 FINAL_STATUSES = ("concluded", "refused", "terminated")
 OPEN_TIMER_STATUSES = ("pending", "claimed")
 
@@ -86,14 +92,32 @@ class StepDeadlines:
     case_deadline: datetime | None
     case_warn_at: datetime | None
     warn_days: int
+    #: the case data after the step (a task's ``due_date_field`` property names a date in it)
+    data: dict | None = None
 
     def due_at(self, task: ReadyTask) -> datetime | None:
+        on_day = self._due_day(task)
+        if on_day is not None:  # e.g. a senior card delivered on the resident's birthday
+            return self.calendar.end_of_day(on_day)
         limit = _whole_days(task.properties.get(TIME_LIMIT_KEY))
         if limit is not None:
             return self.calendar.deadline(self.now, limit)
         return self.case_deadline
 
+    def _due_day(self, task: ReadyTask):
+        field_name = task.properties.get(DUE_DATE_FIELD_KEY)
+        value = (self.data or {}).get(field_name) if field_name else None
+        if not isinstance(value, str):
+            return None
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+
     def warn_at(self, task: ReadyTask) -> datetime | None:
+        on_day = self._due_day(task)
+        if on_day is not None:
+            return warning_time(self.calendar, self.calendar.end_of_day(on_day), self.warn_days, self.now)
         limit = _whole_days(task.properties.get(TIME_LIMIT_KEY))
         if limit is not None:
             return warning_time(self.calendar, self.calendar.deadline(self.now, limit), self.warn_days, self.now)
@@ -112,9 +136,10 @@ def _whole_days(value) -> int | None:
 
 
 def warning_time(calendar: TenantCalendar, deadline: datetime, warn_days: int, now: datetime) -> datetime:
-    """End of the working day ``warn_days`` working days before the deadline's day (not before now)."""
+    """End of the working day ``warn_days`` working days before the deadline's day; not before
+    ``now`` (a task created late is in warning at once) and not after the deadline."""
     warn = calendar.end_of_day(calendar.shift(calendar.local_date(deadline), -warn_days)) if warn_days else deadline
-    return max(warn, now) if warn < deadline else deadline
+    return min(max(warn, now), deadline)
 
 
 def red_time(calendar: TenantCalendar, deadline: datetime, red_days: int) -> datetime:
@@ -165,9 +190,9 @@ def plan_step(
         _start_later(uow, conn, calendar, record, _whole_days(data.get(TIME_LIMIT_KEY)), warn_days,
                      _whole_days(data.get(RED_KEY)) or policy.red_after_working_days, now)
     if outcome.timers is not None:
-        sync_bpmn_timers(conn, record, outcome.timers, now, new_case=previous_status is None)
+        sync_bpmn_timers(uow, conn, record, outcome, now, new_case=previous_status is None)
     case_warn = warning_time(calendar, record.deadline, warn_days, now) if record.deadline is not None else None
-    return StepDeadlines(calendar, now, record.deadline, case_warn, warn_days)
+    return StepDeadlines(calendar, now, record.deadline, case_warn, warn_days, data)
 
 
 # -- the clock ----------------------------------------------------------------------------------
@@ -183,7 +208,7 @@ def _schedule_levels(conn, record, clock: dict, level: str, now: datetime) -> No
     reached = LEVELS.index(level)
     for kind, due in (("warning", clock["warn_at"]), ("overdue", clock["deadline"]), ("red", clock["red_at"])):
         if due is not None and LEVELS.index(LEVEL_OF_KIND[kind]) > reached:
-            _schedule(conn, record, kind, due, now)
+            _schedule(conn, record, kind, due + LEVEL_DELAY[kind], now)
 
 
 def _cancel(conn, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
@@ -314,26 +339,47 @@ def _stop(uow, conn, record, status: str, now: datetime) -> None:
 
 
 # -- BPMN timers and service retries --------------------------------------------------------------
-def sync_bpmn_timers(conn, record, timers: list[WaitingTimer], now: datetime, new_case: bool = False) -> None:
-    """One pending row per timer event the workflow waits on, at its due time; no others."""
-    wanted = {t.spiff_id: t for t in timers}
-    if not new_case:
+def sync_bpmn_timers(uow, conn, record, outcome: StepOutcome, now: datetime, new_case: bool = False) -> None:
+    """One open row per timer event the workflow waits on, at its due time; no others.
+
+    The rows match what the workflow waited on before the step (they were written with that
+    state), so the step's own before/after lists say what changed without reading the rows;
+    only when the engine could not tell (``timers_before`` None) are they read.
+    """
+    after = {t.spiff_id: t for t in outcome.timers or ()}
+    if new_case:
+        before: dict = {}
+    elif outcome.timers_before is not None:
+        before = {t.spiff_id: t.due_at for t in outcome.timers_before}
+    else:
+        before = {row.spiff_id: row.due_at for row in conn.execute(
+            select(TIMERS.c.spiff_id, TIMERS.c.due_at).where(
+                TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES)))}
+    gone = [spiff_id for spiff_id in before if spiff_id not in after]
+    fired = [spiff_id for spiff_id in gone if spiff_id in set(outcome.timers_fired)]
+    cancelled = [spiff_id for spiff_id in gone if spiff_id not in set(outcome.timers_fired)]
+    open_rows = and_(TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+    if fired:  # due at the same time as the timer that fired this step: they went with it
         rows = conn.execute(
-            select(TIMERS.c.id, TIMERS.c.spiff_id, TIMERS.c.due_at).where(
-                TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+            TIMERS.update().where(open_rows, TIMERS.c.spiff_id.in_(fired))
+            .values(status="fired", fired_at=now, fired_by="with another timer of the case")
+            .returning(TIMERS.c.id, TIMERS.c.element_id, TIMERS.c.due_at)
         ).all()
-        gone = []
         for row in rows:
-            timer = wanted.pop(row.spiff_id, None)
-            if timer is None:
-                gone.append(row.id)
-            elif abs((timer.due_at - row.due_at).total_seconds()) > 0.001:
-                conn.execute(TIMERS.update().where(TIMERS.c.id == row.id).values(
-                    due_at=timer.due_at, status="pending", claimed_by=None, claimed_at=None))
-        if gone:
-            conn.execute(TIMERS.update().where(TIMERS.c.id.in_(gone)).values(status="cancelled"))
-    for timer in wanted.values():
-        _schedule(conn, record, "bpmn", timer.due_at, now, spiff_id=timer.spiff_id, element_id=timer.element_id)
+            uow.record(
+                "timer.fired", record.tenant_id, case_id=record.id, at=now,
+                data={"timer_id": row.id, "kind": "bpmn", "element_id": row.element_id,
+                      "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
+            )
+    if cancelled:
+        conn.execute(TIMERS.update().where(open_rows, TIMERS.c.spiff_id.in_(cancelled)).values(status="cancelled"))
+    for spiff_id, timer in after.items():
+        due = before.get(spiff_id)
+        if spiff_id not in before:
+            _schedule(conn, record, "bpmn", timer.due_at, now, spiff_id=spiff_id, element_id=timer.element_id)
+        elif abs((timer.due_at - due).total_seconds()) > 0.001:  # a cycle timer's next round
+            conn.execute(TIMERS.update().where(open_rows, TIMERS.c.spiff_id == spiff_id).values(
+                due_at=timer.due_at, status="pending", claimed_by=None, claimed_at=None))
 
 
 def _retry_or_incident(uow, conn, record, outcome: StepOutcome, policy: TimingPolicy, now: datetime) -> None:

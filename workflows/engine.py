@@ -80,9 +80,11 @@ class ModelRuntime:
         names = set()
         for spec in [self.spec, *self.subprocess_specs.values()]:
             for task_spec in spec.task_specs.values():
-                definition = getattr(task_spec, "event_definition", None)
-                if isinstance(definition, MessageEventDefinition) and isinstance(task_spec, CatchingEvent):
-                    names.add(definition.name)
+                if not isinstance(task_spec, CatchingEvent):
+                    continue
+                for definition in _definitions(getattr(task_spec, "event_definition", None)):
+                    if isinstance(definition, MessageEventDefinition):
+                        names.add(definition.name)
         return frozenset(names)
 
     @cached_property
@@ -153,6 +155,10 @@ class StepOutcome:
     events: list[EngineEvent] = field(default_factory=list)
     # Timer events the case waits on; None when its model has none (nothing to keep in step).
     timers: list[WaitingTimer] | None = None
+    # ... and those it waited on before this step (None: not known, e.g. a new case), and which of
+    # those fired during the step (the rest of the vanished ones were cancelled).
+    timers_before: list[WaitingTimer] | None = None
+    timers_fired: list[str] = field(default_factory=list)
 
     def ready_ids(self) -> set[str]:
         return {t.spiff_id for t in self.ready}
@@ -221,11 +227,18 @@ class WorkflowCache:
             self._items.clear()
 
 
+_TIMERS_BEFORE = "_redwall_timers_before"
+
+
 def _in_tenant_scope(method):
-    """Run an engine command with its model's tenant as the calendar of script helpers."""
+    """Run an engine command with its model's tenant as the calendar of script helpers, noting
+    the timer events the workflow waits on before it runs (``StepOutcome.timers_before``)."""
 
     @functools.wraps(method)
     def scoped(self, runtime, *args, **kwargs):
+        workflow = args[0] if args and isinstance(args[0], BpmnWorkflow) else None
+        if workflow is not None and runtime.has_timers:
+            workflow.__dict__[_TIMERS_BEFORE] = waiting_timers(workflow)
         with tenant_scope(runtime.tenant_id):
             return method(self, runtime, *args, **kwargs)
 
@@ -369,11 +382,14 @@ class CaseEngine:
         waiting = []
         waits_for_applicant = False
         for task in workflow.event_manager.tasks.values():
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition) and task.state == TaskState.WAITING:
-                waiting.append(definition.name)
-                if runtime.lanes.get(task.task_spec.bpmn_id) == APPLICANT_LANE:
-                    waits_for_applicant = True
+            if task.state != TaskState.WAITING:
+                continue
+            # an event-based gateway waits on several definitions at once (e.g. materials or a timer)
+            for definition in _definitions(getattr(task.task_spec, "event_definition", None)):
+                if isinstance(definition, MessageEventDefinition):
+                    waiting.append(definition.name)
+                    if runtime.lanes.get(task.task_spec.bpmn_id) == APPLICANT_LANE:
+                        waits_for_applicant = True
         if workflow.completed:
             status = _final_status(workflow, data)
         elif waits_for_applicant and not ready:
@@ -388,8 +404,8 @@ class CaseEngine:
             completed=workflow.completed,
             incident=incident,
             waiting_messages=waiting,
-            timers=waiting_timers(workflow) if runtime.has_timers else None,
             events=workflow.__dict__.pop(_ENGINE_EVENTS, []),
+            **_timer_changes(workflow, runtime),
         )
 
     # -- internals -----------------------------------------------------------------------
@@ -431,12 +447,27 @@ class CaseEngine:
         )
 
 
+def _definitions(definition) -> list:
+    """A task's event definition, or the ones it combines (event-based gateway, multiple events)."""
+    if definition is None:
+        return []
+    inner = getattr(definition, "event_definitions", None)
+    return list(inner) if inner is not None else [definition]
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    """The timer events ``workflow`` waits on, with their due times (UTC)."""
+    """The timer events ``workflow`` waits on, with their due times (UTC).
+
+    A task combining several events (event-based gateway) counts with its (first) timer:
+    SpiffWorkflow keeps one timer value per task.
+    """
     result = []
     for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+        if task.state != TaskState.WAITING:
+            continue
+        definition = next((d for d in _definitions(getattr(task.task_spec, "event_definition", None))
+                           if isinstance(d, TimerEventDefinition)), None)
+        if definition is None:
             continue
         due = _timer_due(definition, task)
         if due is None:
@@ -444,6 +475,36 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
             continue
         result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
     return result
+
+
+def _timer_changes(workflow: BpmnWorkflow, runtime: ModelRuntime) -> dict:
+    before = workflow.__dict__.pop(_TIMERS_BEFORE, None)
+    if not runtime.has_timers:
+        return {}
+    after = waiting_timers(workflow)
+    fired = []
+    if before:
+        from uuid import UUID
+
+        waiting = {t.spiff_id for t in after}
+        for timer in before:
+            if timer.spiff_id not in waiting:
+                try:
+                    task = workflow.get_task_from_id(UUID(timer.spiff_id))
+                except Exception:  # gone with a subprocess
+                    task = None
+                if task is not None and task.state == TaskState.COMPLETED and fired_by_timer(task):
+                    fired.append(timer.spiff_id)
+    return {"timers": after, "timers_before": before, "timers_fired": fired}
+
+
+def fired_by_timer(task) -> bool:
+    """A completed catching task went on because of its timer (not a message of an event-based gateway)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return True
+    seen = task.internal_data.get("seen_events") or []
+    return any(isinstance(getattr(event, "event_definition", None), TimerEventDefinition) for event in seen)
 
 
 def _timer_due(definition: TimerEventDefinition, task) -> datetime | None:

@@ -89,7 +89,10 @@ def is_id_number_key(key: Any) -> bool:
 
 def _looks_like_number(value: str) -> bool:
     # The cheap length test first: masking walks every string of every event.
-    return len(value) == 18 and _SHAPE.match(value) is not None and check_character(value[:17]) == value[17]
+    if len(value) != 18:
+        return False
+    value = value.upper()
+    return _SHAPE.match(value) is not None and check_character(value[:17]) == value[17]
 
 
 def mask_personal_data(data: Any) -> tuple[Any, list[str]]:

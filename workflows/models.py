@@ -202,9 +202,9 @@ class Task(Base):
         # (case_id, spiff_id) also serves every lookup by case.
         UniqueConstraint("case_id", "spiff_id"),
         # Inbox access paths (worklists/inbox.py): one index per path and sort order, so a page
-        # is an index range read in order, never a sort of a whole group. warn_at rides along
-        # (PostgreSQL INCLUDE) so that the badge counts are index-only scans.
-        Index("ix_tasks_inbox", "tenant_id", "group", "status", "due_at", "id", postgresql_include=["warn_at"]),
+        # is an index range read in order, never a sort of a whole group. warn_at and service_code
+        # ride along (PostgreSQL INCLUDE): badge counts and service filters stay index-only scans.
+        Index("ix_tasks_inbox", "tenant_id", "group", "status", "due_at", "id", postgresql_include=["warn_at", "service_code"]),
         Index("ix_tasks_inbox_created", "tenant_id", "group", "status", "created_at", "id"),
         Index("ix_tasks_assignee", "tenant_id", "assignee", "status", "due_at", "id"),
         Index("ix_tasks_tenant", "tenant_id", "status", "due_at", "id", postgresql_include=["group", "warn_at"]),

@@ -32,7 +32,7 @@ from sqlalchemy import and_, case, func, or_, select
 from .accounts import Actor
 from .cases import FINAL_CASE_STATUSES, _apply_outcome, _write_case, load_case_for_update
 from .context import EngineContext
-from .deadlines import CASES, CLOCKS, LEVEL_OF_KIND, LEVELS, TASKS
+from .deadlines import CASES, CLOCKS, LEVEL_DELAY, LEVEL_OF_KIND, LEVELS, TASKS
 from .errors import Forbidden, InvalidInput
 
 THRESHOLD = {"warning": CLOCKS.c.warn_at, "overdue": CLOCKS.c.deadline, "red": CLOCKS.c.red_at}
@@ -59,7 +59,8 @@ def reach_level(ctx: EngineContext, uow, row, now: datetime) -> str:
     lower = LEVELS[: LEVELS.index(level)]
     stamped = conn.execute(
         CLOCKS.update()
-        .where(CLOCKS.c.case_id == row.case_id, CLOCKS.c.state == "running", THRESHOLD[kind] == row.due_at,
+        .where(CLOCKS.c.case_id == row.case_id, CLOCKS.c.state == "running",
+               THRESHOLD[kind] == row.due_at - LEVEL_DELAY[kind],
                getattr(CLOCKS.c, STAMP[kind]).is_(None))
         .values(level=case((CLOCKS.c.level.in_(lower), level), else_=CLOCKS.c.level), **{STAMP[kind]: now})
         .returning(CLOCKS.c.deadline, CLOCKS.c.time_limit_working_days)
@@ -257,8 +258,9 @@ def _clerk_rows(s, calendar, tenant_id, start, end, asof, scope) -> list[dict]:
         if (row.due_at is not None and row.due_at < asof and row.created_at < asof
                 and (row.completed_at is None or row.completed_at > asof)):
             tally.overdue_open += 1
-        if _in(row.warn_at, start, end) and row.warn_at < asof and (row.completed_at is None or row.completed_at > row.warn_at):
-            tally.warned += 1
+        if (_in(row.warn_at, start, end) and row.created_at <= row.warn_at < asof
+                and (row.completed_at is None or row.completed_at > row.warn_at)):
+            tally.warned += 1  # its warning time passed while it was open
     return [tallies[key].row(key) for key in sorted(tallies)]
 
 

@@ -24,11 +24,20 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 
-from .cases import FINAL_CASE_STATUSES, _apply_outcome, _write_case, load_case_for_update
+from .cases import (
+    _RECORD_COLUMNS,
+    CASES,
+    FINAL_CASE_STATUSES,
+    _advanceable,
+    _apply_outcome,
+    _write_case,
+    load_case_for_update,
+)
 from .context import EngineContext
 from .deadlines import OPEN_TIMER_STATUSES, SUPERVISION_KINDS, TIMERS
+from .engine import fired_by_timer
 from .errors import Conflict, NotFound
 from .models import SchedulerHeartbeat
 
@@ -50,17 +59,30 @@ def claim_due_timers(
     limit: int = 500,
     on_claimed: Callable[[list[int]], None] | None = None,
     now: datetime | None = None,
+    max_in_flight: int | None = None,
 ) -> Claim:
-    """Claim up to ``limit`` due timers for ``claimer``; ``on_claimed(ids)`` runs after the commit."""
+    """Claim up to ``limit`` due timers for ``claimer``; ``on_claimed(ids)`` runs after the commit.
+
+    ``max_in_flight`` keeps the claimed-but-unfired rows (of every scheduler) under that number:
+    a backlog then waits as ``pending`` rows instead of as broker messages whose lease runs out.
+    """
     with ctx.unit_of_work() as uow:
         conn = uow.session.connection()
         now = now or ctx.clock()
         expired = now - timedelta(seconds=ctx.timing.lease_seconds)
+        if max_in_flight is not None:
+            in_flight = conn.execute(
+                select(func.count()).select_from(TIMERS).where(TIMERS.c.status == "claimed",
+                                                               TIMERS.c.claimed_at >= expired)
+            ).scalar_one()
+            limit = min(limit, max(max_in_flight - in_flight, 0))
         claimed = {"status": "claimed", "claimed_by": claimer[:150], "claimed_at": now, "claims": TIMERS.c.claims + 1}
         rows = []
         for condition in (
-            and_(TIMERS.c.status == "pending", TIMERS.c.due_at <= now),
+            # a lost claim first (the oldest work); then what is due, strictly after its time as
+            # SpiffWorkflow's timers compare
             and_(TIMERS.c.status == "claimed", TIMERS.c.claimed_at < expired),
+            and_(TIMERS.c.status == "pending", TIMERS.c.due_at < now),
         ):
             left = limit - len(rows)
             if left <= 0:
@@ -104,10 +126,10 @@ class _NotDueYet(Exception):
 def fire_timer(ctx: EngineContext, timer_id: int, worker: str = "worker") -> str:
     """Fire timer ``timer_id`` if it is still open and due. Safe to call any number of times.
 
-    Returns what happened: ``fired``; ``done`` (fired or cancelled before); ``busy`` (another
-    worker holds it); ``not-due`` (put back with its due time); ``stale`` (the case moved on:
-    cancelled); ``raced`` (lost to concurrent changes of the case three times: it stays
-    claimed and its lease brings it back).
+    Returns what happened: ``fired``; ``done`` (fired or cancelled before, possibly by a
+    concurrent call that this one waited for); ``not-due`` (put back with its due time);
+    ``stale`` (the case moved on: cancelled); ``raced`` (lost to concurrent changes of the
+    case three times: it stays claimed and its lease brings it back).
     """
     for _ in range(3):
         try:
@@ -124,9 +146,20 @@ def fire_timer(ctx: EngineContext, timer_id: int, worker: str = "worker") -> str
     return "raced"
 
 
-def fire_timers(ctx: EngineContext, timer_ids: list[int], worker: str = "worker") -> dict[str, int]:
-    """Fire several timers, each in its own transaction; counts of outcomes."""
+def fire_timers(ctx: EngineContext, timer_ids: list[int], worker: str = "worker", together: bool = True) -> dict[str, int]:
+    """Fire several timers; returns counts of outcomes.
+
+    ``together``: first try them all in one transaction (a burst then costs one commit per
+    batch, not per timer). If any of them cannot fire cleanly (a race with a clerk, a clock
+    behind, an error) that transaction is rolled back and each is fired in its own.
+    """
     counts: dict[str, int] = {}
+    if together and len(timer_ids) > 1:
+        try:
+            timer_ids, counts = _fire_together(ctx, timer_ids, worker)
+        except Exception:  # noqa: BLE001 - every one of them is tried again on its own below
+            log.debug("timers %s could not fire together; firing them one by one", timer_ids, exc_info=True)
+            counts = {}
     for timer_id in timer_ids:
         try:
             result = fire_timer(ctx, timer_id, worker)
@@ -139,101 +172,137 @@ def fire_timers(ctx: EngineContext, timer_ids: list[int], worker: str = "worker"
     return counts
 
 
-def _fire_once(ctx: EngineContext, timer_id: int, worker: str) -> str:
+_NOW = bindparam("b_now", type_=TIMERS.c.due_at.type)
+# Built once (a hot path): take the row if it is open and due. A concurrent firing of the same
+# row holds its lock; this waits for it, then finds the row fired and takes nothing.
+_MARK_FIRED = (
+    TIMERS.update()
+    .where(TIMERS.c.id == bindparam("b_id"), TIMERS.c.status.in_(OPEN_TIMER_STATUSES), TIMERS.c.due_at < _NOW)
+    .values(status="fired", fired_at=_NOW, fired_by=bindparam("b_by"))
+    .returning(TIMERS.c.id, TIMERS.c.tenant_id, TIMERS.c.case_id, TIMERS.c.kind, TIMERS.c.spiff_id,
+               TIMERS.c.element_id, TIMERS.c.due_at, TIMERS.c.attempt)
+)
+
+
+_MARK_MANY_FIRED = (
+    TIMERS.update()
+    .where(TIMERS.c.id.in_(bindparam("b_ids", expanding=True)), TIMERS.c.status.in_(OPEN_TIMER_STATUSES),
+           TIMERS.c.due_at < _NOW)
+    .values(status="fired", fired_at=_NOW, fired_by=bindparam("b_by"))
+    .returning(TIMERS.c.id, TIMERS.c.tenant_id, TIMERS.c.case_id, TIMERS.c.kind, TIMERS.c.spiff_id,
+               TIMERS.c.element_id, TIMERS.c.due_at, TIMERS.c.attempt)
+)
+_CASES_FOR_UPDATE = select(*_RECORD_COLUMNS, CASES.c.state).where(CASES.c.id.in_(bindparam("b_ids", expanding=True)))
+
+
+def _fire_together(ctx: EngineContext, timer_ids: list[int], worker: str) -> tuple[list[int], dict[str, int]]:
+    """Fire the due, open timers of ``timer_ids`` in one transaction, with one statement to take
+    them and one to read their cases. Returns the ids left for one-by-one handling (not taken:
+    fired before, or not due) and the counts."""
+    counts: dict[str, int] = {}
     with ctx.unit_of_work() as uow:
         conn = uow.session.connection()
-        row = conn.execute(
-            select(TIMERS).where(TIMERS.c.id == timer_id).with_for_update(skip_locked=True)
-        ).one_or_none()
-        if row is None:
-            exists = conn.execute(select(TIMERS.c.id).where(TIMERS.c.id == timer_id)).scalar()
-            return "busy" if exists else "done"
-        if row.status not in OPEN_TIMER_STATUSES:
-            return "done"
         now = ctx.clock()
-        if row.due_at > now:
-            raise _NotDueYet(row.due_at)
-        # Fired first: the step below then sees this row as no longer open.
-        marked = conn.execute(
-            TIMERS.update().where(TIMERS.c.id == timer_id, TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
-            .values(status="fired", fired_at=now, fired_by=worker[:150])
-        )
-        if marked.rowcount != 1:
-            return "done"
-        if row.kind == "bpmn":
-            effect = _fire_bpmn(ctx, uow, row, now)
-        elif row.kind == "retry":
-            effect = _fire_retry(ctx, uow, row, now)
-        elif row.kind in SUPERVISION_KINDS:
-            from .supervision import reach_level
-
-            effect = reach_level(ctx, uow, row, now)
-        else:
-            effect = "stale"
-        if effect == "stale":
-            conn.execute(TIMERS.update().where(TIMERS.c.id == timer_id).values(status="cancelled"))
-        else:
-            uow.record(
-                "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
-                data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
-                      "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
-            )
+        rows = sorted(conn.execute(_MARK_MANY_FIRED, {"b_ids": list(timer_ids), "b_now": now,
+                                                      "b_by": worker[:150]}).all(), key=lambda r: r.id)
+        cases = {c.id: c._asdict() for c in conn.execute(
+            _CASES_FOR_UPDATE, {"b_ids": sorted({r.case_id for r in rows if r.kind in ("bpmn", "retry")})})}
+        for row in rows:
+            result = _fire_taken(ctx, uow, row, now, worker, loaded=cases.pop(row.case_id, None))
+            counts[result] = counts.get(result, 0) + 1
         uow.commit()
-        return "fired" if effect != "stale" else "stale"
+    taken = {r.id for r in rows}
+    return [i for i in timer_ids if i not in taken], counts
+
+
+def _fire_once(ctx: EngineContext, timer_id: int, worker: str) -> str:
+    with ctx.unit_of_work() as uow:
+        result = _fire_in(ctx, uow, timer_id, worker)
+        uow.commit()
+        return result
+
+
+def _fire_in(ctx: EngineContext, uow, timer_id: int, worker: str) -> str:
+    """Fire one timer inside ``uow`` (not committed); see :func:`fire_timer`."""
+    conn = uow.session.connection()
+    now = ctx.clock()
+    # Fired first, in the step's transaction: the step below sees this row as no longer open.
+    row = conn.execute(_MARK_FIRED, {"b_id": timer_id, "b_now": now, "b_by": worker[:150]}).one_or_none()
+    if row is None:
+        left = conn.execute(select(TIMERS.c.status, TIMERS.c.due_at).where(TIMERS.c.id == timer_id)).one_or_none()
+        if left is not None and left.status in OPEN_TIMER_STATUSES:
+            raise _NotDueYet(left.due_at)
+        return "done"
+    return _fire_taken(ctx, uow, row, now, worker)
+
+
+def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded: dict | None = None) -> str:
+    """Run the step of a timer row just marked fired; ``loaded``: its case row, read already."""
+    conn = uow.session.connection()
+    timer_id = row.id
+    if row.kind == "bpmn":
+        effect = _fire_bpmn(ctx, uow, row, now, loaded)
+    elif row.kind == "retry":
+        effect = _fire_retry(ctx, uow, row, now, loaded)
+    elif row.kind in SUPERVISION_KINDS:
+        from .supervision import reach_level
+
+        effect = reach_level(ctx, uow, row, now)
+    else:
+        effect = "stale"
+    if effect == "stale":
+        conn.execute(TIMERS.update().where(TIMERS.c.id == timer_id).values(status="cancelled"))
+    else:
+        uow.record(
+            "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
+            data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
+                  "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
+        )
+    return "fired" if effect != "stale" else "stale"
 
 
 def _open_tasks(workflow) -> set[str]:
     return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
-def _fire_bpmn(ctx: EngineContext, uow, row, now: datetime) -> str:
-    record, runtime, workflow = load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
-    if record.status in FINAL_CASE_STATUSES or _spiff_state(workflow, row.spiff_id) != TaskState.WAITING:
+def _case(ctx: EngineContext, uow, row, loaded: dict | None):
+    if loaded is not None and loaded["tenant_id"] == row.tenant_id:
+        return _advanceable(ctx, uow, dict(loaded))
+    return load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
+
+
+def _fire_bpmn(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None = None) -> str:
+    record, runtime, workflow = _case(ctx, uow, row, loaded)
+    task = _spiff_task(workflow, row.spiff_id)
+    if task is not None and task.state == TaskState.COMPLETED and fired_by_timer(task):
+        return "fired"  # with another timer of the case, due at the same time, in this transaction
+    if record.status in FINAL_CASE_STATUSES or task is None or task.state != TaskState.WAITING:
         return "stale"  # the timer event is gone (its task was cancelled or completed meanwhile)
     before = _open_tasks(workflow)
     outcome = ctx.engine.fire_timers(runtime, workflow)
     still = next((t for t in outcome.timers or () if t.spiff_id == row.spiff_id), None)
-    if still is not None:
-        # This process's clock runs behind the one that wrote the row: roll back, try later.
+    if still is not None and abs((still.due_at - row.due_at).total_seconds()) < 0.001:
+        # Not fired: this process's clock runs behind the one that wrote the row. Roll back.
         raise _NotDueYet(max(still.due_at, now + timedelta(milliseconds=200)))
-    _sweep_fired_along(uow, row, workflow, now)
+    # This row is closed already; a cycle timer's next round (``still``) gets a row of its own.
+    outcome.timers_before = [t for t in outcome.timers_before or () if t.spiff_id != row.spiff_id]
+    outcome.timers_fired = [s for s in outcome.timers_fired if s != row.spiff_id]
     _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
     _write_case(ctx, uow, uow.session, record, outcome, workflow)
     return "fired"
 
 
-def _spiff_state(workflow, spiff_id: str | None):
+def _spiff_task(workflow, spiff_id: str | None):
     from uuid import UUID
 
     try:
-        task = workflow.get_task_from_id(UUID(spiff_id))
-    except (TypeError, ValueError):
+        return workflow.get_task_from_id(UUID(spiff_id))
+    except Exception:  # not a UUID, or no such task
         return None
-    return task.state if task is not None else None
 
 
-def _sweep_fired_along(uow, row, workflow, now: datetime) -> None:
-    """Other timer events of the case that were due too fired in the same run: say so on their rows."""
-    conn = uow.session.connection()
-    others = conn.execute(
-        select(TIMERS.c.id, TIMERS.c.spiff_id, TIMERS.c.element_id, TIMERS.c.due_at).where(
-            TIMERS.c.case_id == row.case_id, TIMERS.c.kind == "bpmn", TIMERS.c.id != row.id,
-            TIMERS.c.status.in_(OPEN_TIMER_STATUSES), TIMERS.c.due_at <= now)
-    ).all()
-    fired = [o for o in others if _spiff_state(workflow, o.spiff_id) == TaskState.COMPLETED]
-    if fired:
-        conn.execute(TIMERS.update().where(TIMERS.c.id.in_([o.id for o in fired])).values(
-            status="fired", fired_at=now, fired_by=f"with timer {row.id}"))
-    for other in fired:
-        uow.record(
-            "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=f"with timer {row.id}",
-            data={"timer_id": other.id, "kind": "bpmn", "element_id": other.element_id,
-                  "due_at": other.due_at.isoformat(), "lag_seconds": round((now - other.due_at).total_seconds(), 3)},
-        )
-
-
-def _fire_retry(ctx: EngineContext, uow, row, now: datetime) -> str:
-    record, runtime, workflow = load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
+def _fire_retry(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None = None) -> str:
+    record, runtime, workflow = _case(ctx, uow, row, loaded)
     if record.status in FINAL_CASE_STATUSES or not workflow.get_tasks(state=TaskState.ERROR):
         return "stale"
     before = _open_tasks(workflow)
@@ -258,7 +327,7 @@ def timer_status(ctx: EngineContext, now: datetime | None = None) -> dict:
         ).scalar_one()
         due, oldest = conn.execute(
             select(func.count(), func.min(TIMERS.c.due_at)).where(
-                or_(TIMERS.c.status == "claimed", and_(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)))
+                or_(TIMERS.c.status == "claimed", and_(TIMERS.c.status == "pending", TIMERS.c.due_at < now)))
         ).one()
         if oldest is not None and oldest.tzinfo is None:  # SQLite aggregates lose the type
             oldest = _utc(oldest)

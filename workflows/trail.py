@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -40,10 +41,11 @@ from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, func, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from .accounts import Actor
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, NotFound
 from .identity_numbers import mask_personal_data
 from .models import Case, Tenant, TrailAnchor, TrailEvent, TrailHead, utcnow
 from .unit_of_work import Event
@@ -71,12 +73,28 @@ KIND_LABELS = {
     "case.archived": "归档 archived",
     "case.status_changed": "状态变更 status changed",
     "case.pressed": "督办 pressed",
+    "case.intake": "窗口收件 taken in at the window",
+    "case.audit_queued": "待审计 queued for audit",
+    "case.audited": "审计 audited",
+    "deadline.set": "时限起算 deadline set",
+    "deadline.paused": "时限暂停 deadline paused",
+    "deadline.resumed": "时限恢复 deadline resumed",
+    "deadline.stopped": "时限停止 deadline stopped",
+    "supervision.warning": "预警 warning",
+    "supervision.yellow": "黄牌 yellow card",
+    "supervision.red": "红牌 red card",
+    "service.retry_scheduled": "服务重试排程 service retry scheduled",
+    "service.retried": "服务重试 service retried",
+    "certificate.issued": "证照签发 certificate issued",
+    "certificate.revoked": "证照撤销 certificate revoked",
+    "proactive.reminded": "主动服务提醒 proactive reminder",
     "case.rated": "好差评 rated",
     "task.created": "任务生成 task created",
     "task.claimed": "签收 claimed",
     "task.unclaimed": "退回 handed back",
     "task.assigned": "指派 assigned",
     "task.delegated": "委托 delegated",
+    "task.returned": "委托收回 delegation ended",
     "task.completed": "办理 completed",
     "task.cancelled": "任务取消 task cancelled",
     "gateway.decided": "流转 flow decided",
@@ -161,10 +179,14 @@ def event_hash(prev_hash: str, head: str, data_text: str) -> str:
 
 
 # -- writing ----------------------------------------------------------------------------------------
+# Reading a head must lock it. PostgreSQL: SELECT … FOR UPDATE. SQLite: a no-op UPDATE …
+# RETURNING, because pysqlite opens its transaction (and SQLite takes the write lock) only at
+# the first write: a plain SELECT could read a head another writer moves before we insert.
 _CASE_HEAD = (
-    select(CASES.c.trail_seq, CASES.c.trail_hash)
-    .where(CASES.c.id == bindparam("case_id"), CASES.c.tenant_id == bindparam("tenant_id"))
-    .with_for_update()
+    CASES.update()
+    .where(CASES.c.id == bindparam("b_case_id"), CASES.c.tenant_id == bindparam("b_tenant_id"))
+    .values(trail_seq=CASES.c.trail_seq)
+    .returning(CASES.c.trail_seq, CASES.c.trail_hash)
 )
 _SET_CASE_HEAD = (
     CASES.update()
@@ -172,6 +194,10 @@ _SET_CASE_HEAD = (
     .values(trail_seq=bindparam("b_seq"), trail_hash=bindparam("b_hash"))
 )
 _TENANT_HEAD = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.tenant_id == bindparam("tenant_id")).with_for_update()
+_TENANT_HEAD_SQLITE = (
+    HEADS.update().where(HEADS.c.tenant_id == bindparam("b_tenant_id")).values(seq=HEADS.c.seq)
+    .returning(HEADS.c.seq, HEADS.c.hash)
+)
 _SET_TENANT_HEAD = (
     HEADS.update().where(HEADS.c.tenant_id == bindparam("b_tenant_id")).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 )
@@ -195,6 +221,10 @@ def _pg_append(for_case: bool, rows: int) -> str:
     return sql
 
 
+# Identity numbers can only be present where a key names one or 18 characters look like one.
+_MAY_HOLD_NUMBERS = re.compile(r"id_number|\d{17}[\dXx]")
+# unique violation (a fork caught by the chain index), serialization failure, deadlock, lock not available
+_RACES = {"23505", "40001", "40P01", "55P03"}
 _HINTS = "redwall.trail_heads"
 
 
@@ -260,7 +290,7 @@ class TrailWriter:
                     if postgres:
                         head = conn.exec_driver_sql(_PG_CASE_HEAD, (case_id, tenant_id)).one_or_none()
                     else:
-                        head = conn.execute(_CASE_HEAD, {"case_id": case_id, "tenant_id": tenant_id}).one_or_none()
+                        head = conn.execute(_CASE_HEAD, {"b_case_id": case_id, "b_tenant_id": tenant_id}).one_or_none()
                     if head is None:
                         raise ValueError(f"an event names case {case_id}, which tenant {tenant_id} does not have")
                 seq, prev = head[0], head[1] or GENESIS
@@ -270,8 +300,9 @@ class TrailWriter:
                 at = event.at
                 if at is None:
                     at = now = now or self.clock()
-                data, _ = mask_personal_data(event.data or {})
-                data_text = canonical_data(data)
+                data_text = canonical_data(event.data or {})
+                if _MAY_HOLD_NUMBERS.search(data_text):  # rare: walk and mask only then
+                    data_text = canonical_data(mask_personal_data(event.data)[0])
                 digest = event_hash(
                     prev, header(tenant_id, case_id, seq, canonical_time(at), event.kind, event.actor, event.task_id), data_text
                 )
@@ -283,9 +314,17 @@ class TrailWriter:
                 params += (seq, prev, head_key)
                 # Straight to the driver: this statement is on every state change's path.
                 with conn.connection.cursor() as cursor:
-                    cursor.execute(_pg_append(case_id is not None, len(rows)), params)
+                    try:
+                        cursor.execute(_pg_append(case_id is not None, len(rows)), params)
+                    except Exception as exc:  # the driver's own errors: map the races as SQLAlchemy's would be
+                        if getattr(exc, "sqlstate", None) in _RACES:
+                            raise Conflict("another change to the same case happened at the same time; try again") from exc
+                        raise
             else:
-                conn.execute(_INSERT_EVENTS, [dict(zip(_EVENT_COLUMNS, row)) for row in rows])
+                try:
+                    conn.execute(_INSERT_EVENTS, [dict(zip(_EVENT_COLUMNS, row)) for row in rows])
+                except IntegrityError:  # the unique (chain, seq) index: the last guard against a fork
+                    raise Conflict("another change to the same case happened at the same time; try again") from None
                 if case_id is None:
                     conn.execute(_SET_TENANT_HEAD, {"b_tenant_id": tenant_id, "b_seq": seq, "b_hash": prev})
                 else:
@@ -294,10 +333,15 @@ class TrailWriter:
 
     @staticmethod
     def _tenant_head(conn, tenant_id: int) -> tuple[int, str]:
-        head = conn.execute(_TENANT_HEAD, {"tenant_id": tenant_id}).one_or_none()
+        def read():
+            if conn.dialect.name == "postgresql":
+                return conn.execute(_TENANT_HEAD, {"tenant_id": tenant_id}).one_or_none()
+            return conn.execute(_TENANT_HEAD_SQLITE, {"b_tenant_id": tenant_id}).one_or_none()
+
+        head = read()
         if head is None:
             _upsert_ignore(conn, HEADS, {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS}, ["tenant_id"])
-            head = conn.execute(_TENANT_HEAD, {"tenant_id": tenant_id}).one()
+            head = read()
         return head[0], head[1]
 
     def _anchor_later(self, tenant_ids: set[int]) -> Callable[[], None] | None:
@@ -515,29 +559,83 @@ _VERIFY_COLUMNS = (
     EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.at, EVENTS.c.kind, EVENTS.c.actor, EVENTS.c.task_id,
     EVENTS.c.data, EVENTS.c.prev_hash, EVENTS.c.hash,
 )
+# On PostgreSQL the server assembles each event's hashed message (prev_hash, header, data)
+# from the stored columns: to_char is exact to the microsecond, and to_json escapes strings
+# exactly as Python's json.dumps(ensure_ascii=False) does. Python then only hashes and compares.
+_PG_EVENTS = (
+    "SELECT case_id, seq, prev_hash, hash, prev_hash || E'\\n[" + str(FORMAT_VERSION) + ",' || tenant_id || ',' || "
+    "coalesce(case_id::text, 'null') || ',' || seq || ',\"' || "
+    "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') || '\",' || to_json(kind)::text || ',' || "
+    "coalesce(to_json(actor)::text, 'null') || ',' || coalesce(task_id::text, 'null') || E']\\n' || data "
+    "FROM trail_events WHERE tenant_id = %s AND {where} ORDER BY {order}"
+)
+_cursor_numbers = iter(range(1, 1 << 62))
 
 
-def _rows(conn, query, batch: int = 20_000) -> Iterator:
-    """Stream rows: a server-side cursor on PostgreSQL, plain iteration on SQLite."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-    yield from result
+def _pg_stream(conn, sql: str, params: tuple, batch: int = 20_000) -> Iterator[tuple]:
+    """Rows of ``sql`` through a server-side cursor of the connection's own transaction.
 
-
-def _check_chain(tenant_id: int, case_id: int | None, rows: Iterable, report: Verification) -> tuple[int, str, bool]:
-    """Walk one chain in seq order; returns (last good seq, its hash, intact).
-
-    The hot loop of verification: the header is formatted inline (see :func:`header`).
+    Straight to the driver: SQLAlchemy's per-row processing would cost more than the hashing.
     """
+    cursor = conn.connection.dbapi_connection.cursor(name=f"trail_verify_{next(_cursor_numbers)}")
+    try:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                break
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _event_rows(conn, tenant_id: int, case_id: int | None = None, case_chains: bool = True) -> Iterator[tuple]:
+    """Events in chain order as (case_id, seq, prev_hash, hash, the hashed message).
+
+    ``case_id`` given: that case's chain; else every case chain (``case_chains``) or the
+    tenant's chain of case-less events.
+    """
+    if conn.dialect.name == "postgresql":
+        if case_id is not None:  # one chain is short: a plain query, one round trip
+            yield from conn.exec_driver_sql(_PG_EVENTS.format(where="case_id = %s", order="seq"), (tenant_id, case_id))
+        elif case_chains:
+            yield from _pg_stream(conn, _PG_EVENTS.format(where="case_id IS NOT NULL", order="case_id, seq"), (tenant_id,))
+        else:
+            yield from _pg_stream(conn, _PG_EVENTS.format(where="case_id IS NULL", order="seq"), (tenant_id,))
+        return
+    query = select(*_VERIFY_COLUMNS).where(EVENTS.c.tenant_id == tenant_id)
+    if case_id is not None:
+        query = query.where(EVENTS.c.case_id == case_id).order_by(EVENTS.c.seq)
+    elif case_chains:
+        query = query.where(EVENTS.c.case_id.is_not(None)).order_by(EVENTS.c.case_id, EVENTS.c.seq)
+    else:
+        query = query.where(EVENTS.c.case_id.is_(None)).order_by(EVENTS.c.seq)
+    for chain, seq, at, kind, actor, task_id, data, prev_hash, digest in conn.execute(query):
+        message = f"{prev_hash}\n{header(tenant_id, chain, seq, canonical_time(at), kind, actor, task_id)}\n{data}"
+        yield chain, seq, prev_hash, digest, message
+
+
+def _case_heads(conn, tenant_id: int) -> Iterator[tuple]:
+    """(case id, trail_seq, trail_hash) of the tenant's cases, by id."""
+    if conn.dialect.name == "postgresql":
+        yield from _pg_stream(conn, "SELECT id, trail_seq, trail_hash FROM cases WHERE tenant_id = %s ORDER BY id",
+                              (tenant_id,), 50_000)
+        return
+    yield from conn.execute(
+        select(CASES.c.id, CASES.c.trail_seq, CASES.c.trail_hash).where(CASES.c.tenant_id == tenant_id).order_by(CASES.c.id)
+    )
+
+
+def _check_chain(case_id: int | None, rows: Iterable, report: Verification) -> tuple[int, str, bool]:
+    """Walk one chain in seq order; returns (last good seq, its hash, intact)."""
     sha256 = hashlib.sha256
-    utc = timezone.utc
     expected, prev = 1, GENESIS
     intact = True
-    chain = f"{FORMAT_VERSION},{tenant_id},{'null' if case_id is None else case_id}"
-    for row in rows:
-        report.checked += 1
+    checked = 0
+    for _, seq, prev_hash, digest, message in rows:
+        checked += 1
         if not intact:
             continue
-        _, seq, at, kind, actor, task_id, data, prev_hash, digest = row
         if seq != expected:
             if seq > expected:
                 missing = f"event {expected} is missing" if seq == expected + 1 else f"events {expected}–{seq - 1} are missing"
@@ -550,15 +648,13 @@ def _check_chain(tenant_id: int, case_id: int | None, rows: Iterable, report: Ve
                 f"prev_hash does not match the hash of event {seq - 1} (events removed, re-ordered or altered)"
                 if seq > 1 else "prev_hash of the first event is not the genesis value"))
             intact = False
-        elif sha256(
-            f"{prev}\n[{chain},{seq},\"{at.astimezone(utc).isoformat(timespec='microseconds')}\","
-            f"{_json_string(kind)},{_json_string(actor)},{'null' if task_id is None else task_id}]\n{data}".encode()
-        ).hexdigest() != digest:
+        elif sha256(message.encode()).hexdigest() != digest:
             report.problem(case_id, seq, f"the content of event {seq} does not match its hash (altered)")
             intact = False
         else:
             prev = digest
             expected += 1
+    report.checked += checked
     return expected - 1, prev, intact
 
 
@@ -602,12 +698,8 @@ def verify_case_chain(ctx, tenant_id: int | None, case_id: int) -> dict:
         if case is None:
             raise NotFound(f"case {case_id} does not exist")
         report = Verification(chains=1)
-        rows = s.connection().execute(
-            select(*_VERIFY_COLUMNS)
-            .where(EVENTS.c.tenant_id == case.tenant_id, EVENTS.c.case_id == case_id)
-            .order_by(EVENTS.c.seq)
-        )
-        last_seq, last_hash, intact = _check_chain(case.tenant_id, case_id, rows, report)
+        rows = _event_rows(s.connection(), case.tenant_id, case_id)
+        last_seq, last_hash, intact = _check_chain(case_id, rows, report)
         _check_head(case_id, case.trail_seq or 0, case.trail_hash, last_seq, last_hash, intact, report, "the case row")
         return report.result()
 
@@ -621,25 +713,17 @@ def verify_tenant(ctx, actor: Actor) -> dict:
 def verify_tenant_chains(ctx, tenant_id: int) -> dict:
     """The tenant-wide verification itself (the CLI calls it without an actor)."""
     with ctx.unit_of_work() as uow:
-        s = uow.session
-        conn = s.connection()
-        if conn.dialect.name == "postgresql":
-            # Times come back in UTC, so the canonical form needs no conversion per event.
-            conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+        conn = uow.session.connection()
         report = Verification()
         # Case chains, merged with the case rows (both ordered by case id) in one pass.
-        cases = iter(_rows(conn, select(CASES.c.id, CASES.c.trail_seq, CASES.c.trail_hash)
-                           .where(CASES.c.tenant_id == tenant_id).order_by(CASES.c.id), 50_000))
+        cases = _case_heads(conn, tenant_id)
         pending = next(cases, None)
-        events = _rows(conn, select(*_VERIFY_COLUMNS)
-                       .where(EVENTS.c.tenant_id == tenant_id, EVENTS.c.case_id.is_not(None))
-                       .order_by(EVENTS.c.case_id, EVENTS.c.seq))
-        for case_id, chain in _group_by_case(events):
+        for case_id, chain in _group_by_case(_event_rows(conn, tenant_id)):
             while pending is not None and pending[0] < case_id:
                 _check_head(pending[0], pending[1] or 0, pending[2], 0, GENESIS, True, report, "the case row")
                 pending = next(cases, None)
             report.chains += 1
-            last_seq, last_hash, intact = _check_chain(tenant_id, case_id, chain, report)
+            last_seq, last_hash, intact = _check_chain(case_id, chain, report)
             if pending is not None and pending[0] == case_id:
                 _check_head(case_id, pending[1] or 0, pending[2], last_seq, last_hash, intact, report, "the case row")
                 pending = next(cases, None)
@@ -650,16 +734,36 @@ def verify_tenant_chains(ctx, tenant_id: int) -> dict:
             pending = next(cases, None)
         # The tenant's chain of case-less events.
         head = conn.execute(select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.tenant_id == tenant_id)).one_or_none()
-        tenant_rows = list(conn.execute(
-            select(*_VERIFY_COLUMNS).where(EVENTS.c.tenant_id == tenant_id, EVENTS.c.case_id.is_(None)).order_by(EVENTS.c.seq)
-        ))
+        tenant_rows = list(_event_rows(conn, tenant_id, case_chains=False))
         if tenant_rows or head is not None:
             report.chains += 1
-            last_seq, last_hash, intact = _check_chain(tenant_id, None, tenant_rows, report)
+            last_seq, last_hash, intact = _check_chain(None, tenant_rows, report)
             _check_head(None, head.seq if head else 0, head.hash if head else None, last_seq, last_hash, intact, report,
                         "the tenant's head")
         _check_anchors(conn, tenant_id, report)
         return report.result()
+
+
+_PG_ANCHORED = (
+    "SELECT h.case_id, h.seq, e.hash FROM unnest(%s::bigint[], %s::int[]) AS h(case_id, seq) "
+    "LEFT JOIN trail_events e ON e.tenant_id = %s AND e.case_id = h.case_id AND e.seq = h.seq"
+)
+
+
+def _stored_hashes(conn, tenant_id: int, keys: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The stored hash of each (case id, seq) that still exists."""
+    found: dict[tuple[int, int], str] = {}
+    if not keys:
+        return found
+    if conn.dialect.name == "postgresql":  # one index lookup per head, one round trip per anchor
+        rows = conn.exec_driver_sql(_PG_ANCHORED, ([c for c, _ in keys], [q for _, q in keys], tenant_id))
+        return {(c, q): h for c, q, h in rows if h is not None}
+    for i in range(0, len(keys), 400):
+        found.update(((c, q), h) for c, q, h in conn.execute(
+            select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.hash)
+            .where(EVENTS.c.tenant_id == tenant_id, tuple_(EVENTS.c.case_id, EVENTS.c.seq).in_(keys[i:i + 400]))
+        ))
+    return found
 
 
 def _check_anchors(conn, tenant_id: int, report: Verification) -> None:
@@ -676,18 +780,7 @@ def _check_anchors(conn, tenant_id: int, report: Verification) -> None:
             return
         prev = digest
         heads = json.loads(heads_text)
-        case_heads = {(c, seq): h for c, seq, h in heads if c is not None}
-        found: dict[tuple[int, int], str] = {}
-        keys = list(case_heads)
-        for i in range(0, len(keys), 500):
-            batch = keys[i:i + 500]
-            found.update(
-                ((c, seq), h) for c, seq, h in conn.execute(
-                    select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.hash).where(
-                        EVENTS.c.tenant_id == tenant_id, tuple_(EVENTS.c.case_id, EVENTS.c.seq).in_(batch)
-                    )
-                )
-            )
+        found = _stored_hashes(conn, tenant_id, [(c, seq) for c, seq, _ in heads if c is not None])
         for c, seq, h in heads:
             if c is None:
                 actual = conn.execute(

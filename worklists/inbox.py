@@ -12,17 +12,35 @@ How a page is read (the same on SQLite and PostgreSQL):
   the whole view, so the page is exact.
 * Pagination is keyset: the cursor holds the last row's sort key and id, so tasks added or
   completed meanwhile never shift or repeat what follows. Tasks without a due time come
-  after all others under ``sort=due``, read in a second phase ordered by id.
+  after all others under ``sort=due`` (an indexed path reads its dated and undated ranges).
+* A page is one statement. Statements are built once per *shape* (scope, number of lane
+  groups, filters present, sort, cursor phase) with named parameters and cached: building
+  a many-branch statement costs more than running it.
 """
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, null, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from workflows.accounts import Actor
 from workflows.cases import OPEN_TASK_STATUSES, task_form
@@ -41,17 +59,6 @@ MAX_LIMIT = 500
 MAX_CURSOR = 500
 T = TASKS
 C = CANDIDATES
-
-
-@dataclass(frozen=True)
-class Filters:
-    group: str | None = None
-    service_code: str | None = None
-    case_number: str | None = None
-    applicant_id: int | None = None
-    due_before: datetime | None = None
-    overdue: bool = False
-    warned: bool = False
 
 
 def list_tasks(
@@ -88,28 +95,41 @@ def list_tasks(
         raise InvalidInput("scope=group lists ready tasks only", {"status": ["only 'ready' with scope=group"]})
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be 1 to {MAX_LIMIT}", {"limit": [f"between 1 and {MAX_LIMIT}"]})
+    if applicant_id is not None and not 0 < applicant_id <= MAX_ID:
+        raise InvalidInput("no such applicant", {"applicant_id": [f"between 1 and {MAX_ID}"]})
     if due_before is not None and due_before.tzinfo is None:
         raise InvalidInput("due_before needs a time zone offset", {"due_before": ["give an offset, e.g. +08:00"]})
     after = decode_cursor(cursor, sort) if cursor else None
-    filters = Filters(group, service_code, case_number, applicant_id, due_before, bool(overdue), bool(warned))
     if scope == "group":
-        statuses = ["ready"]
+        statuses = ("ready",)
     elif scope in ("mine", "delegated"):
-        statuses = [status or "claimed"]
+        statuses = (status or "claimed",)
     else:
-        statuses = [status] if status else list(OPEN_TASK_STATUSES)
+        statuses = (status,) if status else OPEN_TASK_STATUSES
+    admin = actor.is_admin
+    groups = [] if admin else sorted(visible_groups(actor))
+    lanes = [] if admin or scope in ("mine", "delegated") else [g for g in groups if not group or g == group]
 
     with ctx.unit_of_work() as uow:
-        conn = uow.session.connection()
         now = ctx.clock()
-        paths = access_paths(actor, scope, statuses, group)
-        if not paths:
-            return [], None
-        rows = _page(conn, paths, _filter_conditions(actor, filters), sort, after, limit + 1, now, filters)
+        bounds = [b for b in (due_before, now if overdue else None) if b is not None]
+        upper = min(bounds) if bounds else None
+        shape = PageShape(
+            scope=scope, admin=admin, lanes=len(lanes),
+            candidate_groups=bool(groups) and not admin and scope in ("group", "all"),
+            statuses=tuple(statuses), sort=sort, group=bool(group), service_code=bool(service_code),
+            case_number=bool(case_number), applicant=applicant_id is not None, upper=upper is not None,
+            warned=bool(warned), after=None if after is None else ("undated" if after[0] is None else "key"),
+        )
+        values = {"tenant": actor.tenant_id, "me": actor.username, "n": limit + 1, "now": now, "groups": groups,
+                  "group": group, "service_code": service_code, "case_number": case_number,
+                  "applicant_id": applicant_id, "upper": upper, **{f"lane{i}": g for i, g in enumerate(lanes)}}
+        if after is not None:
+            values["after_key"], values["after_id"] = after
+        rows = uow.session.connection().execute(page_statement(shape), values).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        numbers = dict(conn.execute(select(CASES.c.id, CASES.c.number).where(CASES.c.id.in_({r.case_id for r in rows}))).all()) if rows else {}
-        items = [task_item(TaskRecord.of(r._mapping), numbers.get(r.case_id)) for r in rows]
+        items = [task_item(TaskRecord.of(row._mapping), row.case_number) for row in rows]
         return items, (encode_cursor(sort, rows[-1]) if more else None)
 
 
@@ -118,120 +138,177 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise InvalidInput(f"unknown {name} {value!r}", {name: [f"choose from {', '.join(choices)}"]})
 
 
-# -- access paths ----------------------------------------------------------------------------
-def access_paths(actor: Actor, scope: str, statuses: list[str], group: str | None) -> list[list]:
-    """The index-prefix conditions whose union is what ``actor`` sees in ``scope``."""
-    tenant = T.c.tenant_id == actor.tenant_id
-    in_group = [T.c.group == group] if group else []
-    me = actor.username
+# -- the page statement -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageShape:
+    """Everything about a page's statement but its values: the key of the statement cache."""
 
-    if scope == "mine":
-        return [[tenant, T.c.assignee == me, T.c.status == s, *in_group] for s in statuses]
-    if scope == "delegated":
-        return [[tenant, T.c.delegated_by == me, T.c.status == s, *in_group] for s in statuses]
-    if actor.is_admin:  # the whole tenant
-        if group:
-            return [[tenant, T.c.group == group, T.c.status == s] for s in statuses]
-        return [[tenant, T.c.status == s] for s in statuses]
+    scope: str
+    admin: bool
+    lanes: int  # lane groups read, as parameters lane0, lane1, ...
+    candidate_groups: bool  # read the tasks naming the actor's groups (parameter ``groups``)
+    statuses: tuple[str, ...]
+    sort: str
+    group: bool  # filters present (their values are parameters of the same names)
+    service_code: bool
+    case_number: bool
+    applicant: bool
+    upper: bool  # a due-time upper bound: due_before or overdue (parameter ``upper``)
+    warned: bool  # parameter ``now``
+    after: str | None  # the cursor: None, "key" (after_key, after_id), "undated" (after_id)
 
-    groups = sorted(visible_groups(actor))
-    lanes = [g for g in groups if g == group] if group else groups
-    paths = [[tenant, T.c.group == g, T.c.status == s] for g in lanes for s in statuses]
-    paths.append([tenant, T.c.status.in_(statuses), T.c.id.in_(_candidate_task_ids(actor, groups)), *in_group])
-    if scope == "all":
-        paths += [[tenant, T.c.assignee == me, T.c.status == s, *in_group] for s in statuses if s != "ready"]
+
+@dataclass(frozen=True)
+class AccessPath:
+    """Conditions that are an index prefix (``indexed``: read in index order), or a small set
+    found through ``task_candidates`` that is sorted instead."""
+
+    where: tuple
+    indexed: bool = True
+
+
+def _param(name: str, column) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+TENANT = T.c.tenant_id == _param("tenant", T.c.tenant_id)
+ME = bindparam("me", type_=String)
+
+
+def access_paths(shape: PageShape) -> list[AccessPath]:
+    """The access paths whose union is what the actor sees in ``shape.scope``."""
+    in_group = (T.c.group == _param("group", T.c.group),) if shape.group else ()
+    statuses = shape.statuses
+    if shape.scope == "mine":
+        return [AccessPath((TENANT, T.c.assignee == ME, T.c.status == s, *in_group)) for s in statuses]
+    if shape.scope == "delegated":
+        return [AccessPath((TENANT, T.c.delegated_by == ME, T.c.status == s, *in_group)) for s in statuses]
+    if shape.admin:  # the whole tenant
+        return [AccessPath((TENANT, *in_group, T.c.status == s)) for s in statuses]
+
+    paths = [
+        AccessPath((TENANT, T.c.group == _param(f"lane{i}", T.c.group), T.c.status == s))
+        for i in range(shape.lanes) for s in statuses
+    ]
+    # Candidate tasks: few per group, found through task_candidates and sorted (no lane index).
+    is_open = T.c.status.in_(statuses)
+    paths.append(AccessPath((TENANT, is_open, T.c.id.in_(_named("user", C.c.name == ME)), *in_group), indexed=False))
+    if shape.candidate_groups:
+        names = C.c.name.in_(bindparam("groups", expanding=True, type_=String))
+        paths.append(AccessPath((TENANT, is_open, T.c.id.in_(_named("group", names)), *in_group), indexed=False))
+    if shape.scope == "all":
+        paths += [AccessPath((TENANT, T.c.assignee == ME, T.c.status == s, *in_group)) for s in statuses if s != "ready"]
         if "claimed" in statuses:
-            paths.append([tenant, T.c.delegated_by == me, T.c.status == "claimed", *in_group])
+            paths.append(AccessPath((TENANT, T.c.delegated_by == ME, T.c.status == "claimed", *in_group)))
     return paths
 
 
-def _candidate_task_ids(actor: Actor, groups: list[str]):
-    named = [and_(C.c.kind == "user", C.c.name == actor.username)]
-    if groups:
-        named.append(and_(C.c.kind == "group", C.c.name.in_(groups)))
-    return select(C.c.task_id).where(C.c.tenant_id == actor.tenant_id, or_(*named))
+def _named(kind: str, names):
+    """Ids of the tasks that name someone as a candidate ``kind`` (group or user)."""
+    return select(C.c.task_id).where(C.c.tenant_id == _param("tenant", C.c.tenant_id), C.c.kind == kind, names)
 
 
-def _filter_conditions(actor: Actor, f: Filters) -> list:
+def _filter_conditions(shape: PageShape) -> list:
     conditions = []
-    if f.service_code:
-        conditions.append(T.c.service_code == f.service_code)
-    if f.case_number:
-        conditions.append(T.c.case_id.in_(
-            select(CASES.c.id).where(CASES.c.tenant_id == actor.tenant_id, CASES.c.number == f.case_number)
-        ))
-    if f.applicant_id is not None:
-        conditions.append(T.c.case_id.in_(
-            select(CASES.c.id).where(CASES.c.tenant_id == actor.tenant_id, CASES.c.applicant_id == f.applicant_id)
-        ))
+    if shape.service_code:
+        conditions.append(T.c.service_code == _param("service_code", T.c.service_code))
+    if shape.case_number:
+        conditions.append(T.c.case_id.in_(select(CASES.c.id).where(
+            CASES.c.tenant_id == _param("tenant", CASES.c.tenant_id),
+            CASES.c.number == _param("case_number", CASES.c.number),
+        )))
+    if shape.applicant:
+        conditions.append(T.c.case_id.in_(select(CASES.c.id).where(
+            CASES.c.tenant_id == _param("tenant", CASES.c.tenant_id),
+            CASES.c.applicant_id == _param("applicant_id", CASES.c.applicant_id),
+        )))
     return conditions
 
 
-def _due_bound(f: Filters, now: datetime) -> datetime | None:
-    bounds = [b for b in (f.due_before, now if f.overdue else None) if b is not None]
-    return min(bounds) if bounds else None
+# Per sort: the key column, the ORDER BY that an index provides (ties by id), and the order
+# of the merged page (tasks without a due time last).
+_SORTS = {
+    "due": (T.c.due_at, lambda c: (c.due_at, c.id), lambda c: (c.due_at.asc().nulls_last(), c.id)),
+    "priority": (T.c.priority, lambda c: (c.priority.desc(), c.id), lambda c: (c.priority.desc(), c.id)),
+    "created": (T.c.created_at, lambda c: (c.created_at, c.id), lambda c: (c.created_at, c.id)),
+}
+_WITH_CASE_NUMBER = CASES.c.number.label("case_number")
 
 
-def _lit(value, column):
-    return literal(value, column.type)
+@lru_cache(maxsize=1024)
+def page_statement(shape: PageShape):
+    """One statement for one page: the first ``n`` rows of the union of the access paths.
+
+    Every path contributes at most ``n`` (id, key) pairs read in index order after the
+    cursor; the pairs are merged, de-duplicated and cut to ``n``, and only those rows are
+    read in full, with their case numbers. Under ``sort=due`` an indexed path is read in
+    two ranges, dated then undated.
+    """
+    key, index_order, page_order = _SORTS[shape.sort]
+    n = bindparam("n", type_=Integer)
+    conditions = _filter_conditions(shape)
+    branches = []
+    for path in access_paths(shape):
+        for where in _ranges(path, shape):
+            order = index_order(T.c) if path.indexed else page_order(T.c)
+            branches.append(select(T.c.id, key).where(*path.where, *conditions, *where).order_by(*order).limit(n))
+    if len(branches) == 1:
+        keys = branches[0].subquery("keys")
+    else:  # each member wrapped: SQLite allows no ORDER BY/LIMIT inside a bare compound member
+        keys = union_all(*(select(*b.subquery().c) for b in branches)).subquery("keys")
+    page = select(keys.c.id, keys.c[key.name]).distinct().order_by(*page_order(keys.c)).limit(n).subquery("page")
+    return (
+        select(T, _WITH_CASE_NUMBER)
+        .join_from(page, T, T.c.id == page.c.id)
+        .join(CASES, CASES.c.id == T.c.case_id)
+        .order_by(*page_order(page.c))
+    )
 
 
-# -- one page --------------------------------------------------------------------------------
-def _page(conn, paths, conditions, sort, after, n, now, f: Filters) -> list:
-    """The first ``n`` rows of the union of ``paths`` after ``after``, in ``sort`` order."""
-    upper = _due_bound(f, now)
-    if sort == "due":
-        rows: list = []
-        in_undated = after is not None and after[0] is None
-        if not in_undated:
+def _ranges(path: AccessPath, shape: PageShape) -> list[list]:
+    """The conditions of the key ranges to read on ``path``: one, or for ``due`` on an index two."""
+    now = _param("now", T.c.due_at)
+    upper = _param("upper", T.c.due_at)
+    after_id = _param("after_id", T.c.id)
+    if shape.sort == "due" and path.indexed:
+        ranges = []
+        if shape.after != "undated":
             dated = [T.c.due_at.is_not(None)]
-            if upper is not None:
+            if shape.upper:
                 dated.append(T.c.due_at < upper)
-            if f.warned:
+            if shape.warned:
                 dated += [T.c.due_at >= now, T.c.warn_at <= now]
-            if after is not None:
-                dated.append(tuple_(T.c.due_at, T.c.id) > tuple_(_lit(after[0], T.c.due_at), _lit(after[1], T.c.id)))
-            rows = _merge(conn, paths, conditions + dated, (T.c.due_at, T.c.id), n, _due_key)
-        if len(rows) < n and upper is None:  # undated tasks come last
+            if shape.after == "key":
+                dated.append(tuple_(T.c.due_at, T.c.id) > tuple_(_param("after_key", T.c.due_at), after_id))
+            ranges.append(dated)
+        if not shape.upper:  # undated tasks come after all dated ones
             undated = [T.c.due_at.is_(None)]
-            if f.warned:
+            if shape.warned:
                 undated.append(T.c.warn_at <= now)
-            if in_undated:
-                undated.append(T.c.id > after[1])
-            rows += _merge(conn, paths, conditions + undated, (T.c.due_at, T.c.id), n - len(rows), _due_key)
-        return rows
+            if shape.after == "undated":
+                undated.append(T.c.id > after_id)
+            ranges.append(undated)
+        return ranges
 
-    more = []
-    if upper is not None:
-        more.append(T.c.due_at < upper)
-    if f.warned:
-        more += [T.c.warn_at <= now, or_(T.c.due_at.is_(None), T.c.due_at >= now)]
-    if sort == "priority":
-        if after is not None:
-            priority, last_id = after
-            # the first condition bounds the index range; the second cuts within equal priority
-            more += [T.c.priority <= priority, or_(T.c.priority < priority, T.c.id > last_id)]
-        return _merge(conn, paths, conditions + more, (T.c.priority.desc(), T.c.id), n, lambda r: (-r.priority, r.id))
-    if after is not None:
-        more.append(tuple_(T.c.created_at, T.c.id) > tuple_(_lit(after[0], T.c.created_at), _lit(after[1], T.c.id)))
-    return _merge(conn, paths, conditions + more, (T.c.created_at, T.c.id), n, lambda r: (r.created_at, r.id))
-
-
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _due_key(row):
-    return (row.due_at is None, row.due_at or _EARLIEST, row.id)
-
-
-def _merge(conn, paths, conditions, order, n, key) -> list:
-    queries = [select(T).where(*path, *conditions).order_by(*order).limit(n) for path in paths]
-    if len(queries) == 1:
-        statement = queries[0]
-    else:
-        statement = union_all(*(select(*q.subquery().c) for q in queries))
-    unique = {row.id: row for row in conn.execute(statement)}
-    return sorted(unique.values(), key=key)[:n]
+    where = []
+    if shape.upper:
+        where.append(T.c.due_at < upper)
+    if shape.warned:
+        where += [T.c.warn_at <= now, or_(T.c.due_at.is_(None), T.c.due_at >= now)]
+    if shape.after is None:
+        return [where]
+    if shape.sort == "priority":
+        after_key = _param("after_key", T.c.priority)
+        # the first condition bounds the index range; the second cuts within equal priority
+        where += [T.c.priority <= after_key, or_(T.c.priority < after_key, T.c.id > after_id)]
+    elif shape.sort == "created":
+        where.append(tuple_(T.c.created_at, T.c.id) > tuple_(_param("after_key", T.c.created_at), after_id))
+    elif shape.after == "undated":  # due, on a sorted path, after an undated task
+        where += [T.c.due_at.is_(None), T.c.id > after_id]
+    else:  # due, on a sorted path, after a dated task: later ones, then every undated one
+        after_key = _param("after_key", T.c.due_at)
+        where.append(or_(T.c.due_at > after_key, and_(T.c.due_at == after_key, T.c.id > after_id), T.c.due_at.is_(None)))
+    return [where]
 
 
 # -- cursors ---------------------------------------------------------------------------------
@@ -282,68 +359,90 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     """Badge counts: per view (mine, group, delegated) and per group, with overdue and warned.
 
     A group's figures count the open tasks its members may work: those of its lane and
-    those naming it as a candidate group. One round trip; on PostgreSQL the lane part is an
-    index-only scan (``warn_at`` is carried in the index).
+    those naming it as a candidate group. Two statements: the lane figures, one plain
+    aggregate per group and status (an index-only range count on PostgreSQL, where
+    ``warn_at`` rides in the index; cheaper than grouping a whole department's rows), and
+    the candidate tasks, read once and tallied here (a task may be named several times).
     """
     require_worklist(actor)
     tenant_id, me = actor.tenant_id, actor.username
     groups = sorted(visible_groups(actor))
     admin = actor.is_admin
     with ctx.unit_of_work() as uow:
-        now = ctx.clock()
-        overdue = T.c.due_at < now
-        warned = and_(T.c.warn_at <= now, or_(T.c.due_at.is_(None), T.c.due_at >= now))
+        conn = uow.session.connection()
+        values = {"tenant": tenant_id, "me": me, "now": ctx.clock(), "groups": groups,
+                  **{f"lane{i}": g for i, g in enumerate(groups)}}
+        lane_figures, candidate_rows = count_statements(admin, 0 if admin else len(groups))
+        lanes = conn.execute(lane_figures, values).all()
+        candidates = conn.execute(candidate_rows, values).all()
 
-        def part(name: str, group_column, where: list, join=None):
-            measures = [
-                func.count().label("n"),
-                func.coalesce(func.sum(case((overdue, 1), else_=0)), 0).label("overdue"),
-                func.coalesce(func.sum(case((warned, 1), else_=0)), 0).label("warned"),
-            ]
-            key = group_column if group_column is not None else cast(null(), String)
-            query = select(literal_column(f"'{name}'").label("part"), key.label("grp"), T.c.status, *measures)
-            if join is not None:
-                query = query.select_from(join)
-            grouping = [group_column, T.c.status] if group_column is not None else [T.c.status]
-            return query.where(*where).group_by(*grouping)
+    def bump(figures_: dict, n: int, n_overdue: int, n_warned: int, key: str = "total") -> None:
+        figures_[key] += n
+        figures_["overdue"] += n_overdue
+        figures_["warned"] += n_warned
 
-        tenant = T.c.tenant_id == tenant_id
-        is_open = T.c.status.in_(OPEN_TASK_STATUSES)
-        parts = [
-            part("mine", None, [tenant, T.c.assignee == me, T.c.status == "claimed"]),
-            part("delegated", None, [tenant, T.c.delegated_by == me, T.c.status == "claimed"]),
-        ]
-        if admin or groups:
-            lane = [tenant, is_open] + ([] if admin else [T.c.group.in_(groups)])
-            parts.append(part("lane", T.c.group, lane))
-            candidate = [C.c.tenant_id == tenant_id, C.c.kind == "group", is_open,
-                         or_(T.c.group.is_(None), T.c.group != C.c.name)]
-            if not admin:
-                candidate.append(C.c.name.in_(groups))
-            parts.append(part("candidate", C.c.name, candidate, join=C.join(T, T.c.id == C.c.task_id)))
-        if not admin:  # ready tasks in the group view only because they name me or my groups
-            extra = [tenant, T.c.status == "ready", T.c.id.in_(_candidate_task_ids(actor, groups))]
-            if groups:
-                extra.append(or_(T.c.group.is_(None), T.c.group.not_in(groups)))
-            parts.append(part("extra", None, extra))
-        rows = uow.session.connection().execute(union_all(*parts)).all()
-
-    empty = {"total": 0, "overdue": 0, "warned": 0}
-    views = {"mine": dict(empty), "group": dict(empty), "delegated": dict(empty)}
+    views = {v: {"total": 0, "overdue": 0, "warned": 0} for v in ("mine", "group", "delegated")}
     per_group = {g: {"group": g, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0} for g in groups}
-    for part_name, grp, status, n, n_overdue, n_warned in rows:
+    for part, group, status, n, n_overdue, n_warned in lanes:
         n, n_overdue, n_warned = int(n), int(n_overdue), int(n_warned)
-        if part_name in ("mine", "delegated") or (part_name in ("lane", "extra") and status == "ready"):
-            view = views["group" if part_name in ("lane", "extra") else part_name]
-            view["total"] += n
-            view["overdue"] += n_overdue
-            view["warned"] += n_warned
-        if part_name in ("lane", "candidate") and grp is not None:
-            entry = per_group.setdefault(grp, {"group": grp, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
-            entry[status] += n
-            entry["overdue"] += n_overdue
-            entry["warned"] += n_warned
+        if part in ("mine", "delegated"):
+            bump(views[part], n, n_overdue, n_warned)
+            continue
+        if status == "ready":
+            bump(views["group"], n, n_overdue, n_warned)
+        if group is not None:
+            entry = per_group.setdefault(group, {"group": group, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
+            bump(entry, n, n_overdue, n_warned, key=status)
+    extra: dict[int, tuple[int, int]] = {}  # ready tasks in my group view only by being named
+    for kind, name, task_id, lane, status, is_overdue, is_warned in candidates:
+        if kind == "group" and lane != name:
+            entry = per_group.setdefault(name, {"group": name, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
+            bump(entry, 1, is_overdue, is_warned, key=status)
+        if not admin and status == "ready" and lane not in groups:
+            extra[task_id] = (is_overdue, is_warned)
+    for is_overdue, is_warned in extra.values():
+        bump(views["group"], 1, is_overdue, is_warned)
     return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}
+
+
+@lru_cache(maxsize=64)
+def count_statements(admin: bool, lanes: int):
+    """The two statements of ``count_tasks`` for an admin, or for an actor with ``lanes`` groups."""
+    now = _param("now", T.c.due_at)
+    overdue = T.c.due_at < now
+    warned = and_(T.c.warn_at <= now, or_(T.c.due_at.is_(None), T.c.due_at >= now))
+    measures = [func.count().label("n"), func.count().filter(overdue).label("overdue"),
+                func.count().filter(warned).label("warned")]
+
+    def figures(part: str, group, status: str, *where):
+        return select(literal_column(f"'{part}'"), group, literal_column(f"'{status}'"), *measures).where(TENANT, *where)
+
+    no_group = cast(null(), String)
+    parts = [
+        figures("mine", no_group, "claimed", T.c.assignee == ME, T.c.status == "claimed"),
+        figures("delegated", no_group, "claimed", T.c.delegated_by == ME, T.c.status == "claimed"),
+    ]
+    if admin:  # every lane of the tenant, whatever groups exist
+        parts.append(
+            select(literal_column("'lane'"), T.c.group, T.c.status, *measures)
+            .where(TENANT, T.c.status.in_(OPEN_TASK_STATUSES)).group_by(T.c.group, T.c.status)
+        )
+    for i in range(lanes):
+        lane = _param(f"lane{i}", T.c.group)
+        parts += [figures("lane", lane, s, T.c.group == lane, T.c.status == s) for s in OPEN_TASK_STATUSES]
+
+    if admin:
+        named = C.c.kind == "group"
+    else:
+        named = and_(C.c.kind == "user", C.c.name == ME)
+        if lanes:
+            named = or_(named, and_(C.c.kind == "group", C.c.name.in_(bindparam("groups", expanding=True, type_=String))))
+    candidates = (
+        select(C.c.kind, C.c.name, T.c.id, T.c.group, T.c.status, case((overdue, 1), else_=0), case((warned, 1), else_=0))
+        .join_from(C, T, T.c.id == C.c.task_id)
+        .where(C.c.tenant_id == _param("tenant", C.c.tenant_id), named, T.c.status.in_(OPEN_TASK_STATUSES))
+    )
+    return union_all(*parts), candidates
 
 
 # -- one task --------------------------------------------------------------------------------

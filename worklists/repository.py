@@ -55,10 +55,13 @@ class TaskRecord:
     def of(cls, row: Any) -> TaskRecord:
         """A record from a row mapping or any object with the task's attributes."""
         get = row.__getitem__ if hasattr(row, "keys") else row.__getattribute__
-        values = {f.name: get(f.name) for f in fields(cls)}
+        values = {name: get(name) for name in _RECORD_FIELDS}
         values["candidate_groups"] = tuple(values["candidate_groups"] or ())
         values["candidate_users"] = tuple(values["candidate_users"] or ())
         return cls(**values)
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(TaskRecord))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def upgrade():
         batch_op.drop_index('ix_tasks_inbox')
         batch_op.create_index(
             'ix_tasks_inbox', ['tenant_id', 'group', 'status', 'due_at', 'id'], unique=False,
-            postgresql_include=['warn_at'],
+            postgresql_include=['warn_at', 'service_code'],
         )
         batch_op.create_index(
             'ix_tasks_inbox_priority', ['tenant_id', 'group', 'status', sa.text('priority DESC'), 'id'], unique=False

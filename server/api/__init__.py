@@ -17,6 +17,11 @@ from .supervision import blp as supervision_blp  # noqa: E402  (performance supe
 BLUEPRINTS += (supervision_blp,)
 
 
+from . import intake as intake_api, services  # noqa: E402  (the one window: catalogue, intake, events)
+
+BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
+
+
 def register(api) -> None:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

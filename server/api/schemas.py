@@ -97,11 +97,6 @@ class TaskSchema(Schema):
     version = fields.Integer()
 
 
-class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the task's form"})
-    data = fields.Dict()
-
-
 class CaseSchema(Schema):
     id = fields.Integer()
     number = fields.String(allow_none=True)
@@ -129,10 +124,6 @@ class CasePage(Page):
     items = fields.List(fields.Nested(CaseSchema))
 
 
-class TaskPage(Page):
-    items = fields.List(fields.Nested(TaskSchema))
-
-
 class PageArgs(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.String(validate=validate.Length(max=500))
@@ -143,15 +134,6 @@ class CaseListArgs(PageArgs):
     service_code = fields.String()
     applicant_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     process_key = fields.String()
-    overdue = fields.Boolean()
-
-
-class TaskListArgs(PageArgs):
-    scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "group", "all"]))
-    group = fields.String()
-    service_code = fields.String()
-    status = fields.String(validate=validate.OneOf(["ready", "claimed", "completed", "cancelled"]))
-    due_before = fields.AwareDateTime(default_timezone=None)
     overdue = fields.Boolean()
 
 

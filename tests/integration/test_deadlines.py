@@ -56,9 +56,10 @@ def test_national_day_warning_overdue_pressing_and_red_come_on_the_right_days(ct
             review = open_tasks(ctx, actors["civil1"], case["id"])["review_civil_affairs"]
             assert review["due_at"] == deadline
             levels = {t.kind: t.due_at for t in timers_of(ctx, case["id"]) if t.status == "pending"}
-            # red: the end of the 3rd working day after the deadline's day: Mon 12, Tue 13, Wed 14
-            assert levels == {"warning": beijing(2026, 10, 9, 23, 59, 59), "overdue": deadline,
-                              "red": beijing(2026, 10, 14, 23, 59, 59)}
+            # overdue from the first second after the deadline; red after the end of the 3rd
+            # working day after the deadline's day: Mon 12, Tue 13, Wed 14.
+            assert levels == {"warning": beijing(2026, 10, 9, 23, 59, 59), "overdue": beijing(2026, 10, 11),
+                              "red": beijing(2026, 10, 15)}
 
             traveller.move_to(beijing(2026, 10, 9, 17, 0))  # Friday afternoon: nothing yet
             assert run_due(ctx) == {}
@@ -137,8 +138,8 @@ def test_the_clock_pauses_for_the_applicant_over_spring_festival_and_resumes_wit
         clock = clock_of(ctx, case["id"])
         assert clock.state == "running" and len(clock.pauses) == 1
         pending = {t.kind: t.due_at for t in timers_of(ctx, case["id"]) if t.status == "pending"}
-        assert pending == {"warning": beijing(2026, 3, 5, 23, 59, 59), "overdue": beijing(2026, 3, 6, 23, 59, 59),
-                           "red": beijing(2026, 3, 11, 23, 59, 59)}
+        assert pending == {"warning": beijing(2026, 3, 5, 23, 59, 59), "overdue": beijing(2026, 3, 7),
+                           "red": beijing(2026, 3, 12)}
         statuses = {t.kind: t.status for t in timers_of(ctx, case["id"])}
         assert statuses["bpmn"] == "cancelled"  # the 30-working-day wait ended with the materials
 
@@ -155,7 +156,7 @@ def test_the_applicant_gets_30_working_days_then_the_case_is_withdrawn(ctx, acto
         # 30 working days after Fri 18 Sep 2026, by hand: Sun 20 Sep (make-up) 1, 21–24 → 5,
         # Fri 25 is Mid-autumn, 28–30 → 8, 1–7 Oct off, Thu 8 9, Fri 9 10, Sat 10 (make-up) 11,
         # 12–16 → 16, 19–23 → 21, 26–30 → 26, 2–5 Nov → 30: Thursday 5 November.
-        assert wait.due_at == beijing(2026, 11, 5, 23, 59, 59) and wait.element_id == "materials_not_supplied"
+        assert wait.due_at == beijing(2026, 11, 5, 23, 59, 59) and wait.element_id == "wait_for_applicant"
         traveller.move_to(beijing(2026, 11, 5, 23, 0))
         assert run_due(ctx) == {}
         traveller.move_to(beijing(2026, 11, 6, 0, 0, 1))

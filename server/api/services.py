@@ -1,0 +1,86 @@
+"""The service catalogue (17 categories, 22 services) and prefilled forms for the window."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from onewindow import prefill as prefill_cases
+from onewindow.catalogue import load_catalogue
+
+from ..auth import login_required
+from .common import actor, ctx
+
+blp = Blueprint("services", __name__, url_prefix="/api/services", description="Service catalogue (一窗受理)")
+
+
+class ServiceSchema(Schema):
+    code = fields.String()
+    name = fields.String(metadata={"description": "Chinese name"})
+    name_en = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    time_limit_working_days = fields.Integer(metadata={"description": "承诺时限 in working days"})
+    process_key = fields.String()
+    department = fields.String(metadata={"description": "the deciding department (group)"})
+    issues_certificate = fields.String(allow_none=True, metadata={"description": "certificate type a positive decision issues"})
+    audit_sample_rate = fields.Float(metadata={"description": "share of concluded cases the auditors review"})
+    total_fields = fields.Integer()
+
+
+class MaterialSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    copies = fields.Integer()
+
+
+class ServiceDetailSchema(ServiceSchema):
+    materials = fields.List(fields.Nested(MaterialSchema), metadata={"description": "required materials"})
+    form = fields.Dict(metadata={"description": "JSON Schema; each field's x-source says where its value may come from"})
+
+
+class PrefillArgs(Schema):
+    class Meta:
+        unknown = RAISE
+
+    applicant_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=2**63 - 1))
+
+
+class PrefillValueSchema(Schema):
+    value = fields.Raw(metadata={"description": "string, number or boolean as the form wants"})
+    source = fields.String(metadata={"description": "registry:person, registry:household, certificate:<type>:<number>, case:<number>"})
+
+
+class PrefillSchema(Schema):
+    service_code = fields.String()
+    applicant_id = fields.Integer()
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.Nested(PrefillValueSchema))
+    missing = fields.List(fields.String(), metadata={"description": "fields the clerk types"})
+    total_fields = fields.Integer()
+
+
+@blp.route("")
+class Services(MethodView):
+    @login_required
+    @blp.response(200, ServiceSchema(many=True))
+    def get(self):
+        """Every service of the catalogue."""
+        return [s.summary() for s in load_catalogue().services.values()]
+
+
+@blp.route("/<string:code>")
+class ServiceResource(MethodView):
+    @login_required
+    @blp.response(200, ServiceDetailSchema)
+    def get(self, code):
+        """One service with its form (JSON Schema) and required materials."""
+        return load_catalogue().service(code).detail()
+
+
+@blp.route("/<string:code>/prefill")
+class Prefill(MethodView):
+    @login_required
+    @blp.arguments(PrefillArgs, location="query")
+    @blp.response(200, PrefillSchema)
+    def get(self, args, code):
+        """The form filled with what the data centre, the certificate library and earlier cases know."""
+        result = prefill_cases.prefill(ctx(), actor(), code, args["applicant_id"])
+        return {**result, "fields_": result["fields"]}
