@@ -15,7 +15,6 @@ the lag, not an easier one, but it is not the measurement the issue asks for.
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import timedelta
 from pathlib import Path
 

@@ -27,7 +27,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
 from .identity_numbers import FORMAT_CHECKER, id_number_problems, mask_personal_data, personal_data_view
-from .trail import remember_head
+from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
 
 OPEN_TASK_STATUSES = ("ready", "claimed")
@@ -187,6 +187,9 @@ class CaseRecord:
     updated_at: datetime
     ended_at: datetime | None
     deadline: datetime | None
+    # The head of the case's trail as read with the row (workflows.trail.write_case_row).
+    trail_seq: int = 0
+    trail_hash: str | None = None
 
 
 CASES = Case.__table__
@@ -353,23 +356,19 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
 
 def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outcome: StepOutcome, workflow) -> None:
     """Write the new state under the version check; keep the workflow for the next step."""
-    result = s.connection().execute(
-        _WRITE_CASE,
-        {
-            "b_id": record.id,
-            "b_version": record.version,
-            "b_state": outcome.state,
-            "b_status": record.status,
-            "b_data": record.data,
-            "b_updated_at": record.updated_at,
-            "b_ended_at": record.ended_at,
-            "b_has_incident": record.has_incident,
-        },
-    )
-    head = result.one_or_none()
-    if head is None:
+    params = {
+        "b_id": record.id,
+        "b_version": record.version,
+        "b_state": outcome.state,
+        "b_status": record.status,
+        "b_data": record.data,
+        "b_updated_at": record.updated_at,
+        "b_ended_at": record.ended_at,
+        "b_has_incident": record.has_incident,
+    }
+    # The trail's events so far ride along in the same statement where it can (workflows.trail).
+    if write_case_row(ctx, uow, s.connection(), _WRITE_CASE, params, record) is None:
         raise Conflict("the case was changed by someone else at the same time; reload and try again")
-    remember_head(s, record.id, head.trail_seq, head.trail_hash)
     record.version += 1
     case_id, version = record.id, record.version
     uow.after_commit(lambda: ctx.workflows.put(case_id, version, workflow))

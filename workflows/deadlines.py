@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, select
 
 from .calendar import TenantCalendar
-from .engine import ReadyTask, StepOutcome, WaitingTimer
+from .engine import ReadyTask, StepOutcome
 from .models import Case, CaseClock, Task, Timer
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -16,7 +16,16 @@ Heads
     The last ``seq``/``hash`` of a case chain is kept on the case row (``cases.trail_seq``,
     ``trail_hash``); appending locks that row, which writers of the case hold anyway (its
     version check), so two transactions cannot fork a chain and no tenant-wide lock exists.
-    Case-less events keep their head in ``trail_heads``.
+    Case-less events keep their head in ``trail_heads``. A unique index on (tenant, case,
+    seq) is the last guard: a fork would be a duplicate key, answered as a 409.
+
+Cost
+    The use cases that write the case row (a completion, a message, a timer) read the head
+    with the case; on PostgreSQL the events recorded until then are hashed onto it and
+    inserted by the case row's own UPDATE statement (:func:`write_case_row`), which matches
+    only if neither the version nor the chain moved: no round trip of the trail's own. Other
+    events (claims, reads of full identity numbers, events recorded after the case write)
+    are appended by :class:`TrailWriter` just before the commit, under the row lock.
 
 Daily anchors
     Once a day (per tenant, in its time zone) the heads of every chain that grew that day
@@ -257,6 +266,82 @@ def _plain(session) -> Session:
     return session() if isinstance(session, scoped_session) else session
 
 
+def trail_writer_of(sink) -> "TrailWriter | None":
+    """The trail writer inside a context's event sink (other sinks may wrap it, via ``.inner``)."""
+    for _ in range(10):
+        if sink is None or isinstance(sink, TrailWriter):
+            return sink
+        sink = getattr(sink, "inner", None)
+    return None
+
+
+_WRITTEN = "trail_written"  # set on events the case write already appended
+_folded: dict[tuple[int, int], Any] = {}
+
+
+def _folded_write(statement, rows: int):
+    """``statement`` (the case row's versioned UPDATE) with ``rows`` events appended in the same round trip.
+
+    ``WITH w AS (UPDATE cases … SET trail_seq, trail_hash … WHERE … AND trail_seq = :seen
+    RETURNING …) INSERT INTO trail_events SELECT … FROM w UNION ALL …``: the events are
+    inserted only if the case row was updated, i.e. nobody wrote the case (version) nor
+    appended to its chain (trail_seq) since it was read.
+    """
+    key = (id(statement), rows)
+    folded = _folded.get(key)
+    if folded is None:
+        from sqlalchemy import cast, union_all
+
+        w = (
+            statement.values(trail_seq=bindparam("t_seq", type_=CASES.c.trail_seq.type),
+                             trail_hash=bindparam("t_hash", type_=CASES.c.trail_hash.type))
+            .where(CASES.c.trail_seq == bindparam("t_seen", type_=CASES.c.trail_seq.type))
+            .cte("written")
+        )
+        selects = [
+            select(*[cast(bindparam(f"e{i}_{name}", type_=EVENTS.c[name].type), EVENTS.c[name].type)
+                     for name in _EVENT_COLUMNS]).select_from(w)
+            for i in range(rows)
+        ]
+        source = selects[0] if rows == 1 else union_all(*selects)
+        folded = EVENTS.insert().from_select(list(_EVENT_COLUMNS), source).returning(EVENTS.c.seq)
+        _folded[key] = folded
+    return folded
+
+
+def write_case_row(ctx, uow, conn, statement, params: dict, record):
+    """Run the case row's versioned UPDATE (``statement``, RETURNING trail_seq, trail_hash).
+
+    On PostgreSQL, with the trail on, the events recorded so far for the case are appended
+    in the same statement, chained on the head read with the case (``record.trail_seq``,
+    ``record.trail_hash``): a completion then costs the trail no round trip of its own. If
+    the chain moved meanwhile (a claim or a read of the case appended to it), the plain
+    UPDATE runs instead and the writer appends at commit. Returns the row (trail_seq,
+    trail_hash after the write), or None when the case's version changed (the caller's 409).
+    """
+    writer = trail_writer_of(ctx.event_sink)
+    pending = [e for e in uow.events if e.case_id == record.id and not getattr(e, _WRITTEN, False)]
+    seen_seq = getattr(record, "trail_seq", None)
+    if writer is not None and pending and seen_seq is not None and conn.dialect.name == "postgresql":
+        rows, seq, digest = writer.chain_rows(record.tenant_id, record.id, pending, seen_seq,
+                                              getattr(record, "trail_hash", None) or GENESIS)
+        values = dict(params, t_seq=seq, t_hash=digest, t_seen=seen_seq)
+        for i, row in enumerate(rows):
+            values.update({f"e{i}_{name}": value for name, value in zip(_EVENT_COLUMNS, row)})
+        if conn.execute(_folded_write(statement, len(rows)), values).first() is not None:
+            for event in pending:
+                setattr(event, _WRITTEN, True)
+            record.trail_seq, record.trail_hash = seq, digest
+            remember_head(uow.session, record.id, seq, digest)
+            return seq, digest
+    head = conn.execute(statement, params).one_or_none()
+    if head is not None:
+        remember_head(uow.session, record.id, head[0], head[1])
+        if seen_seq is not None:
+            record.trail_seq, record.trail_hash = head[0], head[1]
+    return head
+
+
 class TrailWriter:
     """The event sink: appends a unit of work's events to their chains before it commits.
 
@@ -279,8 +364,10 @@ class TrailWriter:
         known = _known_heads(session)
         chains: dict[tuple[int, int | None], list[Event]] = {}
         for event in events:
-            chains.setdefault((event.tenant_id, event.case_id), []).append(event)
-        now = None
+            if not getattr(event, _WRITTEN, False):  # appended with its case row already
+                chains.setdefault((event.tenant_id, event.case_id), []).append(event)
+        if not chains:  # all appended with their case rows already
+            return self._anchor_later({event.tenant_id for event in events})
         for (tenant_id, case_id), chain in chains.items():
             if case_id is None:
                 seq, prev = self._tenant_head(conn, tenant_id)
@@ -294,26 +381,13 @@ class TrailWriter:
                     if head is None:
                         raise ValueError(f"an event names case {case_id}, which tenant {tenant_id} does not have")
                 seq, prev = head[0], head[1] or GENESIS
-            rows = []
-            for event in chain:
-                seq += 1
-                at = event.at
-                if at is None:
-                    at = now = now or self.clock()
-                data_text = canonical_data(event.data or {})
-                if _MAY_HOLD_NUMBERS.search(data_text):  # rare: walk and mask only then
-                    data_text = canonical_data(mask_personal_data(event.data)[0])
-                digest = event_hash(
-                    prev, header(tenant_id, case_id, seq, canonical_time(at), event.kind, event.actor, event.task_id), data_text
-                )
-                rows.append((tenant_id, case_id, seq, at, event.kind, event.actor, event.task_id, data_text, prev, digest))
-                prev = digest
+            rows, seq, prev = self.chain_rows(tenant_id, case_id, chain, seq, prev)
             head_key = tenant_id if case_id is None else case_id
             if postgres:
                 params = [value for row in rows for value in row]
                 params += (seq, prev, head_key)
                 # Straight to the driver: this statement is on every state change's path.
-                with conn.connection.cursor() as cursor:
+                with conn.connection.dbapi_connection.cursor() as cursor:
                     try:
                         cursor.execute(_pg_append(case_id is not None, len(rows)), params)
                     except Exception as exc:  # the driver's own errors: map the races as SQLAlchemy's would be
@@ -330,6 +404,25 @@ class TrailWriter:
                 else:
                     conn.execute(_SET_CASE_HEAD, {"b_case_id": case_id, "b_seq": seq, "b_hash": prev})
         return self._anchor_later({tenant_id for tenant_id, _ in chains})
+
+    def chain_rows(self, tenant_id: int, case_id: int | None, chain: list[Event], seq: int, prev: str):
+        """The rows of ``chain`` appended after (``seq``, ``prev``): hashed, identity numbers masked."""
+        rows = []
+        now = None
+        for event in chain:
+            seq += 1
+            at = event.at
+            if at is None:
+                at = now = now or self.clock()
+            data_text = canonical_data(event.data or {})
+            if _MAY_HOLD_NUMBERS.search(data_text):  # rare: walk and mask only then
+                data_text = canonical_data(mask_personal_data(event.data)[0])
+            digest = event_hash(
+                prev, header(tenant_id, case_id, seq, canonical_time(at), event.kind, event.actor, event.task_id), data_text
+            )
+            rows.append((tenant_id, case_id, seq, at, event.kind, event.actor, event.task_id, data_text, prev, digest))
+            prev = digest
+        return rows, seq, prev
 
     @staticmethod
     def _tenant_head(conn, tenant_id: int) -> tuple[int, str]:
@@ -349,6 +442,10 @@ class TrailWriter:
         if self.anchor_every is None or self.session_factory is None:
             return None
         now = self.clock()
+        if len(self._next_anchor_check) >= len(tenant_ids) and all(
+            self._next_anchor_check.get(t, now) > now for t in tenant_ids
+        ):
+            return None  # the common case, without the lock
         with self._lock:
             due = [t for t in tenant_ids if self._next_anchor_check.get(t, now) <= now]
             for tenant_id in due:

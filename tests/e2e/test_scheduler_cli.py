@@ -6,7 +6,7 @@ from pathlib import Path
 
 import time_machine
 
-from tests.helpers import PASSWORD, Api, make_users
+from tests.helpers import Api, make_users
 from tests.timekeeping import beijing, timers_of
 from workflows.cases import start_case
 from workflows.process_models import deploy_model
@@ -86,4 +86,3 @@ def test_embedded_mode_fires_timers_in_a_thread_of_the_app(tmp_path):
         thread.stop.set()
         thread.join(5)
         assert not thread.is_alive()
-    assert PASSWORD

@@ -277,6 +277,78 @@ def test_the_writer_anchors_closed_days_after_a_commit(ctx, actors):
     assert trail.verify_tenant(ctx, actors["auditor1"])["valid"]
 
 
+def test_a_chain_that_moved_after_the_case_was_read_falls_back_to_appending_at_commit(app, ctx):
+    """The completion's events ride in the case row's UPDATE, chained on the head read with the case.
+    If a claim of the sibling task appends to the chain in between, that statement matches no row:
+    the plain UPDATE runs and the events are appended at commit, after the claim's."""
+    from pathlib import Path
+
+    from workflows.cases import complete_user_task, open_task_for_update
+
+    actors = make_users(ctx)
+    bpmn = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "engine" / "parallel_gateway.bpmn"
+    deploy_model(ctx, actors["designer1"], [(bpmn.name, bpmn.read_bytes())])
+    case = start_case(ctx, actors["intake1"], "parallel_gateway", {"applicant": "Li Wei"})
+    mine = next(t for t in case["tasks"] if t["element_id"] == "check_identity")
+    sibling = next(t for t in case["tasks"] if t["element_id"] == "check_property")
+
+    def claim_sibling():
+        with app.app_context():
+            commands.claim(ctx, actors["civil1"], sibling["id"])
+
+    writer = trail.trail_writer_of(ctx.event_sink)
+    original, chained = writer.chain_rows, []
+
+    def spy(tenant_id, case_id, chain, seq, prev):
+        chained.append((seq, [e.kind for e in chain]))
+        return original(tenant_id, case_id, chain, seq, prev)
+
+    writer.chain_rows = spy
+    try:
+        with ctx.unit_of_work() as uow:
+            step = open_task_for_update(ctx, uow, actors["intake1"].tenant_id, mine["id"])  # reads the head
+            other = threading.Thread(target=claim_sibling)
+            other.start()
+            other.join(30)
+            complete_user_task(ctx, uow, actors["intake1"], step, {"identity_ok": True})
+            uow.commit()
+    finally:
+        del writer.chain_rows
+    completing = [(seq, kinds) for seq, kinds in chained if "task.completed" in kinds]
+    if db.engine.dialect.name == "postgresql":  # tried on the stale head, then appended at commit
+        assert [seq for seq, _ in completing] == [completing[0][0], completing[0][0] + 1]
+    else:
+        assert len(completing) == 1
+    kinds = [e["kind"] for e in trail.case_trail(ctx, actors["auditor1"], case["id"])["events"]]
+    assert kinds.index("task.claimed") < kinds.index("task.completed")
+    assert trail.verify_case(ctx, actors["auditor1"], case["id"])["valid"]
+    assert trail.verify_tenant(ctx, actors["auditor1"])["valid"]
+
+
+def test_a_completion_appends_its_events_with_the_case_row(ctx, actors):
+    """On PostgreSQL the writer at commit has nothing left to do for a plain completion."""
+    case = start_case(ctx, actors["intake1"], "service_application")
+    task = case["tasks"][0]["id"]
+    commands.claim(ctx, actors["intake1"], task)
+    seen = []
+    writer = trail.trail_writer_of(ctx.event_sink)
+    original = writer.chain_rows
+
+    def spy(tenant_id, case_id, chain, seq, prev):
+        seen.append([e.kind for e in chain])
+        return original(tenant_id, case_id, chain, seq, prev)
+
+    writer.chain_rows = spy
+    try:
+        commands.complete(ctx, actors["intake1"], task, {"acceptance": "accept", "department": "civil_affairs"})
+    finally:
+        del writer.chain_rows
+    assert seen and seen[0][0] == "task.completed"
+    if db.engine.dialect.name == "postgresql":
+        assert len(seen) == 1  # all in the case row's statement, none left for the commit
+    assert trail.verify_case(ctx, actors["auditor1"], case["id"])["valid"]
+
+
 # -- races -------------------------------------------------------------------------------------------
 def test_concurrent_writers_of_one_case_never_fork_its_chain(app, ctx):
     """Two clerks work the two parallel branches of one case while the window reads it: one chain."""
