@@ -87,6 +87,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     start_with_app(app)
 
+    from .metrics import register_metrics
+
+    register_metrics(app)
+
     @app.get("/")
     def landing():
         return render_template("landing.html")
