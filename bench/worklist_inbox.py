@@ -413,6 +413,8 @@ def main() -> None:
             ('"all" (group + mine + delegated), first page', 20, lambda a: page(ctx, a, scope="all"), anyone(clerks)),
             ("supervisor, all of 3 groups, first page", 20, lambda a: page(ctx, a, scope="all"), anyone(supervisors)),
             ("admin, whole tenant, first page", 20, lambda a: page(ctx, a, scope="all"), anyone(admins)),
+            ("admin, whole tenant, by priority (no index)", 20,
+             lambda a: page(ctx, a, scope="all", sort="priority"), anyone(admins)),
         ]
         log = StatementLog(engine)
         results = []

@@ -22,7 +22,10 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
      → the applicant supplies it while the deadline clock pauses (补齐补正, lane applicant)
      → review (审查) → decision (决定) → conclude (办结) → hand out at the window (出件) or
      deliver to the door by the street-lane chief (送达) → archive (归档) → the auditors' queue
-     (all concluded cases or the service's sample, `audit_sampled`). -->
+     (all concluded cases or the service's sample, `audit_sampled`). When the deadline passes
+     the engine sends `case_overdue`: a non-interrupting event subprocess gives the supervision
+     office a pressing task (督办); the ends terminate so that an open pressing task never keeps
+     a finished case open. -->
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
                   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
                   id="{key}_definitions" targetNamespace="https://redwall.example/bpmn">
@@ -30,6 +33,7 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:participant id="sub_district" name="Sub-district office" processRef="{key}"/>
   </bpmn:collaboration>
   <bpmn:message id="materials_supplied" name="materials_supplied"/>
+  <bpmn:message id="case_overdue" name="case_overdue"/>
   <bpmn:process id="{key}" name="{dept_name}: one-window service" isExecutable="true">
     <bpmn:laneSet id="lanes">
       <bpmn:lane id="intake" name="Intake window 综合窗口">
@@ -58,6 +62,9 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
       </bpmn:lane>
       <bpmn:lane id="auditors" name="Auditors 监察室">
         <bpmn:flowNodeRef>queue_for_audit</bpmn:flowNodeRef>
+      </bpmn:lane>
+      <bpmn:lane id="supervision" name="Supervision office 督办">
+        <bpmn:flowNodeRef>supervision_events</bpmn:flowNodeRef>
       </bpmn:lane>
     </bpmn:laneSet>
 
@@ -111,7 +118,8 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="to_record_conclusion" sourceRef="decide" targetRef="record_conclusion"/>
     <bpmn:scriptTask id="record_conclusion" name="Conclude 办结">
-      <bpmn:script>decided = True</bpmn:script>
+      <bpmn:script>decided = True
+case_status = "concluded"</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:sequenceFlow id="to_delivery_choice" sourceRef="record_conclusion" targetRef="delivery_choice"/>
 
@@ -153,12 +161,41 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:script>audit_queued = True</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:sequenceFlow id="audit_queued_to_end" sourceRef="queue_for_audit" targetRef="concluded"/>
-    <bpmn:endEvent id="concluded" name="Concluded 办结"/>
+    <bpmn:endEvent id="concluded" name="Concluded 办结">
+      <bpmn:terminateEventDefinition id="concluded_terminate"/>
+    </bpmn:endEvent>
+
+    <bpmn:subProcess id="supervision_events" name="Pressing 督办" triggeredByEvent="true">
+      <bpmn:startEvent id="case_overdue_start" name="Deadline passed" isInterrupting="false">
+        <bpmn:messageEventDefinition id="case_overdue_definition" messageRef="case_overdue"/>
+      </bpmn:startEvent>
+      <bpmn:sequenceFlow id="to_press" sourceRef="case_overdue_start" targetRef="press_case"/>
+      <bpmn:userTask id="press_case" name="Press the department 督办">
+        <bpmn:extensionElements>
+          <spiffworkflow:properties>
+            <spiffworkflow:property name="formJsonSchemaFilename" value="press.json"/>
+            <spiffworkflow:property name="priority" value="90"/>
+          </spiffworkflow:properties>
+        </bpmn:extensionElements>
+      </bpmn:userTask>
+      <bpmn:sequenceFlow id="to_pressed" sourceRef="press_case" targetRef="pressed"/>
+      <bpmn:endEvent id="pressed" name="Pressed"/>
+    </bpmn:subProcess>
   </bpmn:process>
 </bpmn:definitions>
 """
 
 FORMS = {
+    "press.json": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Press the case 督办",
+        "type": "object",
+        "required": ["pressed_with"],
+        "properties": {
+            "pressed_with": {"type": "string", "minLength": 1, "maxLength": 200, "title": "Department or clerk pressed"},
+            "press_notes": {"type": "string", "maxLength": 4000, "title": "What was asked, by when"},
+        },
+    },
     "accept_application.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Accept application 受理",

@@ -75,10 +75,10 @@ def test_the_department_processes_are_the_rendered_template_with_the_whole_lifec
     tree = etree.parse(str(PROCESSES / "civil_affairs_service" / "civil_affairs_service.bpmn"))
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
     lanes = {lane.get("id") for lane in tree.iterfind(".//bpmn:lane", ns)}
-    assert lanes == {"intake", "applicant", "civil_affairs", "street_lane_chief", "auditors"}
+    assert lanes == {"intake", "applicant", "civil_affairs", "street_lane_chief", "auditors", "supervision"}
     ids = {e.get("id") for e in tree.iter() if e.get("id")}
     for step in ("accept_application", "wait_for_materials", "review", "decide", "record_conclusion",
-                 "hand_out", "deliver", "archive", "queue_for_audit", "refused", "concluded"):
+                 "hand_out", "deliver", "archive", "queue_for_audit", "refused", "concluded", "press_case"):
         assert step in ids
 
 
