@@ -35,8 +35,16 @@ test: install-test
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+## make bench: every benchmark script (PostgreSQL on 127.0.0.1; each makes its own database)
 bench: install-test
 	$(BIN)/python bench/engine_throughput.py
+	$(BIN)/python bench/worklist_inbox.py
+	$(BIN)/python bench/trail_verify.py
+	$(BIN)/python bench/trail_throughput.py
+	$(BIN)/python bench/timers_spread.py
+	$(BIN)/python bench/timers_burst.py
+	$(BIN)/python bench/datacentre_generate.py
+	$(BIN)/python bench/prefill_latency.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

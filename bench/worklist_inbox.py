@@ -407,7 +407,7 @@ def main() -> None:
              lambda a: page(ctx, a, scope="group", service_code=SERVICES[7]), anyone(clerks)),
             ("one case number (any scope)", 20, lambda a, number: page(ctx, a, case_number=number),
              lambda i: lookups[rng.randrange(len(lookups))][:2]),
-            ("one applicant (no index on cases.applicant_id)", 20,
+            ("one applicant", 20,
              lambda a, applicant: page(ctx, a, applicant_id=applicant),
              lambda i: (lambda x: (x[0], x[2]))(lookups[rng.randrange(len(lookups))])),
             ('"all" (group + mine + delegated), first page', 20, lambda a: page(ctx, a, scope="all"), anyone(clerks)),

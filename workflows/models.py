@@ -166,6 +166,8 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         Index("ix_cases_tenant_status", "tenant_id", "status", "id"),
+        # inbox and case lists filter by applicant (one resident's cases)
+        Index("ix_cases_tenant_applicant", "tenant_id", "applicant_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
