@@ -22,16 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-
-
-def prepare_database(url: str, admin_url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+from sqlalchemy import func, select  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:
@@ -54,7 +46,7 @@ def main() -> None:
     )
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    prepare_database(args.database_url, args.admin_url)
+    recreate_database(args.database_url, args.admin_url)
 
     import datacentre.models  # noqa: F401  (registers the dc_* tables)
     from datacentre import parking, registry, synthetic

@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO))
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 BPMN = REPO / "bench" / "three_tasks.bpmn"
 STEP_DATA = [{"accepted": True, "note": "materials complete"}, {"review_result": "meets_conditions"}, {"approved": True}]
@@ -45,15 +46,6 @@ def bare_spiff(cases: int) -> float:
             workflow.do_engine_steps()
         assert workflow.completed
     return cases / (time.perf_counter() - started)
-
-
-def prepare_database(url: str, admin_url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def persisted(url: str, cases: int, cache_workflows: bool) -> float:
@@ -127,7 +119,7 @@ def main() -> None:
     )
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    prepare_database(args.database_url, args.admin_url)
+    recreate_database(args.database_url, args.admin_url)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     bare = bare_spiff(args.cases)

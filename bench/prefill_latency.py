@@ -29,16 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
-
-def prepare_database(url: str, admin_url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+from sqlalchemy import text  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> str:
@@ -58,7 +50,7 @@ def main() -> None:
         "REDWALL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/redwall_e_bench"))
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    prepare_database(args.database_url, args.admin_url)
+    recreate_database(args.database_url, args.admin_url)
 
     import logging
 

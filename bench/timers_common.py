@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, inspect, text  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="bench">
@@ -46,12 +47,7 @@ def machine() -> str:
 
 def prepare_database(url: str, admin_url: str) -> None:
     """Drop and create the benchmark's own database, then the schema (Alembic migrations)."""
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    recreate_database(url, admin_url)
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench-secret-key-0123456789abcdef0123456789abcdef",
                PYTHONPATH=str(REPO))
     env.pop("REDIS_URL", None)

@@ -28,19 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 BPMN = REPO / "bench" / "three_tasks.bpmn"
 STEP_DATA = [{"accepted": True, "note": "materials complete"}, {"review_result": "meets_conditions"}, {"approved": True}]
-
-
-def prepare_database(url: str, admin_url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def main() -> None:
@@ -53,7 +45,7 @@ def main() -> None:
     )
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    prepare_database(args.database_url, args.admin_url)
+    recreate_database(args.database_url, args.admin_url)
 
     from workflows import accounts, trail
     from workflows.cases import complete_user_task, open_task_for_update, start_case

@@ -28,19 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 
 EPOCH = datetime(2026, 10, 1, tzinfo=timezone.utc)
 SPAN = timedelta(days=30)
-
-
-def prepare_database(url: str, admin_url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def story(case_id: int, number: str) -> list[tuple[str, str | None, int | None, dict]]:
@@ -137,7 +128,7 @@ def main() -> None:
     )
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    prepare_database(args.database_url, args.admin_url)
+    recreate_database(args.database_url, args.admin_url)
     cases = max(args.events // args.per_case, 1)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     tenant_id, seconds = load(args.database_url, cases, args.per_case)

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, event, text  # noqa: E402
+from benchdb import recreate_database  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from workflows.accounts import Actor  # noqa: E402
@@ -53,16 +54,6 @@ def ts(moment: datetime | None) -> str:
 
 
 # -- the database ----------------------------------------------------------------------------
-def recreate_database(url: str, admin_url: str, drop_only: bool = False) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if not drop_only:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-
-
 def copy_rows(raw, table: str, columns: list[str], lines) -> None:
     """COPY text-format lines (tab-separated, \\N for NULL) into ``table``."""
     check_columns(Base.metadata.tables[table], columns)
