@@ -68,6 +68,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register(api)
     register_error_handlers(app)
+    from .web import init_web
+
+    init_web(app)
     from .cli import register_commands
 
     register_commands(app)
