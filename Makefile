@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test install install-test bench clean vendor translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,31 @@ bench: install-test
 	$(BIN)/python bench/timers_burst.py
 	$(BIN)/python bench/datacentre_generate.py
 	$(BIN)/python bench/prefill_latency.py
+
+## make vendor: refresh server/static/vendor/ from package-lock.json (needs npm; the result is committed)
+vendor:
+	$(PYTHON) scripts/refresh_vendor.py
+
+## make translations: extract the marked strings, merge them into the .po files, compile the .mo files.
+## Two domains: `forms` (form problems and labels) from FORMS_SOURCES, `messages` from the rest of server/
+## (server/translations/babel.cfg maps server/'s files and leaves out server/form_labels.py).
+TRANSLATIONS   := server/translations
+FORMS_SOURCES  := workflows/form_problems.py onewindow/eligibility.py server/form_labels.py
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+translations: install-test
+	mkdir -p build/i18n
+	$(BIN)/pybabel extract $(BABEL_KEYWORDS) --project=Redwall --sort-by-file \
+	  -o build/i18n/forms.pot $(FORMS_SOURCES)
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg $(BABEL_KEYWORDS) --project=Redwall --sort-by-file \
+	  -o build/i18n/messages.pot server
+	for domain in forms messages; do \
+	  if [ -f $(TRANSLATIONS)/zh/LC_MESSAGES/$$domain.po ]; then \
+	    $(BIN)/pybabel update -i build/i18n/$$domain.pot -d $(TRANSLATIONS) -D $$domain -l zh || exit 1; \
+	  else \
+	    $(BIN)/pybabel init -i build/i18n/$$domain.pot -d $(TRANSLATIONS) -D $$domain -l zh || exit 1; \
+	  fi; \
+	  $(BIN)/pybabel compile -d $(TRANSLATIONS) -D $$domain -l zh --statistics || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
