@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from redwall_resources import BPMN_DIR
 from workflows.errors import NotFound
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "bpmn" / "catalogue.json"
+CATALOGUE_PATH = BPMN_DIR / "catalogue.json"
 SOURCE = re.compile(
     r"^(?:registry:person\.[a-z_]+(?:\.[a-z_]+)?"
     r"|registry:household\.(?:size|(?:head|spouse|child)\.[a-z_]+)"

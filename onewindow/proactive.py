@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from datacentre.certificates import tenant_today, years_later
 from datacentre.models import Certificate, Person
+from redwall_resources import BPMN_DIR
 from workflows.accounts import Actor
 from workflows.cases import FINAL_CASE_STATUSES
 from workflows.context import EngineContext
@@ -33,7 +34,7 @@ from .catalogue import load_catalogue
 from .intake import submit_application
 from .models import Intake, JobRun
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "bpmn" / "proactive" / "rules.json"
+RULES_PATH = BPMN_DIR / "proactive" / "rules.json"
 JOB = "proactive"
 #: local hour from which the scheduler runs the day's job
 DAILY_AT = time(6, 0)

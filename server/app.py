@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, render_template, send_from_directory
 from werkzeug.routing import IntegerConverter
 
+import redwall_resources as resources
 from workflows.context import build_context
 from workflows.database import configure_sqlite
 
@@ -20,13 +21,14 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+MIGRATIONS_DIR = str(resources.MIGRATIONS_DIR)
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build an app; ``config`` overrides what the environment says (tests use it)."""
     import datacentre.models  # noqa: F401  (the data centre's tables join Base.metadata)
     import onewindow.models  # noqa: F401  (the one window's tables too)
+    import worklists.models  # noqa: F401  (saved inbox filters)
 
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)

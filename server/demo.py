@@ -5,12 +5,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+import redwall_resources as resources
 from workflows import accounts
 from workflows.accounts import Actor
 from workflows.models import Tenant, User
 from workflows.process_models import deploy_model
 
-BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn" / "processes"
+BPMN_DIR = resources.BPMN_DIR / "processes"
 DEMO_TENANT = "xichangan"
 DEMO_PASSWORD = "redwall-demo"
 DEMO_USERS = [
