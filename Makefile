@@ -54,7 +54,7 @@ vendor:
 ## Two domains: `forms` (form problems and labels) from FORMS_SOURCES, `messages` from the rest of server/
 ## (server/translations/babel.cfg maps server/'s files and leaves out server/form_labels.py).
 TRANSLATIONS   := server/translations
-FORMS_SOURCES  := workflows/form_problems.py onewindow/eligibility.py server/form_labels.py
+FORMS_SOURCES  := $(wildcard workflows/form_problems.py onewindow/eligibility.py server/form_labels.py)
 BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 translations: install-test
 	mkdir -p build/i18n
