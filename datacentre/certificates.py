@@ -187,3 +187,26 @@ def default_validity(type_: str, valid_from: date) -> date | None:
     if type_ in ("low_income_certificate", "severe_disability_care_subsidy", "residential_parking_permit"):
         return years_later(valid_from, 1) - timedelta(days=1)
     return None
+
+
+def issued_by_case(ctx, actor, case_id: int) -> list[dict]:
+    """The certificates a case issued (the case page), numbers masked for roles without PII rights."""
+    from .registry import may_read_pii
+
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        rows = s.execute(
+            select(Certificate, Case.number, Person.id_number)
+            .join(Case, Case.id == Certificate.issuing_case_id)
+            .join(Person, Person.id == Certificate.holder_id)
+            .where(Certificate.tenant_id == actor.tenant_id, Certificate.issuing_case_id == case_id)
+            .order_by(Certificate.id)
+        ).all()
+        full = may_read_pii(actor)
+        views = []
+        for cert, number, id_number in rows:
+            view = certificate_view(cert, number)
+            if not full and id_number:
+                view["number"] = view["number"].replace(id_number, mask(id_number))
+            views.append(view)
+        return views

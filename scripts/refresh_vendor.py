@@ -57,6 +57,13 @@ VENDOR: dict[str, list[tuple[str, str]]] = {
     "axe-core": [("axe.min.js", "axe.min.js")],
 }
 
+# Packages without a browser build: bundled with esbuild (a devDependency) from an entry file
+# into one script. package -> (entry under scripts/vendor-entries/, target inside vendor/<package>/).
+BUNDLES: dict[str, tuple[str, str]] = {
+    # lays out models that carry no diagram (the shipped processes) for the case page's viewer
+    "bpmn-auto-layout": ("bpmn-auto-layout.js", "bpmn-auto-layout.min.js"),
+}
+
 LICENCE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "license", "LICENCE", "NOTICE", "NOTICE.txt",
                  "LICENSE-3RD-PARTY.txt", "CopyrightNotice.txt")
 
@@ -83,10 +90,21 @@ def bundled_dependencies(lock: dict, package: str) -> list[str]:
     return sorted(seen)
 
 
+def bundle_package(package: str, entry: str, target: str) -> Path:
+    out = VENDOR_DIR / package / target
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(REPO / "scripts" / "vendor-entries" / entry),
+                    "--bundle", "--minify", "--format=iife", "--target=es2020", "--legal-comments=none",
+                    f"--outfile={out}"], cwd=REPO, check=True)
+    return out
+
+
 def copy_package(lock: dict, package: str, files: list[tuple[str, str]]) -> list[Path]:
     source_root = NODE_MODULES / package
     target_root = VENDOR_DIR / package
     written: list[Path] = []
+    if package in BUNDLES:
+        written.append(bundle_package(package, *BUNDLES[package]))
     for source, target in files:
         if source.endswith("/"):
             pairs = [(p, target_root / target / p.relative_to(source_root / source))
@@ -103,7 +121,19 @@ def copy_package(lock: dict, package: str, files: list[tuple[str, str]]) -> list
         shutil.copyfile(licence, target_root / licence.name)
         written.append(target_root / licence.name)
     if not any(p.name.lower().startswith(("license", "licence")) for p in written):
-        raise SystemExit(f"{package}: no licence file found")
+        meta = json.loads((source_root / "package.json").read_text(encoding="utf-8"))
+        if not meta.get("license"):
+            raise SystemExit(f"{package}: no licence file found")
+        # (bpmn-auto-layout ships no licence text; its package.json names the licence)
+        author = meta.get("author")
+        author = author.get("name") if isinstance(author, dict) else (author or "see the package")
+        note = target_root / "LICENSE.txt"
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(f"{package} {meta.get('version')} is licensed under {meta['license']}, as its package.json "
+                        f"states; the package ships no licence text. Author: {author}. "
+                        f"Source: {(meta.get('repository') or {}).get('url', 'the npm registry') if isinstance(meta.get('repository'), dict) else meta.get('repository')}.\n",
+                        encoding="utf-8")
+        written.append(note)
     deps = bundled_dependencies(lock, package)
     if deps:
         parts = [f"Licences of the packages bundled in {package}'s release files.\n"]
@@ -127,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=REPO, check=True)
     lock = json.loads(LOCKFILE.read_text(encoding="utf-8"))
     declared = json.loads((REPO / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    if set(declared) != set(VENDOR):
-        raise SystemExit(f"package.json declares {sorted(declared)}, this script vendors {sorted(VENDOR)}")
+    if set(declared) != set(VENDOR) | set(BUNDLES):
+        raise SystemExit(f"package.json declares {sorted(declared)}, this script vendors {sorted(set(VENDOR) | set(BUNDLES))}")
 
     if VENDOR_DIR.exists():
         shutil.rmtree(VENDOR_DIR)
@@ -139,20 +169,20 @@ def main(argv: list[str] | None = None) -> int:
         "# <package> <version> <lockfile integrity> <licence as package-lock.json states it>",
         "#     <file under server/static/vendor/<package>/> <bytes> <sha256>",
     ]
-    for package in sorted(VENDOR):
+    for package in sorted(set(VENDOR) | set(BUNDLES)):
         entry = lock["packages"][f"node_modules/{package}"]
         installed = json.loads((NODE_MODULES / package / "package.json").read_text(encoding="utf-8"))["version"]
         if installed != entry["version"] or declared[package] != entry["version"]:
             raise SystemExit(f"{package}: package.json {declared[package]}, lockfile {entry['version']}, "
                              f"node_modules {installed}; run npm install and commit package-lock.json")
-        written = copy_package(lock, package, VENDOR[package])
+        written = copy_package(lock, package, VENDOR.get(package, []))
         lines.append(f"{package} {entry['version']} {entry['integrity']} {entry.get('license', 'see LICENSE')}")
         root = VENDOR_DIR / package
         for path in sorted(written, key=lambda p: p.relative_to(root).as_posix()):
             lines.append(f"    {path.relative_to(root).as_posix()} {path.stat().st_size} {sha256(path)}")
     (VENDOR_DIR / "VERSIONS.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in VENDOR_DIR.rglob("*") if p.is_file())
-    print(f"vendored {len(VENDOR)} packages into {VENDOR_DIR.relative_to(REPO)} ({total / 1024:.0f} KiB)")
+    print(f"vendored {len(set(VENDOR) | set(BUNDLES))} packages into {VENDOR_DIR.relative_to(REPO)} ({total / 1024:.0f} KiB)")
     return 0
 
 

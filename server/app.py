@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template, send_from_directory
+from flask import Flask, send_from_directory
 from werkzeug.routing import IntegerConverter
 
 import redwall_resources as resources
@@ -95,10 +95,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .metrics import register_metrics
 
     register_metrics(app)
-
-    @app.get("/")
-    def landing():
-        return render_template("landing.html")
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename):

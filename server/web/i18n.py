@@ -6,8 +6,9 @@ checked by ``tests/unit/test_translations.py``; ``make translations`` extracts, 
 compiles). Two domains share one directory: ``messages`` (pages, menus, statuses) and
 ``forms`` (form problems and labels), so that their owners never edit the same file.
 
-The locale is the signed-in person's choice (kept in the session), else the browser's
-``Accept-Language`` among the offered ones, else Chinese.
+Pages are in the person's choice (kept in the session), else Chinese — whatever language the
+browser was installed in. The REST API answers in the client's ``Accept-Language`` among the
+offered ones, else Chinese.
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
-    # An explicit Accept-Language for English switches; anything else (or nothing) is Chinese.
-    best = request.accept_languages.best_match(LOCALES, default=None)
-    return best or DEFAULT_LOCALE
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES, default=None) or DEFAULT_LOCALE
+    return DEFAULT_LOCALE
 
 
 def init_i18n(app) -> None:

@@ -1,0 +1,96 @@
+"""Who is signed in to the pages: Flask's signed session cookie, checked on every request.
+
+The cookie holds the user id, when the session started and when it was last used; nothing
+else. The actor is reloaded from the database on each request (as the REST API does for a
+bearer token), so a disabled user or a changed role takes effect at once. A session ends
+after ``REDWALL_SESSION_IDLE`` seconds without a request (default 30 minutes) or
+``REDWALL_TOKEN_TTL`` seconds after sign-in, whichever comes first.
+
+Cookie: HttpOnly, SameSite=Lax, Secure whenever the request came over HTTPS (directly or,
+with a trusted proxy configured, as the proxy says).
+"""
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+
+from workflows.accounts import Actor, load_actor
+
+SESSION_KEYS = ("uid", "started", "seen", "locale", "csrf_token")
+
+
+class RedwallSessionInterface(SecureCookieSessionInterface):
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def init_session(app) -> None:
+    app.session_interface = RedwallSessionInterface()
+    app.config.setdefault("SESSION_COOKIE_NAME", "redwall_session")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REDWALL_SESSION_IDLE", 30 * 60)
+
+
+def sign_in(actor: Actor) -> None:
+    locale = session.get("locale")
+    session.clear()  # a fresh session (and CSRF token) at every sign-in: no fixation
+    now = int(time.time())
+    session.update(uid=actor.user_id, started=now, seen=now)
+    if locale:
+        session["locale"] = locale
+    session.permanent = False
+
+
+def sign_out() -> None:
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def current_actor() -> Actor | None:
+    """The signed-in actor, or None (no session, expired, or the user is gone or disabled)."""
+    if "page_actor" in g:
+        return g.page_actor
+    actor = None
+    uid = session.get("uid")
+    if isinstance(uid, int):
+        now = int(time.time())
+        config = current_app.config
+        fresh = (now - int(session.get("seen", 0)) <= config["REDWALL_SESSION_IDLE"]
+                 and now - int(session.get("started", 0)) <= config["REDWALL_TOKEN_TTL"])
+        if fresh:
+            ctx = current_app.extensions["redwall"]
+            with ctx.unit_of_work() as uow:
+                actor = load_actor(uow.session, uid)
+        if actor is None:
+            g.session_expired = True
+            sign_out()
+        elif now - int(session.get("seen", 0)) >= 60:
+            session["seen"] = now  # refresh at most once a minute: fewer cookie rewrites
+    g.page_actor = actor
+    return actor
+
+
+def page_login_required(view):
+    """Resolve the session into ``g.actor`` or send the browser to the sign-in page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        actor = current_actor()
+        if actor is None:
+            if request.headers.get("HX-Request"):
+                # htmx would swap the sign-in page into a fragment: make the browser navigate.
+                response = current_app.response_class(status=401)
+                response.headers["HX-Redirect"] = url_for("account.sign_in_page", next=request.full_path)
+                return response
+            return redirect(url_for("account.sign_in_page", next=request.full_path,
+                                    expired=1 if g.get("session_expired") else None))
+        g.actor = actor
+        return view(*args, **kwargs)
+
+    return wrapper
