@@ -94,18 +94,22 @@ def material_name(material: dict) -> str:
     return _bilingual(material.get("name", material.get("code", "")))
 
 
+SOURCE_KINDS = {"registry": _l("Population registry"), "certificate": _l("Certificate library"),
+                "case": _l("Earlier case")}
+
+
 def source_label(source: str | None) -> str:
     """Where a prefilled value came from, in words: the registry, a certificate, an earlier case."""
     if not source:
         return ""
     kind, _, rest = source.partition(":")
     if kind == "registry":
-        return str(_l("Population registry"))
+        return str(SOURCE_KINDS["registry"])
     if kind == "certificate":
         cert_type, _, number = rest.partition(":")
-        return f"{_l('Certificate library')}：{certificate_name(cert_type)} {number}".strip()
+        return f"{SOURCE_KINDS['certificate']}：{certificate_name(cert_type)} {number}".strip()
     if kind == "case":
-        return f"{_l('Earlier case')} {rest}"
+        return f"{SOURCE_KINDS['case']} {rest}"
     return source
 
 
