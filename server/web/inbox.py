@@ -14,6 +14,7 @@ from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput
 from worklists import commands, inbox, saved_filters
 
+from ..form_labels import localise
 from .forms import form_fields, form_title, parse_submission
 from .pages import is_htmx, page_blueprint
 from .session import page_login_required
@@ -200,7 +201,7 @@ def complete(task_id: int):
     try:
         case, next_tasks = commands.complete(ctx(), g.actor, task_id, values, _expected_version())
     except InvalidInput as exc:
-        errors = (exc.errors or {}).get("data") or {}
+        errors = localise(exc.errors or {}).get("data") or {}
         if not isinstance(errors, dict):
             errors = {}
         return _task_page(task_id, values, errors, 422)

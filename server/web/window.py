@@ -6,11 +6,13 @@ from flask import current_app, g, redirect, render_template, request, url_for
 
 from datacentre.registry import get_resident, search_residents
 from onewindow.catalogue import load_catalogue
+from onewindow.eligibility import check_eligibility
 from onewindow.prefill import prefill
 from workflows.cases import get_case
 from workflows.errors import Forbidden, InvalidInput
 from worklists.window import receive_at_window
 
+from ..form_labels import localise
 from .forms import form_fields, parse_submission
 from .pages import is_htmx, page_blueprint
 from .session import page_login_required
@@ -68,7 +70,8 @@ def _application_page(resident_id: int, code: str, submitted: dict | None = None
     values.update(submitted or {})
     sources = {name: entry["source"] for name, entry in known["fields"].items()}
     field_errors = (errors or {}).get("form") or {}
-    missing = [name for name in service.fields if name not in known["fields"]]
+    required = set(service.form.get("required") or ())
+    missing = sorted((name for name in service.fields if name not in known["fields"]), key=lambda n: n not in required)
     fields = form_fields(service.form, values, sources, field_errors, first=missing)
     return render_template(
         "window/apply.html", service=service, person=person, fields=fields, missing=missing,
@@ -84,13 +87,9 @@ def _other_errors(errors: dict | None) -> list[str]:
     return [f"{k}: {'; '.join(map(str, v))}" for k, v in errors.items() if k not in ("form", "decision") and isinstance(v, list)]
 
 
-def _eligibility(code: str, resident_id: int):
-    """Eligibility and open cases in words, when the one window offers the check."""
-    try:
-        from onewindow.eligibility import check_application
-    except ImportError:
-        return None
-    return check_application(ctx(), g.actor, code, resident_id)
+def _eligibility(code: str, resident_id: int) -> dict:
+    """Eligibility and open cases, in the page's words (the same check the API offers)."""
+    return localise(check_eligibility(ctx(), g.actor, code, resident_id))
 
 
 @bp.get("/residents/<int:resident_id>/apply/<code>")
@@ -121,7 +120,7 @@ def apply_submit(resident_id: int, code: str):
                                    missing_materials=decision["missing_materials"],
                                    delivery_method=decision["delivery_method"])
     except InvalidInput as exc:
-        return _application_page(resident_id, code, values, exc.errors or {}, decision, 422)
+        return _application_page(resident_id, code, values, localise(exc.errors or {}), decision, 422)
     case = result["case"]
     if not result["decided"]:
         return redirect(url_for("case_pages.case_page", case_id=case["id"], undecided=1))
