@@ -15,14 +15,19 @@ def _apply_for_care_subsidy(page, resident, interactions: Interactions, screensh
     if screenshot:
         screenshot(page, "window_home")
         axe_check(page)
-    interactions.type("#q", resident["id_number"])
+    interactions.type("#q", resident["name"])  # the list appears as the clerk types (htmx)
+    row = page.locator("#results tr", has_text=resident["id_number"])
+    expect(row).to_have_count(1)
+    if screenshot:
+        screenshot(page, "window_search_results")
+        axe_check(page)
     with page.expect_navigation():
-        interactions.press("#q", "Enter")  # a full identity number opens the resident
+        interactions.click(f"#results tr:has-text('{resident['id_number']}') a.strong")
     page.wait_for_url(f"**/window/residents/{resident['id']}")
     if screenshot:
         screenshot(page, "window_resident")
         axe_check(page)
-    interactions.type("#service-filter", "护理补贴")
+    interactions.type("#service-filter", "护理")
     with page.expect_navigation():
         interactions.press("#service-filter", "Enter")  # opens the first service shown
     page.wait_for_url(f"**/apply/{CARE_SUBSIDY}")
