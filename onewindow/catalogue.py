@@ -12,7 +12,8 @@ materials, and a JSON Schema form whose fields say where their value may come fr
 * ``certificate:<type>.<number|valid_until|data.<key>>`` — the certificate library;
 * ``case:<service>.<field>`` — the resident's latest earlier case of that service.
 
-A field without ``x-source`` is typed by the clerk.
+A field without ``x-source`` is typed by the clerk. Fields carry a Chinese ``title`` and their
+English in ``x-en``; choices their labels (``x-enum-labels``, ``x-boolean-labels``).
 """
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ class Catalogue:
     categories: dict[str, dict]
     departments: dict[str, str]
     services: dict[str, Service]
+    departments_en: dict[str, str] = field(default_factory=dict)
 
     def service(self, code: str) -> Service:
         found = self.services.get(code) if isinstance(code, str) else None
@@ -96,6 +98,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
     problems = []
     categories = {c["code"]: c for c in raw.get("categories", [])}
     departments = {d["code"]: d["name"] for d in raw.get("departments", [])}
+    departments_en = {d["code"]: d.get("name_en") or d["name"] for d in raw.get("departments", [])}
     services = {}
     for entry in raw.get("services", []):
         code = entry.get("code", "?")
@@ -139,7 +142,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
                 problems.append(f"{service.code}.{name}: {source!r} names no service of the catalogue")
     if problems:
         raise CatalogueError("; ".join(problems))
-    return Catalogue(categories=categories, departments=departments, services=services)
+    return Catalogue(categories=categories, departments=departments, services=services, departments_en=departments_en)
 
 
 @lru_cache(maxsize=4)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from datacentre.certificates import tenant_today
@@ -19,7 +18,7 @@ from workflows.accounts import Actor
 from workflows.cases import start_case
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflows.identity_numbers import is_valid_id_number
+from workflows.form_problems import problems_of
 from workflows.models import ProcessModel
 from workflows.unit_of_work import UnitOfWork
 
@@ -30,33 +29,15 @@ from .prefill import prefill_values
 INTAKE_ROLES = ("intake", "admin")
 ORIGINS = ("window", "proactive", "bulk")
 
-FORM_FORMATS = FormatChecker(formats=("date",))
-
-
-@FORM_FORMATS.checks("id-number")
-def _id_number(value) -> bool:
-    return not isinstance(value, str) or is_valid_id_number(value)
-
-
 def form_problems(service: Service, form: dict, partial: bool = False) -> dict[str, list[str]]:
     """Every problem of a submitted form, by field name (``form`` for the form as a whole).
 
-    ``partial``: missing required fields are not problems (a proactive case is started with
-    what the data centre knows; the window completes it at acceptance).
+    Each problem is a :class:`workflows.form_problems.FormProblem`: an English sentence naming
+    the field that the API localises (Chinese by default). ``partial``: missing required fields
+    are not problems (a proactive case is started with what the data centre knows; the window
+    completes it at acceptance).
     """
-    problems: dict[str, list[str]] = {}
-    for error in Draft202012Validator(service.form, format_checker=FORM_FORMATS).iter_errors(form):
-        path = ".".join(str(p) for p in error.absolute_path)
-        if partial and not path and error.validator == "required":
-            continue
-        if not path and error.validator == "required":
-            path = error.message.split("'")[1] if "'" in error.message else "form"
-        elif not path and error.validator == "additionalProperties":
-            for name in sorted(set(form) - set(service.form.get("properties", {}))):
-                problems.setdefault(name, []).append("not a field of this service's form")
-            continue
-        problems.setdefault(path or "form", []).append(error.message)
-    return problems
+    return problems_of(service.form, form, partial=partial, root="form")
 
 
 def audit_draw(tenant_id: int, service: Service, applicant_id: int, at: datetime) -> bool:

@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite, TooManyAttempts
 
+from .form_labels import localise
+
 log = logging.getLogger(__name__)
 
 STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422, TooManyAttempts: 429}
@@ -31,7 +33,10 @@ def error_response(code: int, message: str | None = None, errors: dict | None = 
 def register_error_handlers(app) -> None:
     @app.errorhandler(RedwallError)
     def domain_error(exc: RedwallError):
-        response = error_response(STATUS_OF.get(type(exc), 422), exc.message, exc.errors)
+        # field problems (form problems, eligibility) in the request's locale: Chinese unless
+        # the session or Accept-Language asks for English
+        errors = localise(exc.errors) if exc.errors else exc.errors
+        response = error_response(STATUS_OF.get(type(exc), 422), exc.message, errors)
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jsonschema import Draft202012Validator
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select
 
@@ -26,7 +25,8 @@ from .engine import ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
-from .identity_numbers import FORMAT_CHECKER, id_number_problems, mask_personal_data, personal_data_view
+from .form_problems import identity_number_problems, problems_of
+from .identity_numbers import mask_personal_data, personal_data_view
 from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
 
@@ -497,7 +497,7 @@ def data_changes(before: dict, after: dict) -> dict:
 # -- forms ------------------------------------------------------------------------------------
 def _check_id_numbers(data: dict) -> None:
     """Identity numbers entering a case (fields named ``id_number``/``*_id_number``) pass GB 11643."""
-    problems = id_number_problems(data)
+    problems = identity_number_problems(data)
     if problems:
         raise InvalidInput("the data holds invalid identity numbers", {"data": problems})
 
@@ -509,21 +509,19 @@ def task_form(runtime: ModelRuntime, form_key: str | None) -> dict | None:
 
 
 def validate_form(runtime: ModelRuntime, form_key: str | None, data: dict) -> None:
-    """Check submitted data against the task's JSON Schema form; 422 names each bad field."""
+    """Check submitted data against the task's JSON Schema form; 422 names each bad field.
+
+    Problems are :class:`~workflows.form_problems.FormProblem` sentences naming the field
+    (English as ``str``; the API renders them in the caller's locale). Identity numbers
+    (fields named ``*id_number``, or ``"format": "id-number"``) must pass GB 11643.
+    """
     schema = task_form(runtime, form_key)
-    # Identity numbers (fields named *id_number, or "format": "id-number") must pass GB 11643.
-    problems: dict[str, list[str]] = id_number_problems(data)
     if schema is None:
+        problems = identity_number_problems(data)
         if problems:
             raise InvalidInput("the submitted data holds invalid identity numbers", {"data": problems})
         return
-    for error in Draft202012Validator(schema, format_checker=FORMAT_CHECKER).iter_errors(data):
-        path = ".".join(str(p) for p in error.absolute_path)
-        if not path and error.validator == "required":
-            # "'x' is a required property": name the missing field itself
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            path = missing or "data"
-        problems.setdefault(path or "data", []).append(error.message)
+    problems = problems_of(schema, data, root="data", id_numbers_by_key=True)
     if problems:
         raise InvalidInput("the submitted data does not match the task's form", {"data": problems})
 

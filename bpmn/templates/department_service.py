@@ -188,65 +188,271 @@ case_status = "concluded"</bpmn:script>
 FORMS = {
     "press.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Press the case 督办",
-        "type": "object",
-        "required": ["pressed_with"],
-        "properties": {
-            "pressed_with": {"type": "string", "minLength": 1, "maxLength": 200, "title": "Department or clerk pressed"},
-            "press_notes": {"type": "string", "maxLength": 4000, "title": "What was asked, by when"},
+        "title": "督办",
+        "x-en": {
+            "title": "Press the case"
         },
+        "type": "object",
+        "required": [
+            "pressed_with"
+        ],
+        "properties": {
+            "pressed_with": {
+                "type": "string",
+                "title": "被督办的科室或人员",
+                "minLength": 1,
+                "maxLength": 200,
+                "x-en": {
+                    "title": "Department or clerk pressed"
+                }
+            },
+            "press_notes": {
+                "type": "string",
+                "title": "督办内容及期限",
+                "maxLength": 4000,
+                "x-en": {
+                    "title": "What was asked, by when"
+                }
+            }
+        }
     },
     "accept_application.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Accept application 受理",
+        "title": "受理",
+        "x-en": {
+            "title": "Accept application"
+        },
         "type": "object",
-        "required": ["acceptance"],
+        "required": [
+            "acceptance"
+        ],
         "properties": {
-            "acceptance": {"type": "string", "enum": ["accept", "refuse", "supplement"], "title": "Decision at the window"},
-            "missing_materials": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 200},
-                                  "title": "Everything missing, in one list (一次性告知)"},
-            "refusal_reason": {"type": "string", "minLength": 1, "maxLength": 2000},
-            "delivery_method": {"type": "string", "enum": ["window", "door"], "title": "Hand out at the window or deliver"},
+            "acceptance": {
+                "type": "string",
+                "title": "受理意见",
+                "enum": [
+                    "accept",
+                    "refuse",
+                    "supplement"
+                ],
+                "x-enum-labels": {
+                    "accept": "受理",
+                    "refuse": "不予受理",
+                    "supplement": "一次性告知（补正）"
+                },
+                "x-en": {
+                    "title": "Decision at the window",
+                    "enum-labels": {
+                        "accept": "Accept",
+                        "refuse": "Refuse",
+                        "supplement": "Ask for missing materials (one list)"
+                    }
+                }
+            },
+            "missing_materials": {
+                "type": "array",
+                "title": "需补正的材料（一次性告知）",
+                "minItems": 1,
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                },
+                "x-en": {
+                    "title": "Everything missing, in one list"
+                }
+            },
+            "refusal_reason": {
+                "type": "string",
+                "title": "不予受理理由",
+                "minLength": 1,
+                "maxLength": 2000,
+                "x-en": {
+                    "title": "Reason for refusal"
+                }
+            },
+            "delivery_method": {
+                "type": "string",
+                "title": "领取方式",
+                "enum": [
+                    "window",
+                    "door"
+                ],
+                "x-enum-labels": {
+                    "window": "窗口领取",
+                    "door": "送达上门"
+                },
+                "x-en": {
+                    "title": "Hand out at the window or deliver",
+                    "enum-labels": {
+                        "window": "Collect at the window",
+                        "door": "Deliver to the door"
+                    }
+                }
+            }
         },
         "allOf": [
-            {"if": {"properties": {"acceptance": {"const": "supplement"}}}, "then": {"required": ["missing_materials"]}},
-            {"if": {"properties": {"acceptance": {"const": "refuse"}}}, "then": {"required": ["refusal_reason"]}},
-        ],
+            {
+                "if": {
+                    "properties": {
+                        "acceptance": {
+                            "const": "supplement"
+                        }
+                    }
+                },
+                "then": {
+                    "required": [
+                        "missing_materials"
+                    ]
+                }
+            },
+            {
+                "if": {
+                    "properties": {
+                        "acceptance": {
+                            "const": "refuse"
+                        }
+                    }
+                },
+                "then": {
+                    "required": [
+                        "refusal_reason"
+                    ]
+                }
+            }
+        ]
     },
     "review.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Review 审查",
-        "type": "object",
-        "required": ["review_result"],
-        "properties": {
-            "review_result": {"type": "string", "enum": ["meets_conditions", "does_not_meet_conditions"]},
-            "review_notes": {"type": "string", "maxLength": 4000},
+        "title": "审查",
+        "x-en": {
+            "title": "Review"
         },
+        "type": "object",
+        "required": [
+            "review_result"
+        ],
+        "properties": {
+            "review_result": {
+                "type": "string",
+                "title": "审查结论",
+                "enum": [
+                    "meets_conditions",
+                    "does_not_meet_conditions"
+                ],
+                "x-enum-labels": {
+                    "meets_conditions": "符合条件",
+                    "does_not_meet_conditions": "不符合条件"
+                },
+                "x-en": {
+                    "title": "Review result",
+                    "enum-labels": {
+                        "meets_conditions": "Meets the conditions",
+                        "does_not_meet_conditions": "Does not meet the conditions"
+                    }
+                }
+            },
+            "review_notes": {
+                "type": "string",
+                "title": "审查意见",
+                "maxLength": 4000,
+                "x-en": {
+                    "title": "Review notes"
+                }
+            }
+        }
     },
     "decide.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Decide 决定",
+        "title": "决定",
+        "x-en": {
+            "title": "Decide"
+        },
         "type": "object",
-        "required": ["approved"],
-        "properties": {"approved": {"type": "boolean"}, "decision_notes": {"type": "string", "maxLength": 4000}},
+        "required": [
+            "approved"
+        ],
+        "properties": {
+            "approved": {
+                "type": "boolean",
+                "title": "审批决定",
+                "x-boolean-labels": {
+                    "true": "批准",
+                    "false": "不批准"
+                },
+                "x-en": {
+                    "title": "Decision",
+                    "boolean-labels": {
+                        "true": "Approve",
+                        "false": "Reject"
+                    }
+                }
+            },
+            "decision_notes": {
+                "type": "string",
+                "title": "决定说明",
+                "maxLength": 4000,
+                "x-en": {
+                    "title": "Decision notes"
+                }
+            }
+        }
     },
     "hand_out.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Hand out 出件",
+        "title": "出件",
+        "x-en": {
+            "title": "Hand out"
+        },
         "type": "object",
-        "required": ["handed_to"],
-        "properties": {"handed_to": {"type": "string", "minLength": 1, "maxLength": 100, "title": "Received by"}},
+        "required": [
+            "handed_to"
+        ],
+        "properties": {
+            "handed_to": {
+                "type": "string",
+                "title": "领取人",
+                "minLength": 1,
+                "maxLength": 100,
+                "x-en": {
+                    "title": "Received by"
+                }
+            }
+        }
     },
     "deliver.json": {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Deliver 送达",
-        "type": "object",
-        "required": ["delivered_on", "received_by"],
-        "properties": {
-            "delivered_on": {"type": "string", "format": "date"},
-            "received_by": {"type": "string", "minLength": 1, "maxLength": 100},
+        "title": "送达",
+        "x-en": {
+            "title": "Deliver to the door"
         },
-    },
+        "type": "object",
+        "required": [
+            "delivered_on",
+            "received_by"
+        ],
+        "properties": {
+            "delivered_on": {
+                "type": "string",
+                "title": "送达日期",
+                "format": "date",
+                "description": "格式：年-月-日，如 2026-11-29",
+                "x-en": {
+                    "title": "Delivered on",
+                    "description": "Format: year-month-day, e.g. 2026-11-29"
+                }
+            },
+            "received_by": {
+                "type": "string",
+                "title": "签收人",
+                "minLength": 1,
+                "maxLength": 100,
+                "x-en": {
+                    "title": "Received by"
+                }
+            }
+        }
+    }
 }
 
 
@@ -259,7 +465,7 @@ def rendered() -> dict[str, dict[str, str]]:
     out = {}
     for dept in departments():
         key = f"{dept['code']}_service"
-        files = {f"{key}.bpmn": TEMPLATE.format(key=key, dept=dept["code"], dept_name=dept["name"])}
+        files = {f"{key}.bpmn": TEMPLATE.format(key=key, dept=dept["code"], dept_name=f"{dept['name']} {dept['name_en']}")}
         for name, form in FORMS.items():
             files[name] = json.dumps(form, ensure_ascii=False, indent=2) + "\n"
         out[key] = files

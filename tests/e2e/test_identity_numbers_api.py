@@ -50,8 +50,11 @@ def pii_reads(api, case_id):
 
 def test_invalid_numbers_are_refused_where_they_enter(api, case):
     r = api.post("/api/process-models/service_application/instances", "intake1",
-                 json={"data": {"applicant_id_number": BAD}})
+                 json={"data": {"applicant_id_number": BAD}}, headers={"Accept-Language": "en"})
     assert r.status_code == 422 and "check digit" in r.get_json()["errors"]["data"]["applicant_id_number"][0]
+    r = api.post("/api/process-models/service_application/instances", "intake1",
+                 json={"data": {"applicant_id_number": BAD}})  # Chinese unless English is asked for
+    assert r.status_code == 422 and "校验位不符" in r.get_json()["errors"]["data"]["applicant_id_number"][0]
     task = case["tasks"][0]["id"]
     assert api.post(f"/api/tasks/{task}/claim", "intake1").status_code == 200
     r = api.post(f"/api/tasks/{task}/complete", "intake1",
