@@ -13,7 +13,8 @@ materials, and a JSON Schema form whose fields say where their value may come fr
 * ``case:<service>.<field>`` — the resident's latest earlier case of that service.
 
 A field without ``x-source`` is typed by the clerk. Fields carry a Chinese ``title`` and their
-English in ``x-en``; choices their labels (``x-enum-labels``, ``x-boolean-labels``).
+English in ``x-en``; choices their labels (``x-enum-labels``, ``x-boolean-labels``). A service's
+``eligibility`` lists the rules checked before acceptance (:mod:`.eligibility`).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class Service:
     audit_sample_rate: float
     materials: tuple
     form: dict = field(hash=False, compare=False)
+    eligibility: tuple = ()
 
     @property
     def fields(self) -> list[str]:
@@ -73,7 +75,8 @@ class Service:
         }
 
     def detail(self) -> dict:
-        return {**self.summary(), "materials": [dict(m) for m in self.materials], "form": self.form}
+        return {**self.summary(), "materials": [dict(m) for m in self.materials], "form": self.form,
+                "eligibility": [dict(rule) for rule in self.eligibility]}
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class Catalogue:
 
 def parse_catalogue(raw: dict) -> Catalogue:
     """Check and build a catalogue; every problem found is reported in one error."""
+    from .eligibility import rule_problems  # the rules live with their evaluation
+
     problems = []
     categories = {c["code"]: c for c in raw.get("categories", [])}
     departments = {d["code"]: d["name"] for d in raw.get("departments", [])}
@@ -122,6 +127,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
             source = spec.get("x-source")
             if source is not None and not SOURCE.match(source):
                 problems.append(f"{code}.{name}: x-source {source!r} is not a known source")
+        problems.extend(rule_problems(code, entry.get("eligibility", [])))
         for name in form.get("required", []):
             if name not in props:
                 problems.append(f"{code}: required field {name!r} is not in the form")
@@ -132,6 +138,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
                 time_limit_working_days=limit, department=entry["department"], process_key=entry["process_key"],
                 issues_certificate=entry.get("issues_certificate"), audit_sample_rate=float(rate or 0),
                 materials=tuple(entry.get("materials", [])), form=form,
+                eligibility=tuple(dict(rule) for rule in entry.get("eligibility", [])),
             )
         except (KeyError, TypeError) as exc:
             problems.append(f"{code}: missing {exc}")

@@ -2,9 +2,10 @@
 
 The clerk picks the resident and the service; the form comes prefilled (:mod:`.prefill`);
 the clerk types what is missing and submits. :func:`submit_application` validates the whole
-form against the service's JSON Schema (422 naming each bad field), starts the case on the
-department's process with the service's time limit and audit sampling, and records on the
-case how many fields were typed and how many came prefilled — the figures of the article.
+form against the service's JSON Schema (422 naming each bad field), checks the service's
+eligibility rules (422, ``errors.eligibility``) and open duplicates (409 naming the open
+case; :mod:`.eligibility`), starts the case on the department's process with the
+service's time limit and audit sampling, and records on the case how many fields were typed and how many came prefilled — the figures of the article.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from workflows.models import ProcessModel
 from workflows.unit_of_work import UnitOfWork
 
 from .catalogue import Service, load_catalogue
+from .eligibility import DUPLICATE_RULE, eligibility_in
 from .models import Intake
 from .prefill import prefill_values
 
 INTAKE_ROLES = ("intake", "admin")
 ORIGINS = ("window", "proactive", "bulk")
+
 
 def form_problems(service: Service, form: dict, partial: bool = False) -> dict[str, list[str]]:
     """Every problem of a submitted form, by field name (``form`` for the form as a whole).
@@ -96,9 +99,23 @@ def _receive(ctx, uow, actor, service: Service, applicant_id, form, delivery_met
     prefilled = known["fields"]
     final = {name: entry["value"] for name, entry in prefilled.items()}
     final.update(form)
+    ineligible = []
+    if origin != "proactive":  # the proactive rules choose their residents themselves
+        check = eligibility_in(s, actor.tenant_id, service, applicant_id, today, lock=True)
+        duplicates = [p for p in check["problems"] if p["rule"] == DUPLICATE_RULE]
+        if duplicates:
+            numbers = ", ".join(str(c["number"]) for c in check["open_cases"])
+            raise Conflict(f"the resident already has an open application for this service: {numbers}",
+                           {"eligibility": duplicates, "open_cases": check["open_cases"]})
+        ineligible = [p for p in check["problems"] if p["rule"] != DUPLICATE_RULE]
     problems = form_problems(service, final, partial=origin == "proactive")
-    if problems:
-        raise InvalidInput("the form does not match the service's form", {"form": problems})
+    if problems or ineligible:
+        errors = {"form": problems} if problems else {}
+        if ineligible:
+            errors["eligibility"] = ineligible
+        message = ("the form does not match the service's form" if problems
+                   else "the applicant does not meet the conditions of this service")
+        raise InvalidInput(message, errors)
     if s.scalar(select(ProcessModel.id).where(ProcessModel.tenant_id == actor.tenant_id,
                                               ProcessModel.key == service.process_key).limit(1)) is None:
         raise Conflict(f"the process {service.process_key!r} of this service is not deployed in your tenant")

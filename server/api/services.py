@@ -5,8 +5,10 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from onewindow import prefill as prefill_cases
 from onewindow.catalogue import load_catalogue
+from onewindow.eligibility import check_eligibility
 
 from ..auth import login_required
+from ..form_labels import localise
 from .common import actor, ctx
 
 blp = Blueprint("services", __name__, url_prefix="/api/services", description="Service catalogue (一窗受理)")
@@ -32,8 +34,18 @@ class MaterialSchema(Schema):
     copies = fields.Integer()
 
 
+class EligibilityRuleSchema(Schema):
+    rule = fields.String(metadata={"description": "min_age, hukou_local, hukou_nonlocal, certificate, no_valid_certificate, "
+                                                  "max_disability_grade, low_income_status, vehicle, no_open_case"})
+    value = fields.Integer(metadata={"description": "the age or grade limit of min_age / max_disability_grade"})
+    type = fields.String(metadata={"description": "the certificate type of certificate / no_valid_certificate"})
+    any_of = fields.List(fields.String(), metadata={"description": "the statuses low_income_status accepts"})
+
+
 class ServiceDetailSchema(ServiceSchema):
     materials = fields.List(fields.Nested(MaterialSchema), metadata={"description": "required materials"})
+    eligibility = fields.List(fields.Nested(EligibilityRuleSchema),
+                              metadata={"description": "conditions checked before acceptance (GET …/check)"})
     form = fields.Dict(metadata={"description": "JSON Schema; each field's x-source says where its value may come from"})
 
 
@@ -55,6 +67,25 @@ class PrefillSchema(Schema):
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.Nested(PrefillValueSchema))
     missing = fields.List(fields.String(), metadata={"description": "fields the clerk types"})
     total_fields = fields.Integer()
+
+
+class EligibilityProblemSchema(Schema):
+    rule = fields.String(metadata={"description": "the catalogue rule not met"})
+    message = fields.String(metadata={"description": "a sentence in the request's locale (Chinese by default)"})
+
+
+class OpenCaseSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String(metadata={"description": "open, waiting_applicant or suspended"})
+
+
+class EligibilitySchema(Schema):
+    service_code = fields.String()
+    applicant_id = fields.Integer()
+    eligible = fields.Boolean(metadata={"description": "true when no rule is broken and no case of the service is open"})
+    problems = fields.List(fields.Nested(EligibilityProblemSchema))
+    open_cases = fields.List(fields.Nested(OpenCaseSchema), metadata={"description": "the applicant's open cases of this service"})
 
 
 @blp.route("")
@@ -84,3 +115,14 @@ class Prefill(MethodView):
         """The form filled with what the data centre, the certificate library and earlier cases know."""
         result = prefill_cases.prefill(ctx(), actor(), code, args["applicant_id"])
         return {**result, "fields_": result["fields"]}
+
+
+@blp.route("/<string:code>/check")
+class Check(MethodView):
+    @login_required
+    @blp.arguments(PrefillArgs, location="query")
+    @blp.response(200, EligibilitySchema)
+    def get(self, args, code):
+        """May this resident apply? The service's eligibility rules and open duplicates, in words (intake, admin)."""
+        result = check_eligibility(ctx(), actor(), code, args["applicant_id"])
+        return {**result, "problems": localise(result["problems"])}

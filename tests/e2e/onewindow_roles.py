@@ -90,10 +90,16 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
     def prefill(w, r, u, s):
         return "get", f"/api/services/senior_card/prefill?applicant_id={w.resident(_tenant(s))}", {}
 
+    def check(w, r, u, s):
+        return "get", f"/api/services/senior_card/check?applicant_id={w.resident(_tenant(s))}", {}
+
     def apply(w, r, u, s):
+        # a service without eligibility rules or duplicate check: every cell applies for the same resident
         _models(w)
-        return "post", "/api/cases", {"json": {"service_code": "senior_card", "applicant_id": w.resident(_tenant(s)),
-                                               "form": {"hukou_local": True}}}
+        return "post", "/api/cases", {"json": {"service_code": "funeral_subsidy", "applicant_id": w.resident(_tenant(s)),
+                                               "form": {"deceased_name": "王某", "deceased_id_number": "11010519491231002X",
+                                                        "date_of_death": "2026-11-01", "relation": "child",
+                                                        "bank_account": "6222020200112233445"}}}
 
     def bulk(w, r, u, s):
         _models(w)
@@ -119,6 +125,7 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
         Endpoint("GET /api/services/<string:code>", lambda w, r, u, s: ("get", "/api/services/senior_card", {}),
                  readers(everyone), scoped=False),
         Endpoint("GET /api/services/<string:code>/prefill", prefill, readers(("intake", "clerk", "supervisor", "admin"))),
+        Endpoint("GET /api/services/<string:code>/check", check, readers(("intake", "admin"))),
         Endpoint("POST /api/cases", apply, readers(("intake", "admin"), ok=201)),
         Endpoint("POST /api/cases/bulk", bulk, readers(("intake", "admin")), scoped=False),
         Endpoint("POST /api/cases/{id}/rating", rate, readers(("intake", "admin"), ok=201)),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from onewindow import intake
+from tests.eligibility_helpers import eligible_resident
 from tests.helpers import Api
-from tests.onewindow_helpers import one_window, resident_with, work
+from tests.onewindow_helpers import one_window, work
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_the_catalogue(api):
 
 
 def test_prefill_apply_rate(api, ctx):
-    pid = resident_with(ctx, "disability_certificate")
+    pid = eligible_resident(ctx, api.actors["intake1"], "severe_disability_care_subsidy")
     r = api.get(f"/api/services/severe_disability_care_subsidy/prefill?applicant_id={pid}", "intake1")
     assert r.status_code == 200
     body = r.get_json()

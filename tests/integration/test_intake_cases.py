@@ -11,6 +11,7 @@ from onewindow import audits, intake
 from onewindow.intake import submit_application
 from onewindow.models import Audit, Intake
 from onewindow.prefill import prefill
+from tests.eligibility_helpers import eligible_resident
 from tests.onewindow_helpers import one_window, resident_with, work
 from workflows.cases import get_case, send_message
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -47,7 +48,7 @@ def test_prefill_takes_the_care_subsidy_from_the_registry_and_the_certificate_li
 
 
 def test_submitting_counts_typed_and_prefilled_fields_and_names_each_bad_field(ctx, actors):
-    pid = resident_with(ctx, "disability_certificate")
+    pid = eligible_resident(ctx, actors["intake1"], "severe_disability_care_subsidy")
     with pytest.raises(InvalidInput) as bad:
         submit_application(ctx, actors["intake1"], "severe_disability_care_subsidy", pid,
                            {"care_arrangement": "at the moon", "bank_account": "12", "shoe_size": 42})
@@ -76,7 +77,7 @@ def test_submitting_counts_typed_and_prefilled_fields_and_names_each_bad_field(c
 
 def test_the_lifecycle_pauses_for_materials_issues_the_certificate_and_queues_the_audit(ctx, actors, monkeypatch):
     monkeypatch.setattr(intake, "audit_draw", lambda *args: True)  # this case falls in the sample
-    pid = resident_with(ctx, None, hukou_local=True)
+    pid = eligible_resident(ctx, actors["intake1"], "senior_card")
     case = submit_application(ctx, actors["intake1"], "senior_card", pid, {})
     assert case["data"]["audit_sampled"] is True
     work(ctx, actors["intake1"], case["id"], "accept_application",
@@ -117,7 +118,7 @@ def test_the_lifecycle_pauses_for_materials_issues_the_certificate_and_queues_th
 
 def test_an_earlier_case_fills_what_it_knows(ctx, actors, monkeypatch):
     monkeypatch.setattr(intake, "audit_draw", lambda *args: False)
-    pid = resident_with(ctx, "disability_certificate")
+    pid = eligible_resident(ctx, actors["intake1"], "disabled_living_subsidy")
     first = submit_application(ctx, actors["intake1"], "disabled_living_subsidy", pid,
                                {"bank_account": "6222020200998877665"})
     later = prefill(ctx, actors["intake1"], "severe_disability_care_subsidy", pid)
@@ -127,7 +128,7 @@ def test_an_earlier_case_fills_what_it_knows(ctx, actors, monkeypatch):
 
 def test_a_refused_case_issues_nothing_and_is_not_audited(ctx, actors, monkeypatch):
     monkeypatch.setattr(intake, "audit_draw", lambda *args: True)
-    pid = resident_with(ctx, None, hukou_local=True)
+    pid = eligible_resident(ctx, actors["intake1"], "senior_card")
     case = submit_application(ctx, actors["intake1"], "senior_card", pid, {})
     done, _ = work(ctx, actors["intake1"], case["id"], "accept_application",
                    {"acceptance": "refuse", "refusal_reason": "not resident in this sub-district"})

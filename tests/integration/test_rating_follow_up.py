@@ -8,7 +8,8 @@ from onewindow import intake
 from onewindow.intake import submit_application
 from onewindow.models import Rating
 from onewindow.ratings import rate_case
-from tests.onewindow_helpers import one_window, resident_with, work
+from tests.eligibility_helpers import eligible_resident
+from tests.onewindow_helpers import one_window, work
 from workflows.cases import get_case
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 from worklists import inbox
@@ -21,7 +22,7 @@ def actors(ctx, monkeypatch):
 
 
 def concluded_case(ctx, actors) -> dict:
-    pid = resident_with(ctx, None, hukou_local=True)
+    pid = eligible_resident(ctx, actors["intake1"], "senior_card")
     case = submit_application(ctx, actors["intake1"], "senior_card", pid, {})
     work(ctx, actors["intake1"], case["id"], "accept_application", {"acceptance": "accept"})
     work(ctx, actors["civil1"], case["id"], "review", {"review_result": "meets_conditions"})
@@ -44,7 +45,7 @@ def test_one_rating_per_finished_case(ctx, actors):
         rate_case(ctx, actors["civil1"], case["id"], 3)
     with pytest.raises(NotFound):
         rate_case(ctx, actors["intake9"], case["id"], 3)
-    pid = resident_with(ctx, None, hukou_local=True)
+    pid = eligible_resident(ctx, actors["intake1"], "senior_card")  # another resident: the first holds the card now
     still_open = submit_application(ctx, actors["intake1"], "senior_card", pid, {})
     with pytest.raises(Conflict):
         rate_case(ctx, actors["intake1"], still_open["id"], 2)
