@@ -193,13 +193,15 @@ def page(browser, live_server, request):
     tab.on("console", watch.console)
     tab.on("pageerror", lambda error: watch.page_errors.append(str(error)))
     tab.watch = watch
+    failure_shot = f"FAILED-{request.node.name}"
+    (SCREENSHOTS / f"{_safe_name(failure_shot)}.png").unlink(missing_ok=True)  # an earlier run's
     try:
         yield tab
     finally:
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             try:
-                screenshot(tab, f"FAILED-{request.node.name}")
+                screenshot(tab, failure_shot)
             except Exception:  # noqa: BLE001 - a screenshot of a broken page must not hide the failure
                 pass
         context.close()
@@ -219,11 +221,14 @@ def pytest_runtest_makereport(item, call):
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("_") or "page"
+
+
 def screenshot(page, name: str) -> Path:
     """A full-page PNG of ``page`` as ``test-artifacts/screenshots/<name>.png``; returns its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("_") or "page"
-    path = SCREENSHOTS / f"{safe}.png"
+    path = SCREENSHOTS / f"{_safe_name(name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
