@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from .filters import locale
 
 FIELD_PREFIX = "f."
+MAX_SHOWN = 200  # a re-rendered value longer than its field can hold is cut (no echo of huge input)
+MAX_SHOWN_TEXT = 4000
 
 
 def _english(prop: dict) -> dict:
@@ -90,6 +92,9 @@ def form_fields(schema: dict, values: dict | None = None, sources: dict | None =
         elif widget == "checkboxes":
             options = [(str(v), choice_label(prop["items"], v)) for v in prop["items"]["enum"]]
         value = values.get(name)
+        limit = prop.get("maxLength") or (MAX_SHOWN_TEXT if widget == "textarea" else MAX_SHOWN)
+        if isinstance(value, str) and len(value) > limit:
+            value = value[:limit]  # never echo an oversized value back
         fields.append({
             "name": name, "input": FIELD_PREFIX + name, "title": field_title(prop, name),
             "description": (_english(prop).get("description") if locale() == "en" else prop.get("description")) or "",

@@ -74,7 +74,7 @@ TITLES = {
     403: _l("You may not do this"),
     404: _l("Not found, or not yours to see"),
     405: _l("This action is not available here"),
-    409: _l("Someone else got there first"),
+    409: _l("This cannot be done in the current state"),
     412: _l("This page is out of date"),
     413: _l("Too large"),
     422: _l("Please check what you entered"),
@@ -84,7 +84,7 @@ TITLES = {
 EXPLANATIONS = {
     403: _l("Your role does not allow this action. If you think it should, ask your supervisor."),
     404: _l("It does not exist, or it belongs to another department or sub-district. Nothing of it is shown."),
-    409: _l("The task or case changed while you were working on it (for example a colleague claimed or completed it). Nothing you entered was saved. Open your inbox to see where things stand now."),
+    409: _l("The task or case is no longer where this action needs it: for example a colleague claimed or completed the task meanwhile, or the resident already has an open application for the service. Nothing you entered was saved. Open your inbox to see where things stand now."),
     412: _l("The task or case changed since you opened this page. Reload it and try again."),
     429: _l("Wait a little and try again."),
     500: _l("Nothing was changed. The problem has been logged for the administrators; try again, and tell them if it happens again."),

@@ -16,6 +16,7 @@ from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import refresh as refresh_babel
 
 from workflows.accounts import Actor, load_actor
 
@@ -29,10 +30,19 @@ class RedwallSessionInterface(SecureCookieSessionInterface):
 
 def init_session(app) -> None:
     app.session_interface = RedwallSessionInterface()
-    app.config.setdefault("SESSION_COOKIE_NAME", "redwall_session")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_NAME"] = "redwall_session"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.setdefault("REDWALL_SESSION_IDLE", 30 * 60)
+
+    @app.before_request
+    def forget_the_previous_request():
+        # An app context may outlive a request (tests, CLI): who is signed in is per request.
+        g.pop("page_actor", None)
+        g.pop("actor", None)
+        g.pop("session_expired", None)
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF caches the token in g
+        refresh_babel()  # and Flask-Babel the locale on the app context
 
 
 def sign_in(actor: Actor) -> None:
