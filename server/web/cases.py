@@ -38,7 +38,7 @@ def data_rows(case: dict, service) -> list[dict]:
     if service is not None:
         for name, prop in service.form.get("properties", {}).items():
             if name in data:
-                rows.append({"title": field_title(prop, name), "value": display_value(prop, data[name])})
+                rows.append({"title": field_title(prop, name=name), "value": display_value(prop, data[name])})
     return rows
 
 

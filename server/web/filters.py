@@ -1,10 +1,7 @@
 """Template helpers: dates in the tenant's zone, labels of statuses, roles and groups."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g
@@ -12,7 +9,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from onewindow.catalogue import CATALOGUE_PATH, load_catalogue
+from onewindow.catalogue import load_catalogue
+
+from ..form_labels import department_name
 
 from .pages import navigation
 
@@ -117,21 +116,12 @@ def locale() -> str:
     return str(get_locale() or "zh")
 
 
-@lru_cache(maxsize=1)
-def _department_names() -> dict[str, tuple[str, str]]:
-    """Catalogue departments: code -> (Chinese name, English name), read from the catalogue file."""
-    raw = json.loads(Path(CATALOGUE_PATH).read_text(encoding="utf-8"))
-    return {d["code"]: (d.get("name") or d["code"], d.get("name_en") or d.get("name") or d["code"])
-            for d in raw.get("departments", [])}
-
-
 def group_name(code: str | None) -> str:
     """A group (department, lane) as a person calls it, in the page's language."""
     if not code:
         return ""
-    department = _department_names().get(code)
-    if department:
-        return department[1] if locale() == "en" else department[0]
+    if code in load_catalogue().departments:
+        return department_name(code)
     label = GROUP.get(code)
     return str(label) if label else code
 

@@ -11,36 +11,17 @@ import math
 
 from flask_babel import gettext as _
 
-from .filters import locale
+from ..form_labels import enum_label, field_description, field_title, form_title  # noqa: F401  (form_title: pages)
 
 FIELD_PREFIX = "f."
 MAX_SHOWN = 200  # a re-rendered value longer than its field can hold is cut (no echo of huge input)
 MAX_SHOWN_TEXT = 4000
 
 
-def _english(prop: dict) -> dict:
-    return prop.get("x-en") or {}
-
-
-def field_title(prop: dict, name: str) -> str:
-    if locale() == "en":
-        return _english(prop).get("title") or prop.get("title") or name
-    return prop.get("title") or _english(prop).get("title") or name
-
-
-def form_title(schema: dict | None) -> str:
-    if not schema:
-        return ""
-    return field_title(schema, "")
-
-
 def choice_label(prop: dict, value) -> str:
-    if isinstance(value, bool):
-        key = "true" if value else "false"
-        labels = (_english(prop).get("boolean-labels") if locale() == "en" else prop.get("x-boolean-labels")) or {}
-        return labels.get(key) or (_("Yes") if value else _("No"))
-    labels = (_english(prop).get("enum-labels") if locale() == "en" else prop.get("x-enum-labels")) or {}
-    return labels.get(str(value)) or str(value)
+    if isinstance(value, bool) and not ((prop.get("x-boolean-labels") or (prop.get("x-en") or {}).get("boolean-labels"))):
+        return _("Yes") if value else _("No")
+    return enum_label(prop, value)
 
 
 def _widget(prop: dict) -> str:
@@ -96,8 +77,8 @@ def form_fields(schema: dict, values: dict | None = None, sources: dict | None =
         if isinstance(value, str) and len(value) > limit:
             value = value[:limit]  # never echo an oversized value back
         fields.append({
-            "name": name, "input": FIELD_PREFIX + name, "title": field_title(prop, name),
-            "description": (_english(prop).get("description") if locale() == "en" else prop.get("description")) or "",
+            "name": name, "input": FIELD_PREFIX + name, "title": field_title(prop, name=name),
+            "description": field_description(prop) or "",
             "widget": widget, "required": name in required, "options": options, "value": value,
             "text": "\n".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value)),
             "display": display_value(prop, value), "source": sources.get(name), "errors": list(errors.get(name) or []),

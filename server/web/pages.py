@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite, TooManyAttempts
+from workflows.errors import Conflict, InvalidInput, RedwallError, TooManyAttempts
 
 from ..errors import STATUS_OF
 

@@ -8,7 +8,6 @@ from datacentre.registry import get_resident, search_residents
 from onewindow.catalogue import load_catalogue
 from onewindow.eligibility import check_eligibility
 from onewindow.prefill import prefill
-from workflows.cases import get_case
 from workflows.errors import Forbidden, InvalidInput
 from worklists.window import receive_at_window
 
