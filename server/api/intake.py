@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from onewindow import audits, events, intake, proactive, ratings, report
 
 from ..auth import login_required
+from ..form_labels import localise
 from .common import actor, ctx
 from .schemas import CaseSchema, LocalDateTime, Page, PageArgs, StrictSchema
 
@@ -110,7 +111,7 @@ class BulkApplications(MethodView):
     @blp.response(200, BulkResultSchema)
     def post(self, body):
         """Bulk entry (e.g. 《残疾人家庭情况表》): one case per entry; bad entries are reported, not fatal."""
-        return intake.submit_bulk(ctx(), actor(), body["service_code"], body["entries"])
+        return localise(intake.submit_bulk(ctx(), actor(), body["service_code"], body["entries"]))
 
 
 @blp.route("/<int:case_id>/rating")

@@ -88,6 +88,7 @@ def test_a_whole_case_through_the_browser(page, live_server, sign_in, screenshot
         expect(row).to_have_class(re.compile("selected"))
         tab.keyboard.press("c")  # claims in place (htmx), without leaving the list
         expect(tab.locator("#inbox-rows tr", has_text=number)).to_contain_text("已认领")
+        expect(tab.locator("#inbox-rows tr", has_text=number).locator("a").first).to_be_focused()  # focus kept
         tab.keyboard.press("Enter")
         tab.wait_for_url("**/tasks/*")
         expect(tab.locator("h1")).to_contain_text("审查")

@@ -10,20 +10,24 @@
     if (csrf) { event.detail.headers["X-CSRFToken"] = csrf.content; }
   });
 
-  // Never lose focus after a swap: move it to what the swap brought, or keep the row selected.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // Never lose focus after a swap: move it to what the swap brought (an error summary, the
+  // claimed row, the first row "more" added), else back to the selected row.
+  var rowsBefore = 0;
+  document.addEventListener("htmx:beforeRequest", function () { rowsBefore = rows().length; });
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     var auto = target && target.querySelector ? target.querySelector("[data-autofocus]") : null;
     if (target && target.matches && target.matches("[data-autofocus]")) { auto = target; }
     if (auto) { auto.focus(); return; }
-    if (document.activeElement === document.body || !document.contains(document.activeElement)) {
+    var swapped = event.detail.elt && event.detail.elt.id ? document.getElementById(event.detail.elt.id) : null;
+    if (swapped && swapped.id.indexOf("task-") === 0) { focusRow(swapped); return; }
+    var all = rows();
+    var lost = document.activeElement === document.body || !document.contains(document.activeElement);
+    if (lost && all.length > rowsBefore && rowsBefore > 0) { focusRow(all[rowsBefore]); return; }
+    if (lost) {
       var row = document.querySelector("tr.selected");
       if (row) { focusRow(row); }
     }
-  });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var el = event.detail.elt;
-    if (el && el.id && el.id.indexOf("task-") === 0) { selectRow(el); }
   });
 
   function typing(event) {
