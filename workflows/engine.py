@@ -343,6 +343,42 @@ class CaseEngine:
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
+    @_in_tenant_scope
+    def reset_to(self, runtime: ModelRuntime, workflow: BpmnWorkflow, spiff_id: str, data: dict | None = None) -> StepOutcome:
+        """Take the case back to the user task ``spiff_id`` (completed earlier): what followed it
+        is dropped and it is ready again, with ``data`` (退回, 撤回)."""
+        from copy import deepcopy
+        from uuid import UUID
+
+        task = workflow.get_task_from_id(UUID(spiff_id))
+        workflow.reset_from_task_id(task.id, deepcopy(data) if data is not None else None)
+        workflow.last_task = task  # the case data is what the task holds again
+        incident = self._run(workflow)
+        return self.outcome(runtime, workflow, incident)
+
+    @staticmethod
+    def shift_timers(workflow: BpmnWorkflow, delta) -> None:
+        """Move every waiting timer event ``delta`` later (a suspended case's timers stood still)."""
+        for task in workflow.event_manager.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            value = task._get_internal_data("event_value")
+            if value is None:
+                continue
+            if isinstance(value, dict) and "next" in value:
+                value = dict(value, next=(datetime.fromisoformat(value["next"]) + delta).isoformat())
+            elif isinstance(value, datetime):
+                value = value + delta
+            elif isinstance(value, str):
+                try:
+                    due = TimerEventDefinition.get_datetime(value)
+                except Exception:  # a duration not yet turned into a time: nothing to move
+                    continue
+                value = (due + delta).isoformat()
+            else:
+                continue
+            task._set_internal_data(event_value=value)
+
     # -- queries -------------------------------------------------------------------------
     @staticmethod
     def find_ready_task(workflow: BpmnWorkflow, spiff_id: str):
