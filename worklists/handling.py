@@ -383,9 +383,10 @@ def copy_case(
             raise InvalidInput("name whom to copy", {"usernames": [f"1 to {MAX_COPIES} usernames"]})
         usernames = list(dict.fromkeys(usernames))
         wrong = [u for u in usernames if not isinstance(u, str) or u == actor.username
-                 or uow.tasks.colleague(actor.tenant_id, u) is None]
-        if wrong:
-            raise InvalidInput("not colleagues", {"usernames": [f"{u!r} is not a colleague" for u in wrong]})
+                 or not _has_worklist(uow, actor, u)]
+        if wrong:  # (auditors read every case anyway; designers read none)
+            raise InvalidInput("not colleagues with a worklist",
+                               {"usernames": [f"{u!r} is not a colleague with a worklist" for u in wrong]})
         copies = uow.add_copies(case, usernames, actor.username, comment, ctx.clock())
         if copies:
             uow.record("case.copied", case.tenant_id, case_id=case.id, actor=actor.username, at=ctx.clock(),

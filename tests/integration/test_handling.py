@@ -167,8 +167,8 @@ def test_transfer_copy_and_urge(ctx, office):
     moved = handling.transfer(ctx, a["civil1"], review, "civil2", "休假")
     assert moved["assignee"] == "civil2" and moved["delegated_by"] is None
 
-    copied = handling.copy_case(ctx, a["civil2"], case_id, ["disabled1", "auditor1"], "供参考")
-    assert {c["username"] for c in copied["copies"]} == {"disabled1", "auditor1"}
+    copied = handling.copy_case(ctx, a["civil2"], case_id, ["disabled1", "intake1"], "供参考")
+    assert {c["username"] for c in copied["copies"]} == {"disabled1", "intake1"}
     assert handling.copy_case(ctx, a["civil2"], case_id, ["disabled1"])["copies"] == []  # once
     with pytest.raises(Forbidden):
         handling.copy_case(ctx, a["civil1"], case_id, ["disabled1"])  # holds nothing here any more

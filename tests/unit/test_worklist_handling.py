@@ -250,10 +250,10 @@ def test_add_signers_input_and_rights():
 # -- 抄送 copy -------------------------------------------------------------------------------------
 def test_the_holder_or_a_supervisor_copies_and_the_copied_read():
     uow = unit(step(1, **HELD))
-    answer = run(handling.copy_case, CIVIL1, uow, CASE, ["disabled1", "auditor1", "disabled1"], "供参考")
-    assert [c["username"] for c in answer["copies"]] == ["disabled1", "auditor1"]
+    answer = run(handling.copy_case, CIVIL1, uow, CASE, ["disabled1", "civil3", "disabled1"], "供参考")
+    assert [c["username"] for c in answer["copies"]] == ["disabled1", "civil3"]
     assert run(handling.copy_case, SUPER1, uow, CASE, ["disabled1"])["copies"] == []  # copied once
-    assert kinds(uow) == ["case.copied"] and uow.events[0].data == {"to": ["disabled1", "auditor1"],
+    assert kinds(uow) == ["case.copied"] and uow.events[0].data == {"to": ["disabled1", "civil3"],
                                                                      "comment": "供参考"}
     items, cursor = run(handling.list_copies, DISABLED1, uow)
     assert [(i["case_id"], i["status"]) for i in items] == [(CASE, "unread")] and cursor is None
@@ -271,9 +271,10 @@ def test_copy_rights(who, exc):
         run(handling.copy_case, who, unit(step(1, **HELD)), CASE, ["disabled1"])
 
 
-def test_copy_names_colleagues():
+@pytest.mark.parametrize("name", ["civil9", "auditor1", "civil1", "nobody"])
+def test_copy_names_colleagues_with_a_worklist(name):
     with pytest.raises(InvalidInput):
-        run(handling.copy_case, CIVIL1, unit(step(1, **HELD)), CASE, ["civil9"])
+        run(handling.copy_case, CIVIL1, unit(step(1, **HELD)), CASE, [name])
 
 
 # -- 催办 urge -------------------------------------------------------------------------------------
