@@ -48,6 +48,9 @@ CASE_STATUS_KEY = "case_status"
 FINAL_STATUSES = {"concluded", "refused", "terminated"}
 # A waiting catch event in this lane means the case waits for the applicant (补正).
 APPLICANT_LANE = "applicant"
+# A user task property: "true" makes the task's (first) candidate group its group instead of the
+# lane's, so that the lane's members do not work it for that group (each department for itself).
+GROUP_FROM_CANDIDATES = "group_from_candidates"
 
 
 @dataclass(frozen=True)
@@ -397,14 +400,19 @@ class CaseEngine:
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
             props = (getattr(spec, "extensions", None) or {}).get("properties", {}) or {}
+            lane = runtime.lanes.get(spec.bpmn_id or spec.name)
+            candidate_groups = _candidates(task, props, "candidate_groups")
+            if str(props.get(GROUP_FROM_CANDIDATES, "")).lower() == "true" and candidate_groups:
+                # e.g. one acknowledgement per notified department: that department's alone
+                lane = candidate_groups[0]
             result.append(
                 ReadyTask(
                     spiff_id=str(task.id),
                     element_id=spec.bpmn_id or spec.name,
                     name=spec.bpmn_name or spec.bpmn_id or spec.name,
-                    lane=runtime.lanes.get(spec.bpmn_id or spec.name),
+                    lane=lane,
                     form_key=props.get("formJsonSchemaFilename"),
-                    candidate_groups=_candidates(task, props, "candidate_groups"),
+                    candidate_groups=candidate_groups,
                     candidate_users=_candidates(task, props, "candidate_users"),
                     priority=_int_or(task.data.get("priority", props.get("priority")), 50),
                     properties=dict(props),

@@ -456,6 +456,9 @@ class CaseClock(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     time_limit_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # or a limit in calendar minutes (emergencies, 应急), and what was left of it while paused
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remaining_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     warn_working_days: Mapped[int] = mapped_column(Integer, default=1)
     red_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
     # running | paused | stopped

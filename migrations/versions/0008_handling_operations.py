@@ -2,7 +2,8 @@
 
 Tasks get a kind (``user`` or a co-signer's ``sign`` task), the task a sign task belongs to,
 a note (the reason a task was sent back), urging counters and the operation state; cases
-get copies (抄送), urgings (催办) and suspensions (挂起).
+get copies (抄送), urgings (催办) and suspensions (挂起). Case clocks may count a limit in
+calendar minutes (emergencies) instead of working days.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +29,9 @@ def upgrade():
         batch_op.add_column(sa.Column('urged_count', sa.Integer(), server_default=sa.text('0'), nullable=False))
         batch_op.add_column(sa.Column('urged_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('handling', sa.JSON(), nullable=True))
+    with op.batch_alter_table('case_clocks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('time_limit_minutes', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('remaining_seconds', sa.Integer(), nullable=True))
     op.create_table(
         'case_copies',
         sa.Column('id', BigId, nullable=False),
@@ -85,6 +89,9 @@ def downgrade():
     op.drop_table('case_urgings')
     op.drop_index('ix_case_copies_inbox', table_name='case_copies')
     op.drop_table('case_copies')
+    with op.batch_alter_table('case_clocks', schema=None) as batch_op:
+        batch_op.drop_column('remaining_seconds')
+        batch_op.drop_column('time_limit_minutes')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_column('handling')
         batch_op.drop_column('urged_at')
