@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -201,3 +201,24 @@ def case_groups(uow: UnitOfWork, case_id: int) -> set[str]:
             groups.add(group)
         groups.update(candidates or ())
     return groups
+
+
+# -- notices --------------------------------------------------------------------------------------
+NOTICE = "notice"
+
+
+def add_notice(uow: UnitOfWork, tenant_id: int, case_id: int, group: str, name: str, note: str, now: datetime,
+               service_code: str | None = None, actor: str | None = None) -> int:
+    """A notice for a department about a case (e.g. 找上门: a senior card was started for a resident):
+    an item in the group's inbox, not a step of the process. A clerk of the group claims it and
+    completes it to acknowledge it (``worklists.handling.acknowledge_notice``). Returns its id."""
+    task_id = uow.session.connection().execute(TASKS.insert().values(
+        tenant_id=tenant_id, case_id=case_id, spiff_id=f"notice-{uuid4().hex[:29]}", element_id=NOTICE,
+        name=name[:255], group=group, candidate_groups=[], candidate_users=[], status="ready", assignee=None,
+        delegated_by=None, service_code=service_code, priority=60, form_key=None, created_at=now, due_at=None,
+        warn_at=None, completed_at=None, completed_by=None, version=1, kind=NOTICE, parent_id=None,
+        note=note[:2000], urged_count=0, urged_at=None, handling=None,
+    ).returning(TASKS.c.id)).scalar_one()
+    uow.record("task.created", tenant_id, case_id=case_id, task_id=task_id, actor=actor, at=now,
+               data={"name": name, "element_id": NOTICE, "group": group, "task_kind": NOTICE, "note": note})
+    return task_id

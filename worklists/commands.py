@@ -253,6 +253,10 @@ def complete(
             answer = handling.sign(ctx, uow, actor, task, data)
             uow.commit()
             return answer
+        if task.kind == "notice":  # a department acknowledges a notice (e.g. a proactive reminder)
+            answer = handling.acknowledge_notice(ctx, uow, actor, task, data)
+            uow.commit()
+            return answer
         if task.handling:  # co-signers: the engine step may have to wait for them
             held = handling.held_completion(ctx, uow, actor, completion, data)
             if held is not None:

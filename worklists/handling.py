@@ -350,6 +350,21 @@ def sign(ctx: EngineContext, uow: TaskUnitOfWork, actor: Actor, task: TaskRecord
     return uow.case_view(task.tenant_id, task.case_id), []
 
 
+def acknowledge_notice(ctx: EngineContext, uow: TaskUnitOfWork, actor: Actor, task: TaskRecord,
+                       data: dict | None) -> tuple[dict, list[dict]]:
+    """A clerk of the group completes a notice (``kind`` ``notice``, e.g. a proactive service's
+    reminder) to acknowledge it, optionally with ``{"comment"}`` (called by ``commands.complete``)."""
+    data = data or {}
+    comment = data.get("comment")
+    if set(data) - {"comment"} or (comment is not None and (not isinstance(comment, str) or len(comment) > MAX_TEXT)):
+        raise InvalidInput("a notice is acknowledged with a comment at most",
+                           {"data": {"comment": [f"at most {MAX_TEXT} characters"]}})
+    done = _change(uow, task, status="completed", completed_at=ctx.clock(), completed_by=actor.username)
+    _record(uow, ctx, "task.completed", actor, done, name=task.name, element_id=task.element_id,
+            task_kind=task.kind, comment=comment or None)
+    return uow.case_view(task.tenant_id, task.case_id), []
+
+
 # -- 抄送 copy -------------------------------------------------------------------------------------
 def _case_for(uow: TaskUnitOfWork, actor: Actor, case_id: int):
     case = uow.case(actor.tenant_id, case_id) if isinstance(case_id, int) and 0 < case_id <= MAX_ID else None

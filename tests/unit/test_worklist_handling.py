@@ -329,3 +329,16 @@ def test_suspend_rights_version_and_reason():
         run(handling.suspend, SUPER1, unit(step(1)), CASE, "")
     with pytest.raises(Conflict, match="not suspended"):
         run(handling.resume, SUPER1, unit(step(1)), CASE)
+
+
+# -- notices (a department reminded, e.g. by the proactive job) ---------------------------------------
+def test_a_notice_is_acknowledged_by_a_clerk_of_its_group_without_the_engine():
+    uow = unit(step(1, kind="notice", element_id="notice", spiff_id="notice-1"))
+    run(commands.claim, CIVIL1, uow, 1)
+    with pytest.raises(InvalidInput):
+        run(commands.complete, CIVIL1, uow, 1, {"approved": True})
+    case, nexts = run(commands.complete, CIVIL1, uow, 1, {"comment": "已安排"})
+    assert nexts == [] and uow.completions == [] and uow.tasks.rows[1].status == "completed"
+    assert uow.events[-1].kind == "task.completed" and uow.events[-1].data["task_kind"] == "notice"
+    with pytest.raises(NotFound):
+        run(commands.claim, DISABLED1, unit(step(2, kind="notice")), 2)
