@@ -216,3 +216,23 @@ def test_suspend_stops_work_timers_and_clock_and_resume_reschedules(ctx, office)
     assert kinds[kinds.index("deadline.paused"):] == [
         "deadline.paused", "case.suspended", "case.status_changed",
         "deadline.resumed", "case.resumed", "case.status_changed", "task.claimed"]
+
+
+def test_a_suspended_case_is_not_retried_until_resumed(ctx, office):
+    from pathlib import Path
+
+    from sqlalchemy import select as sql_select
+
+    from workflows import incidents
+    from workflows.models import Incident
+
+    script = (Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "cases" / "scripted.bpmn").read_text()
+    deploy_model(ctx, office["designer1"], [("scripted.bpmn", script.replace("SCRIPT", "x = no_such_name").encode())])
+    case = start_case(ctx, office["admin1"], "scripted")
+    with ctx.unit_of_work() as uow:
+        incident = uow.session.scalar(sql_select(Incident.id).where(Incident.case_id == case["id"]))
+    handling.suspend(ctx, office["admin1"], case["id"], "排查脚本")
+    with pytest.raises(Conflict, match="suspended"):
+        incidents.retry_incident(ctx, office["admin1"], incident)
+    handling.resume(ctx, office["admin1"], case["id"])
+    incidents.retry_incident(ctx, office["admin1"], incident)  # fails again, but runs
