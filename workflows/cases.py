@@ -417,13 +417,15 @@ def _apply_outcome(
             .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
             .returning(TASKS.c.id)
         ).scalars().all()
-        # co-signers' tasks (加签) go with the task they sign for
+        # co-signers' tasks (加签) go with the task they sign for (open, or completed and held for them)
+        signed_for = select(TASKS.c.id).where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone))
         cancelled += conn.execute(
             TASKS.update()
-            .where(TASKS.c.parent_id.in_(cancelled), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+            .where(TASKS.c.case_id == record.id, TASKS.c.parent_id.in_(signed_for),
+                   TASKS.c.status.in_(OPEN_TASK_STATUSES))
             .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
             .returning(TASKS.c.id)
-        ).scalars().all() if cancelled else []
+        ).scalars().all()
         for task_id in cancelled:
             uow.record("task.cancelled", record.tenant_id, case_id=record.id, task_id=task_id, at=now)
         if cancelled:  # candidates index open tasks only (worklists)

@@ -268,3 +268,23 @@ def test_a_suspended_case_fires_no_timer_and_resuming_moves_its_timers_on(ctx, a
         assert run_due(ctx) == {"fired": 1}
         [follow_up] = get_case(ctx, actors["civil1"], case["id"])["tasks"]
         assert follow_up["element_id"] == "follow_up"
+
+
+def test_signers_go_with_the_task_a_boundary_timer_takes_away(ctx, actors):
+    """加签: the holder completed (held for the co-signer) when the interrupting timer fires: the
+    signer's task is cancelled with the task it signs for, not left in an inbox forever."""
+    from worklists import handling
+
+    with time_machine.travel(START, tick=False) as traveller:
+        [case] = waiting_cases(ctx, actors, 1)
+        traveller.shift(60.5)
+        run_due(ctx)
+        [follow_up] = get_case(ctx, actors["civil1"], case["id"])["tasks"]
+        commands.claim(ctx, actors["civil1"], follow_up["id"])
+        [signer] = handling.add_signers(ctx, actors["civil1"], follow_up["id"], ["civil2"], "parallel")["signers"]
+        case_view, _ = commands.complete(ctx, actors["civil1"], follow_up["id"], {})
+        assert [t["id"] for t in case_view["tasks"]] == [signer["id"]]
+        traveller.shift(3601)
+        assert run_due(ctx) == {"fired": 1}
+        statuses = {t.id: t.status for t in tasks_of(ctx, case["id"])}
+        assert statuses[signer["id"]] == "cancelled"
