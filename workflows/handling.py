@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from .accounts import Actor
 from .cases import (
+    _RECORD_COLUMNS,
     CASES,
     SUSPENDED,
     TASKS,
@@ -62,6 +63,13 @@ def _spiff(workflow, spiff_id: str):
         return workflow.get_task_from_id(UUID(spiff_id))
     except Exception:  # not a UUID, or not in the tree any more
         return None
+
+
+def case_record(uow: UnitOfWork, tenant_id: int, case_id: int) -> CaseRecord:
+    """The case's record without its workflow (suspending needs no engine)."""
+    row = uow.session.connection().execute(
+        select(*_RECORD_COLUMNS).where(CASES.c.id == case_id, CASES.c.tenant_id == tenant_id)).one()
+    return CaseRecord(**row._asdict())
 
 
 def path_back(handle: CaseHandle, spiff_id: str) -> list[str]:

@@ -180,7 +180,7 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
         return engine_handling.rewind(self._ctx, self._uow, actor, handle, spiff_id)
 
     def suspend(self, actor: Actor, case, reason: str) -> dict:
-        record = engine_handling.open_case(self._ctx, self._uow, case.tenant_id, case.id).record
+        record = engine_handling.case_record(self._uow, case.tenant_id, case.id)
         return engine_handling.suspend(self._ctx, self._uow, actor, record, reason)
 
     def resume(self, actor: Actor, handle) -> dict:

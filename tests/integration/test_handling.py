@@ -10,7 +10,7 @@ from workflows.cases import get_case, start_case
 from workflows.errors import Conflict, Forbidden, InvalidInput
 from workflows.models import Task, Timer, TrailEvent
 from workflows.process_models import deploy_model
-from workflows.trail import case_trail
+from workflows.trail import case_trail, verify_case
 from worklists import commands, handling
 
 REVIEW = {"review_result": "meets_conditions"}
@@ -100,6 +100,7 @@ def test_send_back_re_done_parallel_signer_concluded_with_the_story_in_order(ctx
     assert signed["data"]["opinion"] == "同意"
     sent = next(e for e in trail if e["kind"] == "task.sent_back")
     assert sent["data"]["reason"] == "缺少收入证明" and sent["data"]["to"] == "review_civil_affairs"
+    assert verify_case(ctx, a["auditor1"], case_id)["valid"] is True
 
 
 def test_send_back_only_to_a_step_on_the_path_taken(ctx, office):
@@ -216,6 +217,7 @@ def test_suspend_stops_work_timers_and_clock_and_resume_reschedules(ctx, office)
     assert kinds[kinds.index("deadline.paused"):] == [
         "deadline.paused", "case.suspended", "case.status_changed",
         "deadline.resumed", "case.resumed", "case.status_changed", "task.claimed"]
+    assert verify_case(ctx, a["auditor1"], case_id)["valid"] is True
 
 
 def test_a_suspended_case_is_not_retried_until_resumed(ctx, office):
