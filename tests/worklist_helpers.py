@@ -184,7 +184,7 @@ class FakeTaskUnitOfWork(TaskUnitOfWork):
     def rewind(self, actor, handle, spiff_id):
         """Cancel the case's open tasks other than ``spiff_id`` (what the engine's reset drops)."""
         case_id = handle[1]
-        for t in self.tasks.case_tasks(case_id):
+        for t in self.tasks.case_tasks(case_id):  # (a co-signer's task goes with the task it signs for)
             if t.spiff_id != spiff_id and t.status in ("ready", "claimed"):
                 self.tasks.rows[t.id] = dataclasses.replace(t, status="cancelled", version=t.version + 1)
                 self.record("task.cancelled", t.tenant_id, task_id=t.id)

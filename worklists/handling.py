@@ -108,12 +108,13 @@ def _holder_checks(uow: TaskUnitOfWork, actor: Actor, task: TaskRecord, expected
     _check_version(task, expected_version)
 
 
-def _holder_state(uow: TaskUnitOfWork, task: TaskRecord) -> None:
-    if task.kind == "sign":
-        raise Conflict("a co-signer's task is signed (completed with an opinion), nothing else")
+def _holder_state(uow: TaskUnitOfWork, task: TaskRecord, signers_go: bool = False) -> None:
+    """``signers_go``: the operation ends the task, and its co-signers' tasks with it (send back)."""
+    if task.kind != "user":
+        raise Conflict(f"a {'co-signer' if task.kind == 'sign' else task.kind}'s task is completed, nothing else")
     if task.delegated_by:
         raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it first")
-    if task.handling:
+    if task.handling and not signers_go:
         raise Conflict("co-signers are still to sign this task")
     not_suspended(uow, task)
 
@@ -149,14 +150,14 @@ def send_back(
     """The holder sends the case back to an earlier user task on the path it took (the previous
     one when ``to`` is None, else the one with element id ``to``). This task is cancelled; the
     earlier one is open again, assigned to the clerk who last completed it, with its data and
-    the reason. Returns the re-opened task."""
+    the reason; co-signers still to sign this task are cancelled with it. Returns the re-opened task."""
     with _unit(ctx, uow) as uow:
         task = _visible(uow, actor, task_id)
         _holder_checks(uow, actor, task, expected_version, "send back")
         reason = _text(reason, "reason", required=True)
         if to is not None and (not isinstance(to, str) or not 0 < len(to) <= 255):
             raise InvalidInput("no such step", {"to": ["the element id of an earlier user task"]})
-        _holder_state(uow, task)
+        _holder_state(uow, task, signers_go=True)
         handle = uow.open_case(task.tenant_id, task.case_id)
         rows = {t.spiff_id: t for t in uow.tasks.case_tasks(task.case_id)}
         earlier = [rows[s] for s in uow.path_back(handle, task.spiff_id)

@@ -238,3 +238,17 @@ def test_a_suspended_case_is_not_retried_until_resumed(ctx, office):
         incidents.retry_incident(ctx, office["admin1"], incident)
     handling.resume(ctx, office["admin1"], case["id"])
     incidents.retry_incident(ctx, office["admin1"], incident)  # fails again, but runs
+
+
+def test_send_back_takes_the_co_signers_tasks_with_it(ctx, office):
+    a = office
+    _, review = to_review(ctx, a)
+    _, [decide] = work(ctx, a["civil1"], review, REVIEW)
+    commands.claim(ctx, a["civil2"], decide["id"])
+    [signer] = handling.add_signers(ctx, a["civil2"], decide["id"], ["super1"], "parallel")["signers"]
+    with pytest.raises(Conflict):
+        handling.transfer(ctx, a["civil2"], decide["id"], "civil1")  # the signers sign for civil2
+    back = handling.send_back(ctx, a["civil2"], decide["id"], "重审")
+    assert back["id"] == review and row(ctx, signer["id"]).status == "cancelled"
+    with pytest.raises(Conflict):
+        commands.complete(ctx, a["super1"], signer["id"], {"opinion": "同意"})
