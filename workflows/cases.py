@@ -324,7 +324,8 @@ def complete_user_task(
             raise Conflict("this task was completed or cancelled by someone else")
     before.discard(task.spiff_id)
     uow.record(
-        "task.released" if row_closed else "task.completed", record.tenant_id, case_id=record.id, task_id=task.id, actor=actor.username, at=now,
+        "task.released" if row_closed else "task.completed", record.tenant_id, case_id=record.id, task_id=task.id,
+        actor=actor.username, at=now,
         data={"name": task.name, "element_id": task.element_id, "submitted": data,
               "case_data_changes": data_changes(previous_data, outcome.data)},
     )

@@ -35,7 +35,7 @@ from workflows.cases import FINAL_CASE_STATUSES, OPEN_TASK_STATUSES, SUSPENDED
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 
-from .access import has_worklist, may_see, may_work, require_worklist, supervises
+from .access import has_worklist, may_see, may_work, require_worklist
 from .repository import MAX_ID, TaskRecord, task_item
 from .unit_of_work import Completion, SqlTaskUnitOfWork, TaskUnitOfWork
 
