@@ -28,6 +28,7 @@ from workflows.accounts import Actor
 from workflows.cases import FINAL_CASE_STATUSES
 from workflows.context import EngineContext
 from workflows.errors import Forbidden, InvalidInput, RedwallError
+from workflows.handling import add_notice
 from workflows.models import Case, Tenant
 
 from .catalogue import load_catalogue
@@ -158,6 +159,11 @@ def run_proactive(ctx: EngineContext, actor: Actor, rules_path: Path | str | Non
                         extra_data={"proactive_rule": rule.code, "deliver_by": birthday.isoformat() if rule.due == "birthday" else None},
                         uow=uow,
                     )
+                    if rule.remind:  # the department is reminded: an item in its inbox, with the case
+                        add_notice(uow, tenant.id, case["id"], rule.remind, f"主动服务提醒 {rule.name}"[:255],
+                                   f"{case['number']}: 已为居民主动发起{rule.name}，请跟进办理"
+                                   + ("并于生日当天送达。" if rule.due == "birthday" else "。"),
+                                   ctx.clock(), service_code=rule.service, actor=window.username)
                     uow.commit()
                 started.append({"case_id": case["id"], "number": case["number"], "resident_id": resident_id,
                                 "birthday": birthday.isoformat()})

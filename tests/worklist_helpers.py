@@ -40,8 +40,9 @@ class InMemoryTaskRepository:
     a concurrent writer that gets in between a command's read and its write.
     """
 
-    def __init__(self, tasks=(), colleagues=(), case_numbers=None):
+    def __init__(self, tasks=(), colleagues=(), case_numbers=None, case_statuses=None):
         self.rows = {t.id: t for t in tasks}
+        self.case_statuses = dict(case_statuses or {})
         self.colleagues = {c.username: (tenant, c) for tenant, c in colleagues}
         self.case_numbers = dict(case_numbers or {})
         self.candidates = {t.id: set(t.candidate_groups) | set(t.candidate_users) for t in tasks}
@@ -71,6 +72,28 @@ class InMemoryTaskRepository:
 
     def case_number(self, case_id):
         return self.case_numbers.get(case_id, f"T1-20261125-{case_id:06d}")
+
+    def case_status(self, case_id):
+        return self.case_statuses.get(case_id, "open")
+
+    def case_tasks(self, case_id):
+        return [t for _, t in sorted(self.rows.items()) if t.case_id == case_id]
+
+    def add(self, **values):
+        values.setdefault("id", max(self.rows, default=0) + 1)
+        values["candidate_groups"] = tuple(values.get("candidate_groups") or ())
+        values["candidate_users"] = tuple(values.get("candidate_users") or ())
+        record = TaskRecord(**values)
+        self.rows[record.id] = record
+        return record
+
+    def urge_open(self, case_id, at):
+        urged = []
+        for t in self.case_tasks(case_id):
+            if t.status in ("ready", "claimed"):
+                self.rows[t.id] = dataclasses.replace(t, urged_count=t.urged_count + 1, urged_at=at)
+                urged.append(self.rows[t.id])
+        return urged
 
 
 class FakeTaskUnitOfWork(TaskUnitOfWork):
@@ -112,6 +135,97 @@ class FakeTaskUnitOfWork(TaskUnitOfWork):
         self.completions.append((actor.username, completion.step, data))
         self.record("task.completed", current.tenant_id, task_id=current.id, actor=actor.username)
         return {"id": current.case_id, "status": "open"}, []
+
+
+    # -- handling operations: the engine's part played in memory -------------------------------
+    #: ``paths[spiff_id]``: the completed user tasks before it, nearest first (the engine's path_back)
+    paths: dict = {}
+    #: ``follows[spiff_id]``: the user tasks after it, ``(spiff_id, still ready)`` each
+    follows: dict = {}
+
+    def validate(self, completion, data):
+        from workflows.errors import InvalidInput
+
+        if "invalid" in data:
+            raise InvalidInput("the submitted data does not match the task's form", {"data": {"invalid": ["no"]}})
+
+    def release(self, actor, task, data):
+        self.completions.append((actor.username, ("released", task.id), data))
+        self.record("task.released", task.tenant_id, task_id=task.id, actor=actor.username)
+        return {"id": task.case_id, "status": "open"}, []
+
+    def case(self, tenant_id, case_id):
+        rows = self.tasks.case_tasks(case_id)
+        if not rows or rows[0].tenant_id != tenant_id:
+            return None
+        started_by = getattr(self, "started_by", {}).get(case_id, "intake1")
+        return SimpleNamespace(id=case_id, tenant_id=tenant_id, number=self.tasks.case_number(case_id),
+                               status=self.tasks.case_status(case_id), started_by=started_by, version=3,
+                               service_code=None)
+
+    def case_groups(self, case_id):
+        groups = set()
+        for t in self.tasks.case_tasks(case_id):
+            groups |= {t.group} | set(t.candidate_groups)
+        return groups - {None}
+
+    def case_view(self, tenant_id, case_id):
+        return {"id": case_id, "status": self.tasks.case_status(case_id)}
+
+    def open_case(self, tenant_id, case_id):
+        return ("case", case_id)
+
+    def path_back(self, handle, spiff_id):
+        return list(self.paths.get(spiff_id, []))
+
+    def followers(self, handle, spiff_id):
+        return list(self.follows.get(spiff_id, []))
+
+    def rewind(self, actor, handle, spiff_id):
+        """Cancel the case's open tasks other than ``spiff_id`` (what the engine's reset drops)."""
+        case_id = handle[1]
+        for t in self.tasks.case_tasks(case_id):  # (a co-signer's task goes with the task it signs for)
+            if t.spiff_id != spiff_id and t.status in ("ready", "claimed"):
+                self.tasks.rows[t.id] = dataclasses.replace(t, status="cancelled", version=t.version + 1)
+                self.record("task.cancelled", t.tenant_id, task_id=t.id)
+        return self.case_view(1, case_id)
+
+    def suspend(self, actor, case, reason):
+        self.tasks.case_statuses[case.id] = "suspended"
+        self.record("case.suspended", case.tenant_id, case_id=case.id, actor=actor.username, data={"reason": reason})
+        return self.case_view(case.tenant_id, case.id)
+
+    def resume(self, actor, handle):
+        self.tasks.case_statuses[handle[1]] = "open"
+        self.record("case.resumed", 1, case_id=handle[1], actor=actor.username)
+        return self.case_view(1, handle[1])
+
+    def add_copies(self, case, usernames, by, comment, at):
+        self.copy_rows = getattr(self, "copy_rows", [])
+        known = {(c["case_id"], c["username"]) for c in self.copy_rows}
+        fresh = [{"kind": "cc", "id": len(self.copy_rows) + i + 1, "case_id": case.id, "case_number": case.number,
+                  "username": u, "copied_by": by, "comment": comment, "created_at": at, "read_at": None,
+                  "status": "unread"} for i, u in enumerate(u for u in usernames if (case.id, u) not in known)]
+        self.copy_rows += fresh
+        return fresh
+
+    def copies(self, tenant_id, username, limit, before_id):
+        mine = [c for c in reversed(getattr(self, "copy_rows", [])) if c["username"] == username
+                and (before_id is None or c["id"] < before_id)]
+        return mine[:limit]
+
+    def mark_copy_read(self, tenant_id, username, copy_id, at):
+        for c in getattr(self, "copy_rows", []):
+            if c["id"] == copy_id and c["username"] == username:
+                fresh = c["read_at"] is None
+                if fresh:
+                    c.update(read_at=at, status="read")
+                return dict(c), fresh
+        return None, False
+
+    def add_urging(self, case, by, comment, targets, at):
+        self.urgings = getattr(self, "urgings", []) + [(case.id, by, comment, targets)]
+        return len(self.urgings)
 
 
 def colleague(username, roles=("clerk",), groups=()) -> Colleague:

@@ -32,6 +32,8 @@ from .unit_of_work import UnitOfWork
 
 OPEN_TASK_STATUSES = ("ready", "claimed")
 FINAL_CASE_STATUSES = ("concluded", "refused", "terminated")
+#: a case a supervisor suspended (挂起): nothing of it can be worked, no timer fires (workflows.handling)
+SUSPENDED = "suspended"
 START_ROLES = ("intake", "clerk", "supervisor", "designer", "admin")
 
 
@@ -294,13 +296,16 @@ def _advanceable(ctx: EngineContext, uow: UnitOfWork, values: dict):
 
 
 def complete_user_task(
-    ctx: EngineContext, uow: UnitOfWork, actor: Actor, step: TaskStep, data: dict | None
+    ctx: EngineContext, uow: UnitOfWork, actor: Actor, step: TaskStep, data: dict | None, *, row_closed: bool = False
 ) -> tuple[dict, list[dict]]:
     """Complete a materialised user task inside the caller's unit of work and run the case on.
 
     The caller opened ``step`` (:func:`open_task_for_update`) and checked who may complete
     it; this validates ``data`` against the task's form, runs the engine and persists the
     result. Returns ``(case, next_tasks)``.
+
+    ``row_closed``: the clerk completed the task's row earlier and the engine step waited for
+    co-signers (加签, ``worklists.handling``); it runs now and is recorded as ``task.released``.
     """
     s = uow.session
     data = dict(data or {})
@@ -313,12 +318,14 @@ def complete_user_task(
     previous_data = record.data
     outcome = ctx.engine.complete_task(runtime, workflow, task.spiff_id, data)
     now = ctx.clock()
-    done = s.connection().execute(_COMPLETE_TASK, {"b_id": task.id, "b_now": now, "b_by": actor.username})
-    if done.rowcount != 1:
-        raise Conflict("this task was completed or cancelled by someone else")
+    if not row_closed:
+        done = s.connection().execute(_COMPLETE_TASK, {"b_id": task.id, "b_now": now, "b_by": actor.username})
+        if done.rowcount != 1:
+            raise Conflict("this task was completed or cancelled by someone else")
     before.discard(task.spiff_id)
     uow.record(
-        "task.completed", record.tenant_id, case_id=record.id, task_id=task.id, actor=actor.username, at=now,
+        "task.released" if row_closed else "task.completed", record.tenant_id, case_id=record.id, task_id=task.id,
+        actor=actor.username, at=now,
         data={"name": task.name, "element_id": task.element_id, "submitted": data,
               "case_data_changes": data_changes(previous_data, outcome.data)},
     )
@@ -337,6 +344,8 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
     with ctx.unit_of_work() as uow:
         s = uow.session
         record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
+        if record.status == SUSPENDED:
+            raise Conflict("the case is suspended; it takes messages again when it is resumed")
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         try:
             outcome = ctx.engine.send_message(runtime, workflow, name, payload)
@@ -406,6 +415,15 @@ def _apply_outcome(
         cancelled = conn.execute(
             TASKS.update()
             .where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
+            .returning(TASKS.c.id)
+        ).scalars().all()
+        # co-signers' tasks (加签) go with the task they sign for (open, or completed and held for them)
+        signed_for = select(TASKS.c.id).where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone))
+        cancelled += conn.execute(
+            TASKS.update()
+            .where(TASKS.c.case_id == record.id, TASKS.c.parent_id.in_(signed_for),
+                   TASKS.c.status.in_(OPEN_TASK_STATUSES))
             .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
             .returning(TASKS.c.id)
         ).scalars().all()

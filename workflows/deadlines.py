@@ -4,7 +4,9 @@ that make the engine act on time.
 Every persisted engine step passes through :func:`plan_step` (called at the top of
 ``workflows.cases._apply_outcome``, inside the step's transaction). It
 
-* starts the case clock when a case starts with a time limit, ``time_limit_working_days``,
+* starts the case clock when a case starts with a time limit, ``time_limit_working_days``
+  (or ``time_limit_minutes`` of calendar time, for emergencies: warned when a quarter of the
+  time is left, seriously overdue after twice the time),
   taken from the start data (the service catalogue passes its 承诺时限 there) or else from a
   ``spiffworkflow:property`` of the process's start event; a process that sets the key in
   its data later (e.g. when the case is accepted) starts the clock at that step;
@@ -45,6 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .unit_of_work import UnitOfWork
 
 TIME_LIMIT_KEY = "time_limit_working_days"
+#: a time limit in minutes of calendar time (emergencies, 应急), used when there is none in working days
+TIME_LIMIT_MINUTES_KEY = "time_limit_minutes"
+#: a minutes clock warns when this share of its time is left, and is seriously overdue after twice its time
+MINUTES_WARN_SHARE = 0.25
 #: a user task property naming a case data field that holds the date the task is due on
 DUE_DATE_FIELD_KEY = "due_date_field"
 WARN_KEY = "warn_working_days"
@@ -172,10 +178,17 @@ def plan_step(
         limit = _whole_days(data.get(TIME_LIMIT_KEY))
         if limit is None:
             limit = _whole_days(runtime.start_properties.get(TIME_LIMIT_KEY))
+        minutes = _whole_days(data.get(TIME_LIMIT_MINUTES_KEY))
+        if minutes is None:
+            minutes = _whole_days(runtime.start_properties.get(TIME_LIMIT_MINUTES_KEY))
         if limit is not None and status not in FINAL_STATUSES:
             red_days = _whole_days(data.get(RED_KEY)) or _whole_days(runtime.start_properties.get(RED_KEY))
             _start_clock(uow, conn, calendar, record, limit, warn_days, red_days or policy.red_after_working_days,
                          now, new_case=True)
+            if status == "waiting_applicant":
+                _pause(uow, conn, calendar, record, now)
+        elif minutes and status not in FINAL_STATUSES:
+            _start_minutes_clock(uow, conn, record, minutes, now)
             if status == "waiting_applicant":
                 _pause(uow, conn, calendar, record, now)
     elif status != previous_status:
@@ -250,6 +263,28 @@ def _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now, n
     )
 
 
+def _minute_thresholds(deadline: datetime, minutes: int, now: datetime) -> dict:
+    period = timedelta(minutes=minutes)
+    return {"deadline": deadline, "warn_at": min(max(deadline - period * MINUTES_WARN_SHARE, now), deadline),
+            "red_at": deadline + period}
+
+
+def _start_minutes_clock(uow, conn, record, minutes: int, now: datetime) -> None:
+    """A limit in calendar minutes: due ``minutes`` after now, whatever the day (emergencies)."""
+    times = _minute_thresholds(now + timedelta(minutes=minutes), minutes, now)
+    conn.execute(CLOCKS.insert().values(
+        case_id=record.id, tenant_id=record.tenant_id, time_limit_working_days=None, time_limit_minutes=minutes,
+        warn_working_days=0, red_after_working_days=0, state="running", started_at=now, paused_at=None,
+        remaining_working_days=None, level="none", pauses=[], **times))
+    _set_case_deadline(conn, record, times["deadline"])
+    _schedule_levels(conn, record, times, "none", now)
+    uow.record(
+        "deadline.set", record.tenant_id, case_id=record.id, at=now,
+        data={"time_limit_minutes": minutes, "deadline": times["deadline"].isoformat(),
+              "warn_at": times["warn_at"].isoformat(), "red_at": times["red_at"].isoformat()},
+    )
+
+
 def _start_later(uow, conn, calendar, record, limit, warn_days, red_days, now) -> None:
     """A process set its time limit after the start (e.g. at acceptance): start counting now."""
     clock = _clock(conn, record.id)
@@ -274,9 +309,14 @@ def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
         return
     if clock["state"] != "running":
         return
-    remaining = calendar.working_days_left(now, clock["deadline"]) if clock["deadline"] is not None else None
+    seconds = None
+    if clock["time_limit_minutes"] is not None and clock["deadline"] is not None:
+        remaining, seconds = None, int((clock["deadline"] - now).total_seconds())
+    else:
+        remaining = calendar.working_days_left(now, clock["deadline"]) if clock["deadline"] is not None else None
     conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-        state="paused", paused_at=now, remaining_working_days=remaining, deadline=None, warn_at=None, red_at=None,
+        state="paused", paused_at=now, remaining_working_days=remaining, remaining_seconds=seconds, deadline=None,
+        warn_at=None, red_at=None,
     ))
     if clock["deadline"] is None:
         return
@@ -287,7 +327,8 @@ def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
     ).values(due_at=None, warn_at=None))
     uow.record(
         "deadline.paused", record.tenant_id, case_id=record.id, at=now,
-        data={"remaining_working_days": remaining, "deadline_was": clock["deadline"].isoformat()},
+        data={"remaining_working_days": remaining, "deadline_was": clock["deadline"].isoformat(),
+              **({"remaining_seconds": seconds} if seconds is not None else {})},
     )
 
 
@@ -296,6 +337,22 @@ def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
     if clock is None or clock["state"] != "paused":
         return
     pauses = list(clock["pauses"] or []) + [[clock["paused_at"].isoformat(), now.isoformat()]]
+    if clock["time_limit_minutes"] is not None and clock["remaining_seconds"] is not None:
+        deadline = now + timedelta(seconds=clock["remaining_seconds"])
+        times = _minute_thresholds(deadline, clock["time_limit_minutes"], now)
+        conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+            state="running", paused_at=None, remaining_seconds=None, pauses=pauses, **times))
+        _set_case_deadline(conn, record, deadline)
+        conn.execute(TASKS.update().where(
+            TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at.is_(None),
+        ).values(due_at=deadline, warn_at=times["warn_at"]))
+        _schedule_levels(conn, record, times, clock["level"], now)
+        uow.record(
+            "deadline.resumed", record.tenant_id, case_id=record.id, at=now,
+            data={"remaining_seconds": clock["remaining_seconds"], "deadline": deadline.isoformat(),
+                  "paused_since": clock["paused_at"].isoformat()},
+        )
+        return
     if clock["time_limit_working_days"] is None or clock["remaining_working_days"] is None:
         conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
             state="running", paused_at=None, pauses=pauses))
@@ -325,12 +382,13 @@ def _stop(uow, conn, record, status: str, now: datetime) -> None:
     pauses = list(clock["pauses"] or [])
     if clock["state"] == "paused":
         pauses.append([clock["paused_at"].isoformat(), now.isoformat()])
-        on_time = clock["remaining_working_days"] is None or clock["remaining_working_days"] >= 0
+        left = clock["remaining_seconds"] if clock["time_limit_minutes"] is not None else clock["remaining_working_days"]
+        on_time = left is None or left >= 0
     else:
         on_time = clock["deadline"] is None or now <= clock["deadline"]
     conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
         state="stopped", stopped_at=now, paused_at=None, pauses=pauses, on_time=on_time))
-    if clock["time_limit_working_days"] is not None:
+    if clock["time_limit_working_days"] is not None or clock["time_limit_minutes"] is not None:
         uow.record(
             "deadline.stopped", record.tenant_id, case_id=record.id, at=now,
             data={"status": status, "on_time": on_time,

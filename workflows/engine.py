@@ -48,6 +48,9 @@ CASE_STATUS_KEY = "case_status"
 FINAL_STATUSES = {"concluded", "refused", "terminated"}
 # A waiting catch event in this lane means the case waits for the applicant (补正).
 APPLICANT_LANE = "applicant"
+# A user task property: "true" makes the task's (first) candidate group its group instead of the
+# lane's, so that the lane's members do not work it for that group (each department for itself).
+GROUP_FROM_CANDIDATES = "group_from_candidates"
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,42 @@ class CaseEngine:
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
 
+    @_in_tenant_scope
+    def reset_to(self, runtime: ModelRuntime, workflow: BpmnWorkflow, spiff_id: str, data: dict | None = None) -> StepOutcome:
+        """Take the case back to the user task ``spiff_id`` (completed earlier): what followed it
+        is dropped and it is ready again, with ``data`` (退回, 撤回)."""
+        from copy import deepcopy
+        from uuid import UUID
+
+        task = workflow.get_task_from_id(UUID(spiff_id))
+        workflow.reset_from_task_id(task.id, deepcopy(data) if data is not None else None)
+        workflow.last_task = task  # the case data is what the task holds again
+        incident = self._run(workflow)
+        return self.outcome(runtime, workflow, incident)
+
+    @staticmethod
+    def shift_timers(workflow: BpmnWorkflow, delta) -> None:
+        """Move every waiting timer event ``delta`` later (a suspended case's timers stood still)."""
+        for task in workflow.event_manager.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            value = task._get_internal_data("event_value")
+            if value is None:
+                continue
+            if isinstance(value, dict) and "next" in value:
+                value = dict(value, next=(datetime.fromisoformat(value["next"]) + delta).isoformat())
+            elif isinstance(value, datetime):
+                value = value + delta
+            elif isinstance(value, str):
+                try:
+                    due = TimerEventDefinition.get_datetime(value)
+                except Exception:  # a duration not yet turned into a time: nothing to move
+                    continue
+                value = (due + delta).isoformat()
+            else:
+                continue
+            task._set_internal_data(event_value=value)
+
     # -- queries -------------------------------------------------------------------------
     @staticmethod
     def find_ready_task(workflow: BpmnWorkflow, spiff_id: str):
@@ -361,14 +400,19 @@ class CaseEngine:
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
             props = (getattr(spec, "extensions", None) or {}).get("properties", {}) or {}
+            lane = runtime.lanes.get(spec.bpmn_id or spec.name)
+            candidate_groups = _candidates(task, props, "candidate_groups")
+            if str(props.get(GROUP_FROM_CANDIDATES, "")).lower() == "true" and candidate_groups:
+                # e.g. one acknowledgement per notified department: that department's alone
+                lane = candidate_groups[0]
             result.append(
                 ReadyTask(
                     spiff_id=str(task.id),
                     element_id=spec.bpmn_id or spec.name,
                     name=spec.bpmn_name or spec.bpmn_id or spec.name,
-                    lane=runtime.lanes.get(spec.bpmn_id or spec.name),
+                    lane=lane,
                     form_key=props.get("formJsonSchemaFilename"),
-                    candidate_groups=_candidates(task, props, "candidate_groups"),
+                    candidate_groups=candidate_groups,
                     candidate_users=_candidates(task, props, "candidate_users"),
                     priority=_int_or(task.data.get("priority", props.get("priority")), 50),
                     properties=dict(props),

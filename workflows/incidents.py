@@ -11,6 +11,7 @@ from .accounts import Actor
 from .cases import (
     CASES,
     FINAL_CASE_STATUSES,
+    SUSPENDED,
     INCIDENTS,
     _apply_outcome,
     _write_case,
@@ -97,6 +98,8 @@ def retry_incident(ctx: EngineContext, actor: Actor, incident_id: int) -> dict:
         record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, incident.case_id)
         if record.status in FINAL_CASE_STATUSES:
             raise Conflict("the case has ended; there is nothing to retry")
+        if record.status == SUSPENDED:
+            raise Conflict("the case is suspended; retry it when it is resumed")
         now: datetime = ctx.clock()
         resolved = conn.execute(
             INCIDENTS.update().where(INCIDENTS.c.case_id == record.id, INCIDENTS.c.resolved_at.is_(None))

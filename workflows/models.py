@@ -239,6 +239,18 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Handling operations (worklists.handling): ``user`` for a BPMN user task, ``sign`` for a
+    # co-signer's task (加签) added to the task ``parent_id``; a sign task has no engine task.
+    kind: Mapped[str] = mapped_column(String(8), default="user", server_default=text("'user'"))
+    parent_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # What the clerk must know about the task: the reason it was sent back (退回), the signer's brief.
+    note: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # 催办: how often the task was urged, and when last.
+    urged_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    urged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Operation state: signers pending (``before``/``after``/``parallel``), data held for signers,
+    # a signer's opinion.
+    handling: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 # Highest priority first, then oldest: a DESC key needs the column objects, hence outside the class.
@@ -348,6 +360,55 @@ class TaskCandidate(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
 
 
+# -- handling operations (worklists.handling) ----------------------------------------------------
+class CaseCopy(Base):
+    """A case copied to a user (抄送): read-only access to that case, listed as ``scope=cc``."""
+
+    __tablename__ = "case_copies"
+    __table_args__ = (
+        UniqueConstraint("case_id", "username"),
+        Index("ix_case_copies_inbox", "tenant_id", "username", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    username: Mapped[str] = mapped_column(String(150))
+    copied_by: Mapped[str] = mapped_column(String(150))
+    comment: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CaseUrging(Base):
+    """A case urged (催办) by a supervisor or the intake clerk who received it."""
+
+    __tablename__ = "case_urgings"
+    __table_args__ = (Index("ix_case_urgings_tenant_at", "tenant_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    urged_by: Mapped[str] = mapped_column(String(150))
+    comment: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # the open tasks urged and their holders: [{"task_id", "assignee", "group"}]
+    targets: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseSuspension(Base):
+    """A case suspended (挂起) by a supervisor or admin, and its resumption (恢复)."""
+
+    __tablename__ = "case_suspensions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    previous_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(2000))
+    suspended_by: Mapped[str] = mapped_column(String(150))
+    suspended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resumed_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    resumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 # -- timers, deadlines and supervision (workflows.timers, .deadlines, .supervision) ---------------
 class Timer(Base):
     """A moment at which the engine must act on a case, stored with its due time.
@@ -395,6 +456,9 @@ class CaseClock(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     time_limit_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # or a limit in calendar minutes (emergencies, 应急), and what was left of it while paused
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remaining_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     warn_working_days: Mapped[int] = mapped_column(Integer, default=1)
     red_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
     # running | paused | stopped

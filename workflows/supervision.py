@@ -34,6 +34,7 @@ from .cases import FINAL_CASE_STATUSES, _apply_outcome, _write_case, load_case_f
 from .context import EngineContext
 from .deadlines import CASES, CLOCKS, LEVEL_DELAY, LEVEL_OF_KIND, LEVELS, TASKS
 from .errors import Forbidden, InvalidInput
+from .models import CaseUrging
 
 THRESHOLD = {"warning": CLOCKS.c.warn_at, "overdue": CLOCKS.c.deadline, "red": CLOCKS.c.red_at}
 STAMP = {"warning": "warned_at", "overdue": "overdue_at", "red": "seriously_overdue_at"}
@@ -111,7 +112,7 @@ def metrics(
     concluded in it; on time = concluded no later than their deadline (cases without a
     time limit count as on time); early = concluded on a day before their deadline's day;
     overdue_open = cases open past their deadline at the end of the range (or now);
-    warned = warnings raised in the range; avg_working_hours = mean handling time of the
+    warned = warnings raised in the range; urged = urgings (催办) in the range; avg_working_hours = mean handling time of the
     concluded cases in office hours, without the time spent waiting for the applicant.
     A case belongs to the first department it was routed to after the intake window.
     Clerk rows count the clerk's tasks the same way (received = tasks created in the range
@@ -144,10 +145,11 @@ def metrics(
 
 
 class _Tally:
-    __slots__ = ("received", "concluded", "on_time", "early", "overdue_open", "warned", "seconds")
+    __slots__ = ("received", "concluded", "on_time", "early", "overdue_open", "warned", "urged", "seconds")
 
     def __init__(self):
         self.received = self.concluded = self.on_time = self.early = self.overdue_open = self.warned = 0
+        self.urged = 0
         self.seconds: list[int] = []
 
     def row(self, key: str) -> dict[str, Any]:
@@ -161,12 +163,16 @@ class _Tally:
             "early_rate": round(self.early / self.concluded, 4) if self.concluded else None,
             "overdue_open": self.overdue_open,
             "warned": self.warned,
+            "urged": self.urged,
             "avg_working_hours": round(sum(self.seconds) / len(self.seconds) / 3600, 2) if self.seconds else None,
         }
 
 
 def _in(moment, start, end) -> bool:
     return moment is not None and start <= moment < end
+
+
+URGINGS = CaseUrging.__table__
 
 
 def _case_rows(s, calendar, tenant_id, start, end, asof, scope, group_by) -> list[dict]:
@@ -219,6 +225,16 @@ def _case_rows(s, calendar, tenant_id, start, end, asof, scope, group_by) -> lis
             tally.overdue_open += 1
         if _in(row.warned_at, start, end):
             tally.warned += 1
+    urgings = (  # 催办 in the range, counted for the case's department or service
+        select(func.coalesce(first_department, first_group).label("department"),
+               func.coalesce(CASES.c.service_code, CASES.c.process_key).label("service"))
+        .select_from(URGINGS.join(CASES, CASES.c.id == URGINGS.c.case_id))
+        .where(URGINGS.c.tenant_id == tenant_id, URGINGS.c.created_at >= start, URGINGS.c.created_at < end)
+    )
+    for row in s.execute(urgings):
+        department = row.department or "(none)"
+        if scope is None or department in scope:
+            tallies[department if group_by == "department" else (row.service or "(none)")].urged += 1
     return [tallies[key].row(key) for key in sorted(tallies)]
 
 
@@ -261,6 +277,12 @@ def _clerk_rows(s, calendar, tenant_id, start, end, asof, scope) -> list[dict]:
         if (_in(row.warn_at, start, end) and row.created_at <= row.warn_at < asof
                 and (row.completed_at is None or row.completed_at > row.warn_at)):
             tally.warned += 1  # its warning time passed while it was open
+    urgings = select(URGINGS.c.targets).where(URGINGS.c.tenant_id == tenant_id, URGINGS.c.created_at >= start,
+                                              URGINGS.c.created_at < end)
+    for (targets,) in s.execute(urgings):  # 催办: each clerk holding an urged task
+        for target in targets or ():
+            if target.get("assignee") and (scope is None or target.get("group") in scope):
+                tallies[target["assignee"]].urged += 1
     return [tallies[key].row(key) for key in sorted(tallies)]
 
 

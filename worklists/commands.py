@@ -18,6 +18,7 @@ from workflows.cases import OPEN_TASK_STATUSES
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 
+from . import handling
 from .access import has_worklist, may_see, may_work, require_worklist, supervises
 from .repository import MAX_ID, TaskRecord, task_item
 from .unit_of_work import SqlTaskUnitOfWork, TaskUnitOfWork
@@ -82,6 +83,7 @@ def claim(
             raise Conflict(f"the task is already claimed by {task.assignee}")
         if task.status != "ready":
             raise Conflict(f"the task is no longer open ({task.status})")
+        handling.not_suspended(uow, task)
         task = _change(uow, task, status="claimed", assignee=actor.username)
         _record(uow, ctx, "task.claimed", actor, task)
         answer = _answer(uow, task)
@@ -108,6 +110,8 @@ def unclaim(
         _check_version(task, expected_version)
         if holder and task.delegated_by and not supervises(actor, task):
             raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it to hand it back")
+        if task.kind == "sign":
+            raise Conflict("a co-signer's task belongs to its signer; it cannot go back to the group")
         before = task
         task = _change(uow, task, status="ready", assignee=None, delegated_by=None)
         _record(
@@ -137,6 +141,9 @@ def assign(
             )
         if task.status not in OPEN_TASK_STATUSES:
             raise Conflict(f"the task is no longer open ({task.status})")
+        if task.kind == "sign":
+            raise Conflict("a co-signer's task belongs to its signer")
+        handling.not_suspended(uow, task)
         if task.status == "claimed" and task.assignee == username and not task.delegated_by:
             return _answer(uow, task)
         before = task
@@ -167,6 +174,9 @@ def delegate(
         comment = _comment(comment)
         if task.delegated_by:
             raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it first")
+        if task.kind == "sign":
+            raise Conflict("a co-signer's task is signed by the signer")
+        handling.not_suspended(uow, task)
         colleague = uow.tasks.colleague(actor.tenant_id, username)
         if colleague is None or not has_worklist(colleague) or username == actor.username:
             raise InvalidInput(
@@ -197,6 +207,7 @@ def resolve(
             raise Forbidden("only the delegate or the clerk who delegated the task may end the delegation")
         _check_version(task, expected_version)
         comment = _comment(comment)
+        handling.not_suspended(uow, task)
         before = task
         task = _change(uow, task, status="claimed", assignee=before.delegated_by, delegated_by=None)
         _record(
@@ -237,6 +248,21 @@ def complete(
         _check_version(task, expected_version)
         if task.delegated_by:
             raise Conflict(f"{task.delegated_by} delegated this task to you: resolve it, they complete it")
+        handling.not_suspended(uow, task)
+        if task.kind == "sign":  # a co-signer signs (加签): no engine task of its own
+            answer = handling.sign(ctx, uow, actor, task, data)
+            uow.commit()
+            return answer
+        if task.kind == "notice":  # a department acknowledges a notice (e.g. a proactive reminder)
+            answer = handling.acknowledge_notice(ctx, uow, actor, task, data)
+            uow.commit()
+            return answer
+        if task.handling:  # co-signers: the engine step may have to wait for them
+            held = handling.held_completion(ctx, uow, actor, completion, data)
+            if held is not None:
+                uow.commit()
+                return held
+            task = completion.task
         _change(uow, task)
         case, next_tasks = uow.run_completion(actor, completion, data)
         uow.tasks.forget_candidates(task.id)

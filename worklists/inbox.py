@@ -81,12 +81,17 @@ def list_tasks(
 
     Scopes: ``mine`` (claimed by me), ``group`` (ready and unclaimed in my groups, as
     member or supervisor, and the ready tasks naming me or my groups as candidates),
-    ``all`` (every open task I may see), ``delegated`` (tasks I delegated, still out).
+    ``all`` (every open task I may see), ``delegated`` (tasks I delegated, still out),
+    ``cc`` (cases copied to me, newest first; ``worklists.handling.list_copies``).
     ``overdue``: due time passed; ``warned``: warning time passed, due time not yet.
     Sorts: ``due`` (soonest first, tasks without a due time last), ``priority`` (highest
     first) and ``created`` (oldest first); ties by id.
     """
     require_worklist(actor)
+    if scope == "cc":  # cases copied to me (抄送): a list of their own
+        from .handling import list_copies
+
+        return list_copies(ctx, actor, limit, cursor)
     _check_choice("scope", scope, SCOPES)
     _check_choice("sort", sort, SORTS)
     if status is not None:

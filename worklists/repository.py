@@ -50,18 +50,30 @@ class TaskRecord:
     completed_at: datetime | None
     completed_by: str | None
     version: int
+    # handling operations (worklists.handling); defaults for rows read before they existed
+    kind: str = "user"
+    parent_id: int | None = None
+    note: str | None = None
+    urged_count: int = 0
+    urged_at: datetime | None = None
+    handling: dict | None = None
 
     @classmethod
     def of(cls, row: Any) -> TaskRecord:
         """A record from a row mapping or any object with the task's attributes."""
         get = row.__getitem__ if hasattr(row, "keys") else row.__getattribute__
-        values = {name: get(name) for name in _RECORD_FIELDS}
+        values = {name: get(name) for name in _RECORD_FIELDS if name not in _OPTIONAL or _has(row, name)}
         values["candidate_groups"] = tuple(values["candidate_groups"] or ())
         values["candidate_users"] = tuple(values["candidate_users"] or ())
         return cls(**values)
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(TaskRecord))
+_OPTIONAL = ("kind", "parent_id", "note", "urged_count", "urged_at", "handling")
+
+
+def _has(row: Any, name: str) -> bool:
+    return name in row.keys() if hasattr(row, "keys") else hasattr(row, name)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,15 @@ def task_item(task: TaskRecord, case_number: str | None) -> dict:
     view = task_view(task, case_number)
     view["delegated_by"] = task.delegated_by
     view["service_code"] = task.service_code
+    view["kind"] = task.kind or "user"
+    view["parent_id"] = task.parent_id
+    view["note"] = task.note
+    view["urged_count"] = task.urged_count or 0
+    view["urged_at"] = task.urged_at
+    handling = task.handling or {}
+    view["signing"] = {  # what the holder waits for, or what the signer signs
+        key: handling[key] for key in ("mode", "after", "for", "opinion", "agree") if key in handling
+    } or None
     return view
 
 
@@ -105,9 +126,22 @@ class TaskRepository(Protocol):
     def case_number(self, case_id: int) -> str | None:
         """The application number residents quote for the case."""
 
+    def case_status(self, case_id: int) -> str | None:
+        """The case's status (``suspended`` stops all work on its tasks)."""
+
+    def case_tasks(self, case_id: int) -> list[TaskRecord]:
+        """Every task row of the case, oldest first."""
+
+    def add(self, **values) -> TaskRecord:
+        """Insert a task row (a co-signer's task); returns it."""
+
+    def urge_open(self, case_id: int, at: datetime) -> list[TaskRecord]:
+        """Count an urging on every open task of the case; returns them."""
+
 
 _BY_ID = select(TASKS).where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
 _CASE_NUMBER = select(CASES.c.number).where(CASES.c.id == bindparam("case_id"))
+_CASE_STATUS = select(CASES.c.status).where(CASES.c.id == bindparam("case_id"))
 _FORGET = CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("task_id"))
 # The largest id a BIGINT holds: larger ids name nothing (and would be a database error).
 MAX_ID = 2**63 - 1
@@ -153,3 +187,23 @@ class SqlTaskRepository:
 
     def case_number(self, case_id: int) -> str | None:
         return self.session.connection().execute(_CASE_NUMBER, {"case_id": case_id}).scalar_one_or_none()
+
+    def case_status(self, case_id: int) -> str | None:
+        return self.session.connection().execute(_CASE_STATUS, {"case_id": case_id}).scalar_one_or_none()
+
+    def case_tasks(self, case_id: int) -> list[TaskRecord]:
+        rows = self.session.connection().execute(select(TASKS).where(TASKS.c.case_id == case_id).order_by(TASKS.c.id))
+        return [TaskRecord.of(row._mapping) for row in rows]
+
+    def add(self, **values) -> TaskRecord:
+        row = self.session.connection().execute(TASKS.insert().values(**values).returning(*TASKS.c)).one()
+        return TaskRecord.of(row._mapping)
+
+    def urge_open(self, case_id: int, at: datetime) -> list[TaskRecord]:
+        rows = self.session.connection().execute(
+            TASKS.update()
+            .where(TASKS.c.case_id == case_id, TASKS.c.status.in_(("ready", "claimed")))
+            .values(urged_count=TASKS.c.urged_count + 1, urged_at=at)
+            .returning(*TASKS.c)
+        ).all()
+        return sorted((TaskRecord.of(row._mapping) for row in rows), key=lambda t: t.id)

@@ -13,9 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from workflows import handling as engine_handling
 from workflows.accounts import Actor
-from workflows.cases import complete_user_task, open_task_for_update
+from workflows.cases import case_view, complete_user_task, open_task_for_update, open_tasks, validate_form
 from workflows.context import EngineContext
+from workflows.models import Case, CaseCopy, CaseUrging
 
 from .repository import SqlTaskRepository, TaskRecord, TaskRepository
 
@@ -51,6 +55,74 @@ class TaskUnitOfWork:
     def run_completion(self, actor: Actor, completion: Completion, data: dict | None) -> tuple[dict, list[dict]]:
         raise NotImplementedError
 
+    # -- handling operations (worklists.handling) -------------------------------------------------
+    def validate(self, completion: Completion, data: dict) -> None:
+        """Check data against the task's form (422) without running the engine."""
+        raise NotImplementedError
+
+    def release(self, actor: Actor, task: TaskRecord, data: dict) -> tuple[dict, list[dict]]:
+        """Run the engine step of a task whose row was completed while co-signers signed."""
+        raise NotImplementedError
+
+    def case(self, tenant_id: int, case_id: int):
+        """``id, tenant_id, number, status, started_by, version, service_code`` of a case, or None."""
+        raise NotImplementedError
+
+    def case_groups(self, case_id: int) -> set[str]:
+        raise NotImplementedError
+
+    def case_view(self, tenant_id: int, case_id: int) -> dict:
+        raise NotImplementedError
+
+    def open_case(self, tenant_id: int, case_id: int):
+        """The case ready for an engine step (send back, withdraw, resume)."""
+        raise NotImplementedError
+
+    def path_back(self, handle, spiff_id: str) -> list[str]:
+        """Engine ids of the user tasks completed on the way to ``spiff_id``, nearest first."""
+        raise NotImplementedError
+
+    def followers(self, handle, spiff_id: str) -> list[tuple[str, bool]]:
+        """Engine ids of the user tasks that followed ``spiff_id``, each with "still ready"."""
+        raise NotImplementedError
+
+    def rewind(self, actor: Actor, handle, spiff_id: str) -> dict:
+        """Take the case back to the completed task ``spiff_id`` (its row re-opened by the caller)."""
+        raise NotImplementedError
+
+    def suspend(self, actor: Actor, case, reason: str) -> dict:
+        raise NotImplementedError
+
+    def resume(self, actor: Actor, handle) -> dict:
+        raise NotImplementedError
+
+    def add_copies(self, case, usernames: list[str], by: str, comment: str | None, at) -> list[dict]:
+        """Copy the case to those not copied yet; returns the new copies."""
+        raise NotImplementedError
+
+    def copies(self, tenant_id: int, username: str, limit: int, before_id: int | None) -> list[dict]:
+        raise NotImplementedError
+
+    def mark_copy_read(self, tenant_id: int, username: str, copy_id: int, at) -> tuple[dict | None, bool]:
+        """The copy (None if it is not the user's) and whether it was unread until now."""
+        raise NotImplementedError
+
+    def add_urging(self, case, by: str, comment: str | None, targets: list[dict], at) -> int:
+        raise NotImplementedError
+
+
+COPIES = CaseCopy.__table__
+URGINGS = CaseUrging.__table__
+CASES = Case.__table__
+
+
+def copy_item(row, case_number: str | None) -> dict:
+    return {
+        "kind": "cc", "id": row.id, "case_id": row.case_id, "case_number": case_number, "username": row.username,
+        "copied_by": row.copied_by, "comment": row.comment, "created_at": row.created_at, "read_at": row.read_at,
+        "status": "read" if row.read_at is not None else "unread",
+    }
+
 
 class SqlTaskUnitOfWork(TaskUnitOfWork):
     def __init__(self, ctx: EngineContext):
@@ -77,3 +149,72 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
 
     def run_completion(self, actor: Actor, completion: Completion, data: dict | None) -> tuple[dict, list[dict]]:
         return complete_user_task(self._ctx, self._uow, actor, completion.step, data)
+
+    def validate(self, completion: Completion, data: dict) -> None:
+        validate_form(completion.step.runtime, completion.task.form_key, data)
+
+    def release(self, actor: Actor, task: TaskRecord, data: dict) -> tuple[dict, list[dict]]:
+        step = open_task_for_update(self._ctx, self._uow, task.tenant_id, task.id)
+        return complete_user_task(self._ctx, self._uow, actor, step, data, row_closed=True)
+
+    def case(self, tenant_id: int, case_id: int):
+        return engine_handling.case_info(self._uow, tenant_id, case_id)
+
+    def case_groups(self, case_id: int) -> set[str]:
+        return engine_handling.case_groups(self._uow, case_id)
+
+    def case_view(self, tenant_id: int, case_id: int) -> dict:
+        case = self._uow.session.get(Case, case_id)
+        return case_view(case, open_tasks(self._uow.session, case_id))
+
+    def open_case(self, tenant_id: int, case_id: int):
+        return engine_handling.open_case(self._ctx, self._uow, tenant_id, case_id)
+
+    def path_back(self, handle, spiff_id: str) -> list[str]:
+        return engine_handling.path_back(handle, spiff_id)
+
+    def followers(self, handle, spiff_id: str) -> list[tuple[str, bool]]:
+        return engine_handling.followers(handle, spiff_id)
+
+    def rewind(self, actor: Actor, handle, spiff_id: str) -> dict:
+        return engine_handling.rewind(self._ctx, self._uow, actor, handle, spiff_id)
+
+    def suspend(self, actor: Actor, case, reason: str) -> dict:
+        record = engine_handling.case_record(self._uow, case.tenant_id, case.id)
+        return engine_handling.suspend(self._ctx, self._uow, actor, record, reason)
+
+    def resume(self, actor: Actor, handle) -> dict:
+        return engine_handling.resume(self._ctx, self._uow, actor, handle)
+
+    def add_copies(self, case, usernames: list[str], by: str, comment: str | None, at) -> list[dict]:
+        conn = self._uow.session.connection()
+        known = set(conn.execute(select(COPIES.c.username).where(
+            COPIES.c.case_id == case.id, COPIES.c.username.in_(usernames))).scalars())
+        fresh = [u for u in usernames if u not in known]
+        if not fresh:
+            return []
+        rows = conn.execute(COPIES.insert().returning(*COPIES.c, sort_by_parameter_order=True), [
+            {"tenant_id": case.tenant_id, "case_id": case.id, "username": u, "copied_by": by, "comment": comment,
+             "created_at": at, "read_at": None} for u in fresh]).all()
+        return [copy_item(row, case.number) for row in rows]
+
+    def copies(self, tenant_id: int, username: str, limit: int, before_id: int | None) -> list[dict]:
+        query = (select(COPIES, CASES.c.number).join(CASES, CASES.c.id == COPIES.c.case_id)
+                 .where(COPIES.c.tenant_id == tenant_id, COPIES.c.username == username))
+        if before_id is not None:
+            query = query.where(COPIES.c.id < before_id)
+        rows = self._uow.session.connection().execute(query.order_by(COPIES.c.id.desc()).limit(limit)).all()
+        return [copy_item(row, row.number) for row in rows]
+
+    def mark_copy_read(self, tenant_id: int, username: str, copy_id: int, at) -> tuple[dict | None, bool]:
+        conn = self._uow.session.connection()
+        mine = (COPIES.c.id == copy_id, COPIES.c.tenant_id == tenant_id, COPIES.c.username == username)
+        fresh = conn.execute(COPIES.update().where(*mine, COPIES.c.read_at.is_(None)).values(read_at=at)).rowcount
+        row = conn.execute(select(COPIES, CASES.c.number).join(CASES, CASES.c.id == COPIES.c.case_id)
+                           .where(*mine)).one_or_none()
+        return (copy_item(row, row.number) if row is not None else None), fresh == 1
+
+    def add_urging(self, case, by: str, comment: str | None, targets: list[dict], at) -> int:
+        return self._uow.session.connection().execute(URGINGS.insert().values(
+            tenant_id=case.tenant_id, case_id=case.id, urged_by=by, comment=comment, targets=targets, created_at=at,
+        ).returning(URGINGS.c.id)).scalar_one()

@@ -8,7 +8,7 @@ install_parser()
 
 from . import analytics, auth, cases, ops, process_models, residents, tasks  # noqa: E402
 
-BLUEPRINTS = (auth.blp, process_models.blp, cases.blp, tasks.blp, ops.blp, residents.blp, analytics.blp)
+BLUEPRINTS = (auth.blp, process_models.blp, cases.blp, cases.cc_blp, tasks.blp, ops.blp, residents.blp, analytics.blp)
 from .trail import blp as trail_blp  # noqa: E402  (the case trail, auditors)
 
 BLUEPRINTS += (trail_blp,)

@@ -3,12 +3,15 @@ from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from workflows import cases as use_cases
+from worklists import handling
 
 from ..auth import login_required
-from .common import actor, ctx, with_etag
+from .common import actor, ctx, expected_version, with_etag
 from .schemas import CaseListArgs, CasePage, CaseSchema, MessageRequest
+from .task_schemas import CopyRequest, CopyResponse, CopySchema, SuspendRequest, UrgeRequest, UrgingSchema
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases")
+cc_blp = Blueprint("cc", __name__, url_prefix="/api/cc", description="Cases copied to you (抄送)")
 
 
 @blp.route("")
@@ -39,3 +42,58 @@ class CaseMessages(MethodView):
     def post(self, body, case_id):
         """Deliver a message the case waits for (e.g. ``materials_supplied``)."""
         return with_etag(use_cases.send_message(ctx(), actor(), case_id, body["name"], body["payload"]), "case")
+
+
+# -- handling operations on a case (worklists.handling) ------------------------------------------
+@blp.route("/<int:case_id>/cc")
+class CaseCopies(MethodView):
+    @login_required
+    @blp.arguments(CopyRequest)
+    @blp.response(200, CopyResponse)
+    @blp.alt_response(422, description="a user is not a colleague")
+    def post(self, body, case_id):
+        """抄送: copy colleagues in (the holder of a task of the case, or a supervisor); they see the case
+        read-only under ``GET /api/tasks?scope=cc``."""
+        return handling.copy_case(ctx(), actor(), case_id, body["usernames"], body.get("comment"))
+
+
+@blp.route("/<int:case_id>/urge")
+class CaseUrge(MethodView):
+    @login_required
+    @blp.arguments(UrgeRequest)
+    @blp.response(201, UrgingSchema)
+    @blp.alt_response(409, description="the case has no open task")
+    def post(self, body, case_id):
+        """催办: urge the holders of the case's open tasks (supervisors, or the intake clerk who received it)."""
+        return handling.urge(ctx(), actor(), case_id, body.get("comment"))
+
+
+@blp.route("/<int:case_id>/suspend")
+class CaseSuspend(MethodView):
+    @login_required
+    @blp.arguments(SuspendRequest)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(409, description="the case is not running")
+    def post(self, body, case_id):
+        """挂起: no task of the case can be worked, no timer fires, the deadline clock stops (supervisors, admins)."""
+        case = handling.suspend(ctx(), actor(), case_id, body["reason"], expected_version("case", case_id))
+        return with_etag(case, "case")
+
+
+@blp.route("/<int:case_id>/resume")
+class CaseResume(MethodView):
+    @login_required
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(409, description="the case is not suspended")
+    def post(self, case_id):
+        """恢复: the case runs again; its clock resumes and its timers are rescheduled."""
+        return with_etag(handling.resume(ctx(), actor(), case_id, expected_version("case", case_id)), "case")
+
+
+@cc_blp.route("/<int:copy_id>/read")
+class CopyRead(MethodView):
+    @login_required
+    @cc_blp.response(200, CopySchema)
+    def post(self, copy_id):
+        """Mark a case copied to you as read."""
+        return handling.mark_copy_read(ctx(), actor(), copy_id)

@@ -100,7 +100,8 @@ class TaskSchema(Schema):
 class CaseSchema(Schema):
     id = fields.Integer()
     number = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "open | waiting_applicant | concluded | refused | terminated"})
+    status = fields.String(
+        metadata={"description": "open | waiting_applicant | suspended | concluded | refused | terminated"})
     process_key = fields.String()
     model_version = fields.Integer()
     service_code = fields.String(allow_none=True)

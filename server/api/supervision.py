@@ -55,6 +55,7 @@ class MetricRowSchema(Schema):
     early_rate = fields.Float(allow_none=True, metadata={"description": "提前办结率"})
     overdue_open = fields.Integer()
     warned = fields.Integer(metadata={"description": "warnings (预警) raised in the range"})
+    urged = fields.Integer(metadata={"description": "urgings (催办) in the range; for clerks: of tasks they held"})
     avg_working_hours = fields.Float(allow_none=True, metadata={"description": "office hours, without 补正 waits"})
 
 

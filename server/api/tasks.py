@@ -4,13 +4,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from worklists import commands, inbox
+from worklists import commands, handling, inbox
 
 from ..auth import login_required
 from .common import actor, ctx, etag, expected_version, with_etag
 from .schemas import AssignRequest, CompleteRequest, CompleteResponse
 from .task_schemas import (
+    AddSignersRequest,
     DelegateRequest,
+    SendBackRequest,
+    SignersResponse,
+    TransferRequest,
     InboxArgs,
     InboxPage,
     InboxTaskDetailSchema,
@@ -119,3 +123,54 @@ class Complete(MethodView):
         """Complete a task you hold; the case runs on to its next tasks."""
         case, next_tasks = commands.complete(ctx(), actor(), task_id, body["data"], expected_version("task", task_id))
         return {"case": case, "next_tasks": next_tasks}, 200, {"ETag": etag("case", case["id"], case["version"])}
+
+
+# -- handling operations (worklists.handling) ---------------------------------------------------
+@blp.route("/<int:task_id>/send-back")
+class SendBack(MethodView):
+    @login_required
+    @blp.arguments(SendBackRequest)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(409, description="not a step this case passed, or the task is no longer open")
+    def post(self, body, task_id):
+        """退回: send the case back to an earlier step (the previous one by default), with a reason;
+        returns the re-opened task, assigned to the clerk who last completed it."""
+        task = handling.send_back(ctx(), actor(), task_id, body["reason"], body["to"], expected_version("task", task_id))
+        return with_etag(task, "task")
+
+
+@blp.route("/<int:task_id>/transfer")
+class Transfer(MethodView):
+    @login_required
+    @blp.arguments(TransferRequest)
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(422, description="the user may not work the task")
+    def post(self, body, task_id):
+        """转办: give a task you hold to a colleague who may work it, for good."""
+        task = handling.transfer(ctx(), actor(), task_id, body["username"], body.get("comment"),
+                                 expected_version("task", task_id))
+        return with_etag(task, "task")
+
+
+@blp.route("/<int:task_id>/add-signers")
+class AddSigners(MethodView):
+    @login_required
+    @blp.arguments(AddSignersRequest)
+    @blp.response(200, SignersResponse)
+    @blp.alt_response(422, description="a signer is not a colleague with a worklist")
+    def post(self, body, task_id):
+        """加签: colleagues must also sign the task you hold: before you, after you, or alongside (会签).
+        Signers complete their task with ``{"data": {"opinion", "agree"}}``."""
+        answer = handling.add_signers(ctx(), actor(), task_id, body["usernames"], body["mode"], body.get("comment"),
+                                      expected_version("task", task_id))
+        return answer, 200, {"ETag": etag("task", answer["task"]["id"], answer["task"]["version"])}
+
+
+@blp.route("/<int:task_id>/withdraw")
+class Withdraw(MethodView):
+    @login_required
+    @blp.response(200, InboxTaskSchema)
+    @blp.alt_response(409, description="the next task was claimed already")
+    def post(self, task_id):
+        """撤回: take back a task you completed while the next task is unclaimed; it is open again for you."""
+        return with_etag(handling.withdraw(ctx(), actor(), task_id, expected_version("task", task_id)), "task")

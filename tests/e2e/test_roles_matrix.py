@@ -34,7 +34,7 @@ from tests.helpers import Api, PASSWORD, demo_files, make_users
 from workflows import accounts
 from workflows.cases import send_message, start_case
 from workflows.process_models import deploy_model
-from worklists import commands
+from worklists import commands, handling
 
 ROLES = {
     "clerk": "civil1", "intake": "intake1", "supervisor": "superc", "designer": "designer1",
@@ -124,6 +124,30 @@ class World:
         delegate = next(m for m in MEMBERS[(tenant, group)] if m != holder)
         commands.delegate(self.ctx, self.actors[holder], task, delegate)
         return task
+
+    def completed_task(self, tenant, group, username) -> int:
+        """Completed by the caller when the caller is a member of the group, else by a member;
+        the next task is ready (unclaimed)."""
+        holder = self.member_or_default(tenant, group, username)
+        task = self.claimed_task(tenant, group, holder)
+        commands.complete(self.ctx, self.actors[holder], task, task_data(group))
+        return task
+
+    def suspended_case(self, tenant, group) -> int:
+        _, case = self.ready_task(tenant, group)
+        handling.suspend(self.ctx, system_actor(self.ctx, tenant), case, "矩阵测试")
+        return case
+
+    def copy_for(self, tenant, username) -> int:
+        """A copy of a case to ``username`` (a member of the tenant), or to another member."""
+        me = self.actors.get(username)
+        to = username if me is not None and me.tenant_code == tenant else MEMBERS[(tenant, "civil_affairs")][-1]
+        case = self.case(tenant, "civil_affairs")
+        answer = handling.copy_case(self.ctx, system_actor(self.ctx, tenant), case, [to])
+        if answer["copies"]:
+            return answer["copies"][0]["id"]
+        items, _ = handling.list_copies(self.ctx, self.actors[to], limit=500)
+        return next(i["id"] for i in items if i["case_id"] == case)
 
     def shared(self, key, make):
         if key not in self.cache:
@@ -256,6 +280,102 @@ def build_complete(world, role, username, scope):
     return "post", url, {"json": {"data": task_data(group)}}
 
 
+def build_send_back(world, role, username, scope):
+    return "post", _task_url(world, role, username, scope, "claimed", "/send-back")[0], {"json": {"reason": "退回重审"}}
+
+
+def build_transfer(world, role, username, scope):
+    url, tenant, group = _task_url(world, role, username, scope, "claimed", "/transfer")
+    holder = world.member_or_default(tenant, group, username)
+    return "post", url, {"json": {"username": next(m for m in MEMBERS[(tenant, group)] if m != holder)}}
+
+
+def build_add_signers(world, role, username, scope):
+    url, tenant, group = _task_url(world, role, username, scope, "claimed", "/add-signers")
+    holder = world.member_or_default(tenant, group, username)
+    signer = next(m for m in MEMBERS[(tenant, group)] if m != holder)
+    return "post", url, {"json": {"usernames": [signer], "mode": "parallel", "comment": "请会签"}}
+
+
+def build_withdraw(world, role, username, scope):
+    tenant, group = world.place(role, scope)
+    return "post", f"/api/tasks/{world.completed_task(tenant, group, username)}/withdraw", {}
+
+
+def expect_send_back(role, scope):
+    """The holder sends back; intake's own task is the first step of its case: nothing to go back to."""
+    code = task_endpoint("", "", None, member).expect(role, scope)
+    return 409 if (role, scope, code) == ("intake", "own", 200) else code
+
+
+def case_op(build_case, suffix, body=None):
+    def build(world, role, username, scope):
+        tenant, group = world.place(role, scope)
+        return "post", f"/api/cases/{build_case(world, tenant, group)}{suffix}", ({"json": body} if body is not None else {})
+    return build
+
+
+def build_cc(world, role, username, scope):
+    """The caller holds a task of the case when it is a member of the case's group."""
+    tenant, group = world.place(role, scope)
+    task = world.claimed_task(tenant, group, username)
+    with world.ctx.unit_of_work() as uow:
+        from workflows.models import Task
+
+        case = uow.session.get(Task, task).case_id
+    to = "disabled2" if tenant == "xichangan" else "civil8"
+    return "post", f"/api/cases/{case}/cc", {"json": {"usernames": [to], "comment": "抄送"}}
+
+
+def case_rule(allowed, worklist_only=False, ok=200):
+    """A case operation: 401 anonymous; 403 for roles allowed nowhere (before any lookup); 404 for another
+    tenant's case; ``ok`` where ``allowed(role, scope)``, else 403."""
+
+    def expect(role, scope):
+        if role == "anonymous":
+            return 401
+        if role not in allowed_roles(allowed):
+            return 403
+        if scope == "other tenant":
+            return 404
+        return ok if allowed(role, scope) else 403
+
+    return expect
+
+
+def allowed_roles(allowed):
+    return {r for r in ROLES if any(allowed(r, s) for s in ("own", "other group"))} | set(
+        getattr(allowed, "roles", ()))
+
+
+def _with_roles(fn, roles):
+    fn.roles = roles
+    return fn
+
+
+CC_ALLOWED = _with_roles(lambda r, s: (r in ("clerk", "intake") and s == "own") or supervisor_of(r, s), WORKLIST)
+URGE_ALLOWED = _with_roles(lambda r, s: r in ("intake", "admin") or (r == "supervisor" and s == "own"),
+                           ("intake", "supervisor", "admin"))
+SUPERVISE_ALLOWED = _with_roles(supervisor_of, ("supervisor", "admin"))
+
+
+def expect_cc_read(role, scope):
+    if role == "anonymous":
+        return 401
+    if role not in WORKLIST:
+        return 403
+    return 200 if scope == "own" else 404
+
+
+def build_cc_read(world, role, username, scope):
+    tenant, group = world.place(role, scope)
+    if scope == "own" and username is not None and role in WORKLIST:
+        target = username
+    else:  # someone else's copy
+        target = "civil2" if tenant == "xichangan" else "civil8"
+    return "post", f"/api/cc/{world.copy_for(tenant, target)}/read", {}
+
+
 def case_url(suffix=""):
     def build(world, role, username, scope):
         tenant, group = world.place(role, scope)
@@ -326,6 +446,19 @@ ENDPOINTS = [
     task_endpoint("POST /api/tasks/{id}/delegate", "delegate", build_delegate, member),
     task_endpoint("POST /api/tasks/{id}/resolve", "resolve", build_resolve, member),
     task_endpoint("POST /api/tasks/{id}/complete", "complete", build_complete, member),
+    # handling operations (worklists.handling)
+    Endpoint("POST /api/tasks/{id}/send-back", build_send_back, expect_send_back),
+    task_endpoint("POST /api/tasks/{id}/transfer", "transfer", build_transfer, member),
+    task_endpoint("POST /api/tasks/{id}/add-signers", "add-signers", build_add_signers, member),
+    task_endpoint("POST /api/tasks/{id}/withdraw", "withdraw", build_withdraw, member),
+    Endpoint("POST /api/cases/{id}/cc", build_cc, case_rule(CC_ALLOWED)),
+    Endpoint("POST /api/cc/{id}/read", build_cc_read, expect_cc_read),
+    Endpoint("POST /api/cases/{id}/urge", case_op(lambda w, t, g: w.case(t, g), "/urge", {"comment": "请加快"}),
+             case_rule(URGE_ALLOWED, ok=201)),
+    Endpoint("POST /api/cases/{id}/suspend", case_op(lambda w, t, g: w.ready_task(t, g)[1], "/suspend",
+                                                     {"reason": "等待批示"}), case_rule(SUPERVISE_ALLOWED)),
+    Endpoint("POST /api/cases/{id}/resume", case_op(lambda w, t, g: w.suspended_case(t, g), "/resume"),
+             case_rule(SUPERVISE_ALLOWED)),
     # supervision, operations, data centre
     Endpoint("GET /api/supervision/metrics", fixed("get", "/api/supervision/metrics"),
              readers(("supervisor", "auditor", "admin")), scoped=False),

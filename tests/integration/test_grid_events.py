@@ -14,7 +14,7 @@ from datacentre.models import GridCell
 from onewindow.events import CATEGORIES, event_photo, report_event
 from tests.onewindow_helpers import one_window, work
 from tests.timekeeping import beijing, run_due
-from workflows.cases import get_case
+from workflows.cases import get_case, list_cases
 from workflows.errors import Forbidden, InvalidInput, NotFound
 
 NOW = beijing(2026, 11, 25, 10, 0)
@@ -80,8 +80,54 @@ def test_acknowledged_in_time_nobody_is_escalated(ctx, actors, grid):
         tasks = get_case(ctx, actors["admin1"], case["id"])["tasks"]
         assert [t["element_id"] for t in tasks] == ["resolve_emergency"]
         done, _ = work(ctx, actors["grid1"], case["id"], "resolve_emergency", {"result": "pumped out", "resolved": True})
-        assert done["status"] == "terminated" or done["status"] == "concluded"
         assert done["data"]["result"] == "pumped out"
+    # closed through its normal path, an emergency concludes (it was "terminated", counted neither
+    # as finished nor as late), on time: within the table's 240 minutes
+    assert done["status"] == "concluded"
+    from workflows.supervision import metrics
+
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        [row] = [r for r in metrics(ctx, actors["admin1"], NOW.date(), NOW.date(), "service")["rows"]
+                 if r["key"] == "grid_event"]
+    assert (row["concluded"], row["concluded_on_time"]) == (1, 1)
+
+
+def test_each_notified_department_acknowledges_for_itself(ctx, actors, grid):
+    """The grid worker who reported the fire (grid_center, city_management) acknowledges for city
+    management only; the emergency office and the community acknowledge for themselves."""
+    from workflows.errors import Forbidden as NotAllowed
+    from worklists import commands
+
+    with time_machine.travel(NOW, tick=False):
+        case = report_event(ctx, actors["grid1"], "fire", grid, "冒烟")
+        acks = {t["candidate_groups"][0]: t for t in case["tasks"]}
+        assert {g: t["group"] for g, t in acks.items()} == {
+            "emergency_management": "emergency_management", "city_management": "city_management",
+            "community": "community"}
+        for group in ("emergency_management", "community"):
+            with pytest.raises((NotAllowed, NotFound)):
+                commands.claim(ctx, actors["grid1"], acks[group]["id"])
+        commands.claim(ctx, actors["grid1"], acks["city_management"]["id"])
+        commands.claim(ctx, actors["emerg1"], acks["emergency_management"]["id"])
+        commands.claim(ctx, actors["community1"], acks["community"]["id"])
+
+
+def test_an_emergency_limit_runs_in_calendar_minutes_not_working_days(ctx, actors, grid):
+    """A fire reported on a Sunday at 23:54 is due 60 minutes later (the table's limit), not at
+    midnight six minutes later, and not on the next working day either."""
+    sunday = beijing(2026, 11, 29, 23, 54)
+    with time_machine.travel(sunday, tick=False) as traveller:
+        case = report_event(ctx, actors["grid1"], "fire", grid, "冒烟")
+        assert case["data"]["time_limit_minutes"] == 60 and case["data"]["time_limit_working_days"] is None
+        assert case["deadline"] == sunday + timedelta(minutes=60)
+        traveller.shift(7 * 60)  # Monday 00:01
+        run_due(ctx)
+        overdue, _ = list_cases(ctx, actors["admin1"], process_key="grid_event", overdue=True)
+        assert overdue == []
+        traveller.shift(54 * 60)  # 00:55: an hour and a minute after the report
+        run_due(ctx)
+        overdue, _ = list_cases(ctx, actors["admin1"], process_key="grid_event", overdue=True)
+        assert [c["id"] for c in overdue] == [case["id"]]
 
 
 def test_bad_reports_are_refused(ctx, actors, grid):

@@ -73,6 +73,23 @@ def test_residents_turning_60_get_a_senior_card_case_once(ctx, actors):
         reminders = list(uow.session.scalars(select(TrailEvent.data).where(TrailEvent.kind == "proactive.reminded")))
         assert len(reminders) == 2 and started["number"] in "".join(reminders)
 
+    # the department is reminded with an item in its inbox (not only a trail entry no clerk sees)
+    from worklists import commands
+    from worklists.inbox import list_tasks
+
+    with time_machine.travel(NOW, tick=False):
+        queue, _ = list_tasks(ctx, actors["civil1"], scope="group")
+        notices = [t for t in queue if t["kind"] == "notice"]
+        assert sorted(t["case_id"] for t in notices) == sorted(
+            s["case_id"] for r in first["rules"] for s in r["started"])
+        [notice] = [t for t in notices if t["case_id"] == started["case_id"]]
+        assert notice["group"] == "civil_affairs" and started["number"] in notice["note"]
+        assert notice["name"].startswith("主动服务提醒")
+        commands.claim(ctx, actors["civil1"], notice["id"])
+        commands.complete(ctx, actors["civil1"], notice["id"], {"comment": "已安排"})
+        queue, _ = list_tasks(ctx, actors["civil2"], scope="group")
+        assert notice["id"] not in [t["id"] for t in queue]
+
     # accepted and decided, the card goes to the street-lane chief, due on the birthday
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         work(ctx, actors["intake1"], started["case_id"], "accept_application", {"acceptance": "accept"})

@@ -28,7 +28,7 @@ from workflows.cases import get_case, send_message, start_case
 from workflows.errors import Forbidden, InvalidInput
 from workflows.process_models import deploy_model
 from workflows.supervision import metrics
-from worklists import commands
+from worklists import commands, handling
 
 FROM, TO = date(2026, 9, 28), date(2026, 10, 18)
 
@@ -88,6 +88,7 @@ def history(ctx):
         work(ctx, disabled, e, "review_disabled_federation", None)
         t.move_to(beijing(2026, 10, 15, 9, 0))
         assert run_due(ctx) == {"fired": 1}  # E's warning
+        handling.urge(ctx, actors["super1"], e, "今天办结")  # 催办: counted for the department, service, clerk
         t.move_to(beijing(2026, 10, 16, 9, 0))
         assert run_due(ctx) == {"fired": 1}  # E is overdue
         t.move_to(beijing(2026, 10, 25, 12, 0))
@@ -104,13 +105,13 @@ def test_metrics_by_department(ctx, history):
     assert result["from"] == FROM and result["to"] == TO
     assert rows(result) == {
         "civil_affairs": {"received": 2, "concluded": 1, "concluded_on_time": 1, "on_time_rate": 1.0,
-                          "concluded_early": 1, "early_rate": 1.0, "overdue_open": 0, "warned": 0,
+                          "concluded_early": 1, "early_rate": 1.0, "overdue_open": 0, "warned": 0, "urged": 0,
                           "avg_working_hours": 22.0},
         "disabled_federation": {"received": 2, "concluded": 1, "concluded_on_time": 0, "on_time_rate": 0.0,
                                 "concluded_early": 0, "early_rate": 0.0, "overdue_open": 1, "warned": 2,
-                                "avg_working_hours": 36.0},
+                                "urged": 1, "avg_working_hours": 36.0},
         "intake": {"received": 1, "concluded": 0, "concluded_on_time": 0, "on_time_rate": None,
-                   "concluded_early": 0, "early_rate": None, "overdue_open": 0, "warned": 0,
+                   "concluded_early": 0, "early_rate": None, "overdue_open": 0, "warned": 0, "urged": 0,
                    "avg_working_hours": None},
     }
 
@@ -123,7 +124,7 @@ def test_metrics_by_service_and_for_a_supervisor(ctx, history):
     assert by_service["senior_card"]["received"] == 3 and by_service["senior_card"]["concluded"] == 1
     assert by_service["disability_care"] == {
         "received": 2, "concluded": 1, "concluded_on_time": 0, "on_time_rate": 0.0, "concluded_early": 0,
-        "early_rate": 0.0, "overdue_open": 1, "warned": 2, "avg_working_hours": 36.0}
+        "early_rate": 0.0, "overdue_open": 1, "warned": 2, "urged": 1, "avg_working_hours": 36.0}
     # the supervisor of civil affairs and the federation does not see the refusal at the window
     assert supervised["senior_card"]["received"] == 2
     assert sorted(departments) == ["civil_affairs", "disabled_federation"]
@@ -137,11 +138,11 @@ def test_metrics_by_clerk(ctx, history):
     # B's decision was created after B's warning time: it was never "warned", it was born late.
     assert by_clerk["civil1"] == {
         "received": 4, "concluded": 3, "concluded_on_time": 2, "on_time_rate": 0.6667, "concluded_early": 2,
-        "early_rate": 0.6667, "overdue_open": 0, "warned": 0, "avg_working_hours": 7.67}
+        "early_rate": 0.6667, "overdue_open": 0, "warned": 0, "urged": 0, "avg_working_hours": 7.67}
     # disabled1: B's review (29 Sep 09:00 → 12 Oct 09:00: 5 × 7 = 35 h), E's review open and late
     assert by_clerk["disabled1"] == {
         "received": 2, "concluded": 1, "concluded_on_time": 0, "on_time_rate": 0.0, "concluded_early": 0,
-        "early_rate": 0.0, "overdue_open": 1, "warned": 2, "avg_working_hours": 35.0}
+        "early_rate": 0.0, "overdue_open": 1, "warned": 2, "urged": 1, "avg_working_hours": 35.0}
 
 
 def test_a_narrow_range_and_bad_requests(ctx, history):

@@ -247,3 +247,44 @@ def test_a_batch_fires_what_is_due_together_and_leaves_the_rest(ctx, actors):
         events.restore()
     fired = sorted(e.data["timer_id"] for e in events if e.kind == "timer.fired")
     assert fired == sorted([first.id, second.id, single_row.id])  # one event per row, none twice
+
+
+def test_a_suspended_case_fires_no_timer_and_resuming_moves_its_timers_on(ctx, actors):
+    """挂起: the timer stands still while the case is suspended, and is due that much later on resume."""
+    from worklists import handling
+
+    with time_machine.travel(START, tick=False) as traveller:
+        [case] = waiting_cases(ctx, actors, 1)
+        traveller.shift(30)
+        assert handling.suspend(ctx, actors["admin1"], case["id"], "等待批示")["status"] == "suspended"
+        assert [(t.kind, t.status) for t in timers_of(ctx, case["id"])] == [("bpmn", "cancelled")]
+        traveller.shift(600)  # long past the minute the case was waiting for
+        assert run_due(ctx) == {}
+        assert get_case(ctx, actors["civil1"], case["id"])["tasks"] == []
+        assert handling.resume(ctx, actors["admin1"], case["id"])["status"] == "open"
+        pending = [t for t in timers_of(ctx, case["id"]) if t.status == "pending"]
+        assert [(t.element_id, t.due_at) for t in pending] == [("wait", START + timedelta(seconds=60 + 600))]
+        traveller.shift(30.5)  # the 30 s the case had left
+        assert run_due(ctx) == {"fired": 1}
+        [follow_up] = get_case(ctx, actors["civil1"], case["id"])["tasks"]
+        assert follow_up["element_id"] == "follow_up"
+
+
+def test_signers_go_with_the_task_a_boundary_timer_takes_away(ctx, actors):
+    """加签: the holder completed (held for the co-signer) when the interrupting timer fires: the
+    signer's task is cancelled with the task it signs for, not left in an inbox forever."""
+    from worklists import handling
+
+    with time_machine.travel(START, tick=False) as traveller:
+        [case] = waiting_cases(ctx, actors, 1)
+        traveller.shift(60.5)
+        run_due(ctx)
+        [follow_up] = get_case(ctx, actors["civil1"], case["id"])["tasks"]
+        commands.claim(ctx, actors["civil1"], follow_up["id"])
+        [signer] = handling.add_signers(ctx, actors["civil1"], follow_up["id"], ["civil2"], "parallel")["signers"]
+        case_view, _ = commands.complete(ctx, actors["civil1"], follow_up["id"], {})
+        assert [t["id"] for t in case_view["tasks"]] == [signer["id"]]
+        traveller.shift(3601)
+        assert run_due(ctx) == {"fired": 1}
+        statuses = {t.id: t.status for t in tasks_of(ctx, case["id"])}
+        assert statuses[signer["id"]] == "cancelled"
