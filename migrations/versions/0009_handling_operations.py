@@ -5,8 +5,8 @@ a note (the reason a task was sent back), urging counters and the operation stat
 get copies (抄送), urgings (催办) and suspensions (挂起). Case clocks may count a limit in
 calendar minutes (emergencies) instead of working days.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
