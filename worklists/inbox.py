@@ -450,6 +450,27 @@ def count_statements(admin: bool, lanes: int):
     return union_all(*parts), candidates
 
 
+# The forms of the tasks the handling operations make (a co-signer's signature, a notice's
+# acknowledgement): what worklists.handling.sign / acknowledge_notice accept.
+KIND_FORMS = {
+    "sign": {
+        "title": "会签意见", "x-en": {"title": "Co-signature"},
+        "type": "object", "required": ["opinion", "agree"], "additionalProperties": False,
+        "properties": {
+            "agree": {"type": "boolean", "title": "是否同意", "x-boolean-labels": {"true": "同意", "false": "不同意"},
+                      "x-en": {"title": "Agree", "boolean-labels": {"true": "Agree", "false": "Disagree"}}},
+            "opinion": {"type": "string", "title": "意见", "minLength": 1, "maxLength": 2000,
+                        "x-en": {"title": "Opinion"}},
+        },
+    },
+    "notice": {
+        "title": "知悉", "x-en": {"title": "Acknowledge"},
+        "type": "object", "additionalProperties": False,
+        "properties": {"comment": {"type": "string", "title": "备注", "maxLength": 2000, "x-en": {"title": "Comment"}}},
+    },
+}
+
+
 # -- one task --------------------------------------------------------------------------------
 def get_task(ctx: EngineContext, actor: Actor, task_id: int) -> dict:
     """One task with its form (JSON Schema) and the data it currently holds."""
@@ -462,7 +483,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: int) -> dict:
         case_row = s.get(Case, task.case_id)
         view = task_item(task, case_row.number)
         runtime = ctx.runtimes.get(s, case_row.model_id)
-        view["form"] = task_form(runtime, task.form_key)
+        view["form"] = KIND_FORMS.get(task.kind) or task_form(runtime, task.form_key)
         data = dict(case_row.data or {})
         if task.status in OPEN_TASK_STATUSES:
             workflow = ctx.engine.load(runtime, case_row.state)

@@ -2,7 +2,8 @@
 受理回执 (receipt), 一次性告知单 (notice of missing materials), 不予受理通知书 (refusal)."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from datacentre.certificates import issued_by_case
 from onewindow.catalogue import load_catalogue
@@ -10,6 +11,7 @@ from onewindow.receipts import intake_of_case
 from workflows.case_file import case_diagram, case_story, deadline_view
 from workflows.cases import get_case
 from workflows.errors import Forbidden, NotFound
+from worklists import handling
 from worklists.window import materials_supplied
 
 from .forms import display_value, field_title
@@ -90,3 +92,47 @@ def supplied(case_id: int):
     if task is not None:
         return redirect(url_for("inbox.task_page", task_id=task["id"]))
     return redirect(url_for("case_pages.case_page", case_id=case_id))
+
+
+# -- handling operations on the whole case (抄送 copy, 催办 urge, 挂起/恢复 suspend and resume) ----------
+def _back(case_id: int):
+    return redirect(url_for("case_pages.case_page", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/cc")
+@page_login_required
+def copy(case_id: int):
+    usernames = [u for u in (request.form.get("usernames") or "").replace("，", ",").replace("、", ",")
+                 .replace(" ", ",").split(",") if u][:20]
+    handling.copy_case(ctx(), g.actor, case_id, usernames, request.form.get("comment") or None)
+    flash(_("Copied to %(users)s: they can read the case.", users="、".join(usernames)), "ok")
+    return _back(case_id)
+
+
+@bp.post("/<int:case_id>/urge")
+@page_login_required
+def urge(case_id: int):
+    handling.urge(ctx(), g.actor, case_id, request.form.get("comment") or None)
+    flash(_("Urged: the clerks holding the case see it in their inbox."), "ok")
+    return _back(case_id)
+
+
+@bp.post("/<int:case_id>/suspend")
+@page_login_required
+def suspend(case_id: int):
+    handling.suspend(ctx(), g.actor, case_id, request.form.get("reason", ""), _version())
+    flash(_("The case is suspended: no task can be worked, no timer fires, the deadline clock stands still."), "ok")
+    return _back(case_id)
+
+
+@bp.post("/<int:case_id>/resume")
+@page_login_required
+def resume(case_id: int):
+    handling.resume(ctx(), g.actor, case_id, _version())
+    flash(_("The case is resumed; its deadline moved by the time it was suspended."), "ok")
+    return _back(case_id)
+
+
+def _version() -> int | None:
+    raw = request.form.get("version")
+    return int(raw) if raw and raw.isdigit() and len(raw) < 18 else None

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from workflows.accounts import group_members
 from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput
-from worklists import commands, inbox, saved_filters
+from worklists import commands, handling, inbox, saved_filters
 
 from ..form_labels import localise
 from .forms import form_fields, form_title, parse_submission
@@ -20,7 +20,7 @@ from .pages import is_htmx, page_blueprint
 from .session import page_login_required
 
 bp = page_blueprint("inbox")
-SCOPES = ("group", "mine", "delegated")
+SCOPES = ("group", "mine", "delegated", "cc")
 PAGE = 25
 
 
@@ -72,6 +72,8 @@ def _rows(items: list[dict]) -> list[dict]:
 @page_login_required
 def home():
     filters = _filters_from(request.args)
+    if filters["scope"] == "cc":
+        return _copies_page(filters)
     try:
         items, cursor = inbox.list_tasks(ctx(), g.actor, limit=PAGE, cursor=request.args.get("cursor") or None,
                                          **_list_args(filters))
@@ -87,6 +89,20 @@ def home():
         counts=inbox.count_tasks(ctx(), g.actor), saved=saved_filters.list_filters(ctx(), g.actor),
         services=sorted(load_catalogue().services.values(), key=lambda s: s.category),
     )
+
+
+def _copies_page(filters: dict):
+    """抄送: the cases colleagues copied to me, read-only, newest first."""
+    copies, cursor = handling.list_copies(ctx(), g.actor, limit=PAGE, cursor=request.args.get("cursor") or None)
+    return render_template("inbox/copies.html", copies=copies, cursor=cursor, filters=filters,
+                           counts=inbox.count_tasks(ctx(), g.actor))
+
+
+@bp.post("/inbox/copies/<int:copy_id>/read")
+@page_login_required
+def copy_read(copy_id: int):
+    copy = handling.mark_copy_read(ctx(), g.actor, copy_id)
+    return redirect(url_for("case_pages.case_page", case_id=copy["case_id"]))
 
 
 @bp.get("/inbox/counts")
@@ -134,6 +150,7 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
     fields = form_fields(schema, values, errors=errors or {})
     me = g.actor.username
     holder = task["status"] == "claimed" and task["assignee"] == me
+    withdrawable = task["status"] == "completed" and task.get("completed_by") == me and task.get("kind", "user") == "user"
     colleagues = []
     if holder and task.get("group"):
         with ctx().unit_of_work() as uow:
@@ -143,6 +160,7 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
         deadline=deadline_view(ctx(), g.actor, summary.get("deadline")),
         urgency=urgency(ctx(), g.actor, task.get("due_at"), task.get("warn_at")),
         holder=holder, delegated_to_me=holder and bool(task.get("delegated_by")), colleagues=colleagues,
+        withdrawable=withdrawable, plain=task.get("kind", "user") == "user",
         etag_version=task["version"],
     ), status
 
@@ -189,6 +207,51 @@ def resolve(task_id: int):
     commands.resolve(ctx(), g.actor, task_id, request.form.get("comment") or None, _expected_version())
     flash(_("Resolved: the task went back to the colleague who delegated it."), "ok")
     return redirect(url_for("inbox.home"))
+
+
+def _usernames(raw: str | None) -> list[str]:
+    return [u for u in (raw or "").replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if u][:20]
+
+
+@bp.post("/tasks/<int:task_id>/send-back")
+@page_login_required
+def send_back(task_id: int):
+    """退回: the case goes back to the previous step on its path, with the reason."""
+    earlier = handling.send_back(ctx(), g.actor, task_id, request.form.get("reason", ""),
+                                 expected_version=_expected_version())
+    flash(_("Sent back to “%(task)s” (%(user)s), with your reason.", task=earlier["name"],
+            user=earlier.get("assignee") or ""), "ok")
+    return redirect(url_for("inbox.home"))
+
+
+@bp.post("/tasks/<int:task_id>/transfer")
+@page_login_required
+def transfer(task_id: int):
+    """转办: the task goes to a colleague for good."""
+    username = (request.form.get("username") or "").strip()[:150]
+    handling.transfer(ctx(), g.actor, task_id, username, request.form.get("comment") or None, _expected_version())
+    flash(_("Transferred to %(user)s.", user=username), "ok")
+    return redirect(url_for("inbox.home"))
+
+
+@bp.post("/tasks/<int:task_id>/add-signers")
+@page_login_required
+def add_signers(task_id: int):
+    """加签: colleagues who must also sign, before, after or alongside the holder."""
+    usernames = _usernames(request.form.get("usernames"))
+    handling.add_signers(ctx(), g.actor, task_id, usernames, request.form.get("mode", "parallel"),
+                         request.form.get("comment") or None, _expected_version())
+    flash(_("Co-signers added: %(users)s.", users="、".join(usernames)), "ok")
+    return redirect(url_for("inbox.task_page", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/withdraw")
+@page_login_required
+def withdraw(task_id: int):
+    """撤回: take back what one just completed, while the next step is not yet claimed."""
+    reopened = handling.withdraw(ctx(), g.actor, task_id, _expected_version())
+    flash(_("Withdrawn: the task is yours again."), "ok")
+    return redirect(url_for("inbox.task_page", task_id=reopened["id"]))
 
 
 @bp.post("/tasks/<int:task_id>/complete")

@@ -256,3 +256,71 @@ def test_english_is_one_click_away(app, actors):
     browser.post("/locale", {"locale": "en", "back": "/inbox"})
     page = browser.text(browser.get("/inbox"))
     assert 'lang="en"' in page and "Group queue" in page and "中文" in page
+
+
+def test_handling_operations_from_the_pages(app, actors, ctx):
+    """退回, 加签 (会签), 撤回, 抄送, 催办, 挂起/恢复 as buttons on the task and case pages."""
+    with ctx.unit_of_work() as uow:
+        accounts.add_user(uow.session, "xichangan", "disabled2", PASSWORD, ["clerk"], ["disabled_federation"], [])
+        uow.commit()
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    window, clerk, colleague, boss = Browser(app), Browser(app), Browser(app), Browser(app)
+    window.sign_in("intake1")
+    clerk.sign_in("disabled1")
+    colleague.sign_in("disabled2")
+    boss.sign_in("super1")
+    case_id = int(re.search(r"/cases/(\d+)/", _apply(window, resident).headers["Location"]).group(1))
+
+    review = open_task(ctx, case_id, "review")
+    clerk.post(f"/tasks/{review.id}/claim")
+    page = clerk.text(clerk.get(f"/tasks/{review.id}"))
+    assert "退回" in page and "转办" in page and "加签" in page
+    done = clerk.post(f"/tasks/{review.id}/complete", {"f.review_result": "meets_conditions"})
+    assert done.status_code == 302
+    # 撤回: the decision is not claimed yet, so the reviewer takes the review back
+    assert "撤回" in clerk.text(clerk.get(f"/tasks/{review.id}"))
+    withdrawn = clerk.post(f"/tasks/{review.id}/withdraw")
+    assert withdrawn.status_code == 302 and "已撤回" in clerk.text(clerk.followed)
+    clerk.post(f"/tasks/{review.id}/complete", {"f.review_result": "meets_conditions"})
+    decide = open_task(ctx, case_id, "decide")
+    colleague.post(f"/tasks/{decide.id}/claim")
+    assert clerk.post(f"/tasks/{review.id}/withdraw").status_code == 409  # the next step was claimed
+    # 退回: the decider sends it back to the reviewer with a reason
+    no_reason = colleague.post(f"/tasks/{decide.id}/send-back", {"reason": ""})
+    assert no_reason.status_code == 422
+    back = colleague.post(f"/tasks/{decide.id}/send-back", {"reason": "审查意见不完整"})
+    assert back.status_code == 302
+    again = open_task(ctx, case_id, "review")
+    assert again.assignee == "disabled1" and again.status == "claimed"
+    assert "审查意见不完整" in clerk.text(clerk.get(f"/tasks/{again.id}"))
+    # 加签 (会签): the reviewer adds a colleague alongside; both sign, then the case moves on
+    added = clerk.post(f"/tasks/{again.id}/add-signers", {"usernames": "disabled2", "mode": "parallel",
+                                                          "comment": "请一并会签"})
+    assert added.status_code == 302 and "disabled2" in clerk.text(clerk.followed)
+    clerk.post(f"/tasks/{again.id}/complete", {"f.review_result": "meets_conditions"})
+    signer = open_task(ctx, case_id, "review")  # the co-signer's task of the same step
+    assert signer.kind == "sign" and signer.assignee == "disabled2"
+    sign_page = colleague.text(colleague.get(f"/tasks/{signer.id}"))
+    assert "会签意见" in sign_page and "同意" in sign_page
+    signed = colleague.post(f"/tasks/{signer.id}/complete", {"f.agree": "true", "f.opinion": "同意"})
+    assert signed.status_code == 302
+    assert open_task(ctx, case_id, "decide").status == "ready"
+    # 抄送, 催办, 挂起/恢复 on the case page
+    assert clerk.post(f"/cases/{case_id}/cc", {"usernames": "civil1"}).status_code == 403  # holds no task now
+    copied = boss.post(f"/cases/{case_id}/cc", {"usernames": "civil1", "comment": "供参考"})
+    assert copied.status_code == 302
+    reader = Browser(app)
+    reader.sign_in("civil1")
+    copies = reader.text(reader.get("/inbox?scope=cc"))
+    assert "供参考" in copies and "super1" in copies
+    copy_id = re.search(r"/inbox/copies/(\d+)/read", copies).group(1)
+    assert reader.post(f"/inbox/copies/{copy_id}/read").headers["Location"] == f"/cases/{case_id}"
+    assert boss.post(f"/cases/{case_id}/urge", {"comment": "请加快办理"}).status_code == 302
+    assert "催办" in colleague.text(colleague.get("/inbox"))
+    assert clerk.post(f"/cases/{case_id}/suspend", {"reason": "x"}).status_code == 403
+    suspended = boss.post(f"/cases/{case_id}/suspend", {"reason": "等待上级批复"})
+    assert suspended.status_code == 302 and "已挂起" in boss.text(boss.followed)
+    decide = open_task(ctx, case_id, "decide")
+    assert colleague.post(f"/tasks/{decide.id}/claim").status_code == 409
+    assert boss.post(f"/cases/{case_id}/resume").status_code == 302
+    assert colleague.post(f"/tasks/{decide.id}/claim").status_code == 302
