@@ -26,7 +26,8 @@ from .engine import ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
-from .identity_numbers import FORMAT_CHECKER, id_number_problems, mask_personal_data, personal_data_view
+from .identity_numbers import FORMAT_CHECKER, id_number_problems
+from .personal_data import mask_personal_data, may_read_case, personal_data_view
 from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
 
@@ -533,7 +534,7 @@ def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict:
     with ctx.unit_of_work() as uow:
         s = uow.session
         case = s.get(Case, case_id)
-        if case is None or case.tenant_id != actor.tenant_id:
+        if case is None or case.tenant_id != actor.tenant_id or not may_read_case(actor, case.started_by):
             raise NotFound(f"case {case_id} does not exist")
         tasks = open_tasks(s, case.id)
         view = case_view(case, tasks)
@@ -574,6 +575,8 @@ def list_cases(
     with ctx.unit_of_work() as uow:
         s = uow.session
         query = select(Case).where(Case.tenant_id == actor.tenant_id)
+        if not may_read_case(actor, None):  # designers: their own test cases only
+            query = query.where(Case.started_by == actor.username)
         if status:
             query = query.where(Case.status == status)
         if service_code:

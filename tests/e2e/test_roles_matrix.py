@@ -19,7 +19,8 @@ the test reports every cell that disagrees at once. Rules behind the table:
 * clerks and intake work the tasks of their groups; supervisors see, assign and hand back
   the tasks of the groups they supervise; admins see and manage every task of the tenant
   but work (claim, complete) only as members;
-* designers deploy models (and retry incidents); reading cases is open to the tenant,
+* designers deploy models (and retry incidents) and read their own test cases; reading other cases is
+  open to the tenant's other roles,
   reading trails to everyone but designers; verifying the whole tenant to auditors and admins.
 """
 from __future__ import annotations
@@ -292,7 +293,8 @@ def readers(roles, ok=200):
 ENDPOINTS = [
     # cases
     Endpoint("GET /api/cases", fixed("get", "/api/cases"), readers(ROLES.keys() - {"anonymous"}), scoped=False),
-    Endpoint("GET /api/cases/{id}", case_url(), readers(ROLES.keys() - {"anonymous"})),
+    # designers read their own test cases only (issue 10, item 5): another's case is 404 to them
+    Endpoint("GET /api/cases/{id}", case_url(), by_role({**{r: 200 for r in ROLES}, "designer": 404, "anonymous": 401})),
     Endpoint("POST /api/cases/{id}/messages", build_message, readers(START)),
     # trail
     Endpoint("GET /api/cases/{id}/trail", case_url("/trail"), readers(TRAIL_READERS)),
