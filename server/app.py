@@ -45,7 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "info": {"description": "Redwall: one-window government services on a BPMN case engine."},
         },
-        MAX_CONTENT_LENGTH=60 * 1024 * 1024,
         SQLALCHEMY_ENGINE_OPTIONS={},
         JSON_SORT_KEYS=False,
     )
@@ -68,6 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register(api)
     register_error_handlers(app)
+    from .limits import install_limits
+
+    install_limits(app)
     from .cli import register_commands
 
     register_commands(app)

@@ -125,6 +125,7 @@ def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, vers
     model = find_model(s, actor.tenant_id, key, version)
     runtime = ctx.runtimes.get(s, model.id)
     workflow, outcome = ctx.engine.start(runtime, data)
+    _check_size(outcome.data)
     now = ctx.clock()
     record = CaseRecord(
         id=0,
@@ -357,6 +358,7 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
 
 def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outcome: StepOutcome, workflow) -> None:
     """Write the new state under the version check; keep the workflow for the next step."""
+    _check_size(record.data)
     params = {
         "b_id": record.id,
         "b_version": record.version,
@@ -496,8 +498,21 @@ def data_changes(before: dict, after: dict) -> dict:
 
 
 # -- forms ------------------------------------------------------------------------------------
+#: Largest case data (as JSON) a step may leave; larger input is refused before anything is written.
+MAX_DATA_BYTES = 256 * 1024
+
+
+def _check_size(data, what: str = "data") -> None:
+    from .scripting import json_size_estimate
+
+    if json_size_estimate(data, MAX_DATA_BYTES) > MAX_DATA_BYTES:
+        raise InvalidInput(f"the {what} is larger than {MAX_DATA_BYTES:,} bytes as JSON",
+                           {what: [f"at most {MAX_DATA_BYTES:,} bytes"]})
+
+
 def _check_id_numbers(data: dict) -> None:
     """Identity numbers entering a case (fields named ``id_number``/``*_id_number``) pass GB 11643."""
+    _check_size(data)
     problems = id_number_problems(data)
     if problems:
         raise InvalidInput("the data holds invalid identity numbers", {"data": problems})
@@ -511,6 +526,7 @@ def task_form(runtime: ModelRuntime, form_key: str | None) -> dict | None:
 
 def validate_form(runtime: ModelRuntime, form_key: str | None, data: dict) -> None:
     """Check submitted data against the task's JSON Schema form; 422 names each bad field."""
+    _check_size(data)
     schema = task_form(runtime, form_key)
     # Identity numbers (fields named *id_number, or "format": "id-number") must pass GB 11643.
     problems: dict[str, list[str]] = id_number_problems(data)
