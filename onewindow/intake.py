@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import FormatChecker
 from sqlalchemy import select
 
 from datacentre.certificates import tenant_today
 from workflows.accounts import Actor
+from workflows.model_parsing import form_validator
 from workflows.cases import start_case
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -45,7 +46,7 @@ def form_problems(service: Service, form: dict, partial: bool = False) -> dict[s
     what the data centre knows; the window completes it at acceptance).
     """
     problems: dict[str, list[str]] = {}
-    for error in Draft202012Validator(service.form, format_checker=FORM_FORMATS).iter_errors(form):
+    for error in form_validator(service.form, FORM_FORMATS).iter_errors(form):
         path = ".".join(str(p) for p in error.absolute_path)
         if partial and not path and error.validator == "required":
             continue

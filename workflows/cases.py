@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select
 
@@ -27,6 +27,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
 from .identity_numbers import FORMAT_CHECKER, id_number_problems
+from .model_parsing import form_validator
 from .personal_data import mask_personal_data, may_read_case, personal_data_view
 from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
@@ -534,7 +535,12 @@ def validate_form(runtime: ModelRuntime, form_key: str | None, data: dict) -> No
         if problems:
             raise InvalidInput("the submitted data holds invalid identity numbers", {"data": problems})
         return
-    for error in Draft202012Validator(schema, format_checker=FORMAT_CHECKER).iter_errors(data):
+    try:
+        errors = list(form_validator(schema, FORMAT_CHECKER).iter_errors(data))
+    except Unresolvable as exc:
+        raise InvalidInput("the task's form refers to a schema outside its model; ask the designer to fix it",
+                           {"form": [str(getattr(exc, "ref", ""))[:200]]}) from None
+    for error in errors:
         path = ".".join(str(p) for p in error.absolute_path)
         if not path and error.validator == "required":
             # "'x' is a required property": name the missing field itself
