@@ -340,6 +340,13 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
     with ctx.unit_of_work() as uow:
         s = uow.session
         record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
+        # Only messages the model declares public (api_roles), by those roles; deadlines,
+        # pressing and escalation messages are the engine's own.
+        roles = runtime.public_messages.get(name)
+        if roles is None:
+            raise Forbidden(f"the process does not accept the message {name!r} through the API")
+        if not actor.has_role(*roles):
+            raise Forbidden(f"the message {name!r} may be sent by {', '.join(roles)} only")
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         try:
             outcome = ctx.engine.send_message(runtime, workflow, name, payload)

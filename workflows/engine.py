@@ -88,6 +88,28 @@ class ModelRuntime:
         return frozenset(names)
 
     @cached_property
+    def public_messages(self) -> dict[str, tuple[str, ...]]:
+        """Messages that may be sent through the API, with the roles that may send them.
+
+        A catching event declares its message public with the property ``api_roles``
+        (``intake,clerk``); every other message (deadlines, pressing, escalation) is sent by
+        the engine only.
+        """
+        public: dict[str, set[str]] = {}
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                if not isinstance(task_spec, CatchingEvent):
+                    continue
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+                roles = {r.strip() for r in str(props.get("api_roles") or "").split(",") if r.strip()}
+                if not roles:
+                    continue
+                for definition in _definitions(getattr(task_spec, "event_definition", None)):
+                    if isinstance(definition, MessageEventDefinition):
+                        public.setdefault(definition.name, set()).update(roles)
+        return {name: tuple(sorted(roles)) for name, roles in public.items()}
+
+    @cached_property
     def start_properties(self) -> dict:
         """``spiffworkflow:properties`` of the process's start event(s), e.g. ``time_limit_working_days``."""
         props: dict = {}

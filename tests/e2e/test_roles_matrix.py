@@ -295,7 +295,11 @@ ENDPOINTS = [
     Endpoint("GET /api/cases", fixed("get", "/api/cases"), readers(ROLES.keys() - {"anonymous"}), scoped=False),
     # designers read their own test cases only (issue 10, item 5): another's case is 404 to them
     Endpoint("GET /api/cases/{id}", case_url(), by_role({**{r: 200 for r in ROLES}, "designer": 404, "anonymous": 401})),
-    Endpoint("POST /api/cases/{id}/messages", build_message, readers(START)),
+    # public messages: the roles the model names (api_roles); designers are not among them, which
+    # is known once the case (and so its model) is found: another tenant's case stays 404
+    Endpoint("POST /api/cases/{id}/messages", build_message,
+             lambda role, scope: 404 if (role == "designer" and scope == "other tenant")
+             else readers(set(START) - {"designer"})(role, scope)),
     # trail
     Endpoint("GET /api/cases/{id}/trail", case_url("/trail"), readers(TRAIL_READERS)),
     Endpoint("GET /api/cases/{id}/trail/verify", case_url("/trail/verify"), readers(TRAIL_READERS)),
