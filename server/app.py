@@ -93,9 +93,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_metrics(app)
 
+    # No server version in answers: Werkzeug's server (redwall run) would send
+    # "Werkzeug/3.1.9 Python/3.11.7"; gunicorn sends "gunicorn" without a version.
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda self: "Redwall"
+
     @app.get("/")
     def landing():
-        return render_template("landing.html")
+        # The demo password is shown in demo mode only (make run), never by a production server.
+        from .demo import DEMO_PASSWORD
+
+        return render_template("landing.html", demo=bool(app.config.get("REDWALL_DEMO")), demo_password=DEMO_PASSWORD)
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename):
