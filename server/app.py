@@ -60,6 +60,15 @@ def create_app(config: dict | None = None) -> Flask:
     # Ids in URLs are BIGINTs: a larger number can name nothing, so it is a 404, not a database error.
     app.url_map.converters["int"] = DatabaseIdConverter
 
+    # Behind reverse proxies the client's address is in X-Forwarded-For: trust exactly the
+    # configured number of hops (0: none, the peer address is the client's). Sign-in throttling
+    # keys on this address (workflows.logins).
+    hops = int(app.config.get("REDWALL_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app)

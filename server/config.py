@@ -15,6 +15,7 @@
 
 | REDWALL_METRICS_TOKEN | bearer token the Prometheus scraper sends to ``GET /metrics`` (every tenant); unset: admins' tokens only (their tenant) | unset |
 | REDWALL_DEMO | ``1``: demo mode (``make run``): the landing page names the demo users and their password | unset |
+| REDWALL_PROXY_HOPS | reverse proxies in front of the app whose ``X-Forwarded-For``/``-Proto`` are trusted (Werkzeug ProxyFix); 0: the peer address is the client's | 0 |
 | REDWALL_BACKGROUND | ``auto``: without REDIS_URL the app fires timers in a background thread; ``off``: never | auto |
 | REDWALL_OFFICE_HOURS | office hours that count as working hours (handling-time metrics) | 09:00-12:00,13:30-17:30 |
 | REDWALL_WARN_WORKING_DAYS | warning (预警) this many working days before a deadline | 1 |
@@ -58,6 +59,7 @@ def from_environment(instance_path: Path) -> dict:
         "REDWALL_TIMEZONE": os.environ.get("REDWALL_TIMEZONE", "Asia/Shanghai"),
         "REDWALL_TOKEN_TTL": int(os.environ.get("REDWALL_TOKEN_TTL", "28800")),
         "REDWALL_SCRIPT_TIME_LIMIT": float(os.environ.get("REDWALL_SCRIPT_TIME_LIMIT", "2.0")),
+        "REDWALL_PROXY_HOPS": int(os.environ.get("REDWALL_PROXY_HOPS", "0")),
         "REDWALL_METRICS_TOKEN": os.environ.get("REDWALL_METRICS_TOKEN") or None,
         "REDWALL_DEMO": os.environ.get("REDWALL_DEMO", "") in ("1", "true", "yes"),
         "REDWALL_MAX_JSON_BYTES": int(os.environ.get("REDWALL_MAX_JSON_BYTES", str(1024 * 1024))),
