@@ -77,7 +77,8 @@ class World:
         deploy_model(ctx, system_actor(ctx, "xichangan"), [("scripted.bpmn", failing.encode())])
         start_case(ctx, system_actor(ctx, "xichangan"), "scripted", {"applicant_id_number": self.id_number})
         with ctx.unit_of_work() as uow:
-            self.incident = uow.session.scalar(select(Incident.id).order_by(Incident.id.desc()))
+            self.incident, self.incident_case = uow.session.execute(
+                select(Incident.id, Incident.case_id).order_by(Incident.id.desc())).first()
 
     def secrets(self) -> dict[str, str]:
         b = self.born
@@ -112,6 +113,8 @@ ROWS = {
     "GET /api/cases/{}#own": get("/api/cases/{w.own_case}"),
     "POST /api/cases/{}/messages": post("/api/cases/{w.case}/messages", {"name": "materials_supplied"}),
     "GET /api/cases/{}/trail": get("/api/cases/{w.case}/trail"),
+    "GET /api/cases/{}/trail#incident": get("/api/cases/{w.incident_case}/trail"),
+    "GET /api/cases/{}/trail/export#incident": get("/api/cases/{w.incident_case}/trail/export"),
     "GET /api/cases/{}/trail/verify": get("/api/cases/{w.case}/trail/verify"),
     "GET /api/cases/{}/trail/export": get("/api/cases/{w.case}/trail/export"),
     "GET /api/cases/{}/trail/print": get("/api/cases/{w.case}/trail/print"),
@@ -198,6 +201,9 @@ def test_no_role_without_the_right_reads_or_rebuilds_personal_data(app, ctx):
     incident = [i for i in api.get("/api/ops/incidents?status=all", "designer1").get_json()["items"]
                 if i["id"] == world.incident][0]
     assert world.id_number[:6] + "********" in incident["message"]
+    events = api.get(f"/api/cases/{world.incident_case}/trail", "auditor1").get_json()["events"]
+    raised = [e for e in events if e["kind"] == "incident.raised"]
+    assert raised and world.id_number[:6] + "********" in json.dumps(raised[0]["data"], ensure_ascii=False)
 
 
 def _shape(name: str) -> str:
