@@ -20,7 +20,8 @@ attribute and item reads — what most gateway conditions are) runs in a worker 
 * helpers (``working_days`` …) run in the calling process: the worker sends the call back over
   the pipe and waits, so they keep their database and the tenant of the case;
 * frames are length-prefixed pickles; the server unpickles a worker's answer with an allow-list
-  of classes (containers, numbers, dates), so a worker cannot make the server build anything else.
+  of classes (containers, numbers, dates), so a worker cannot make the server build anything else;
+* a worker's environment holds no secrets (no ``SECRET_KEY``, no ``DATABASE_URL``).
 
 Per-step cost: one round trip (pickling the task data both ways) — see ``bench/script_pool.py``.
 """
@@ -36,6 +37,9 @@ import sys
 import threading
 import time
 from typing import Any, Callable
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "SYSTEMROOT")
 
 #: Grace on top of a script's own time limit before its worker is killed.
 KILL_GRACE = 0.25
@@ -95,10 +99,14 @@ class WorkerDied(Exception):
 
 class _Worker:
     def __init__(self, memory_mb: int):
-        env = dict(os.environ, REDWALL_SCRIPT_MEMORY_MB=str(memory_mb), PYTHONDONTWRITEBYTECODE="1")
+        # The worker runs designers' code: it gets no secrets (SECRET_KEY, DATABASE_URL …), only
+        # what Python needs to start, and the directory this package is imported from.
+        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+        env.update(REDWALL_SCRIPT_MEMORY_MB=str(memory_mb), PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONPATH=os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workflows.sandbox"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env, close_fds=True,
+            stderr=subprocess.DEVNULL, env=env, close_fds=True, cwd=_ROOT,
         )
         self.fd = self.proc.stdout.fileno()
         self.ready = False
