@@ -23,12 +23,13 @@ from workflows.database import engine_options
 from workflows.process_models import deploy_model
 
 ROLE = "redwall_app_hard"
+# PostgreSQL only: SQLite has no roles, no grants and no statement triggers.
+pytestmark = pytest.mark.parametrize("app", ["postgres"], indirect=True)
 
 
 @pytest.fixture
 def pg(app, ctx):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only (SQLite has no roles or statement triggers)")
+    assert db.engine.dialect.name == "postgresql"
     actors = make_users(ctx)
     deploy_model(ctx, actors["designer1"], demo_files())
     walk_a_case(ctx, actors)
