@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/redwall db upgrade
 	$(BIN)/redwall demo
-	$(BIN)/redwall run --host $(HOST) --port $(PORT)
+	REDWALL_DEMO=1 $(BIN)/redwall run --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite (import contracts, unit, integration, e2e).
 ## PostgreSQL/Redis tests run when REDWALL_TEST_POSTGRES_URL / REDWALL_TEST_REDIS_URL are set

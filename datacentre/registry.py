@@ -15,7 +15,7 @@ from sqlalchemy import select
 from workflows.accounts import Actor
 from workflows.cases import decode_cursor, encode_cursor
 from workflows.context import EngineContext
-from workflows import identity_numbers
+from workflows import personal_data
 from workflows.errors import Forbidden, InvalidInput, NotFound
 
 from . import identity
@@ -28,7 +28,7 @@ _ID_QUERY = re.compile(r"^\d{6,17}[\dXx]?$")
 
 def may_read_pii(actor: Actor) -> bool:
     """Full identity and phone numbers in the registry: the engine's one rule (intake, admin)."""
-    return identity_numbers.has_pii_role(actor)
+    return personal_data.has_pii_role(actor)
 
 
 def _require_reader(actor: Actor) -> None:
@@ -36,24 +36,21 @@ def _require_reader(actor: Actor) -> None:
         raise Forbidden("your roles do not allow reading the resident registry")
 
 
-def mask_phone(number: str | None) -> str | None:
-    if not number or len(number) < 7:
-        return number and "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+mask_phone = personal_data.mask_phone
 
 
 def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _residence(row) -> dict | None:
+def _residence(row, full: bool = True) -> dict | None:
     house, building, grid = row
     if house is None:
         return None
     return {
         "house_id": house.id,
         "house_code": house.code,
-        "address": house.address,
+        "address": house.address if full else personal_data.mask_address(house.address),
         "building_kind": building.kind,
         "grid": grid.code,
         "community": grid.community,
@@ -67,12 +64,13 @@ def person_view(person: Person, residence: dict | None, today: date, full: bool)
         "id_number_masked": not full,
         "name": person.name,
         "sex": person.sex,
-        "birth_date": person.birth_date,
+        # Without the right: the age, never the birth date (it would rebuild the masked number).
+        "birth_date": person.birth_date if full else None,
         "age": age_on(person.birth_date, today),
         "ethnicity": person.ethnicity,
         "phone": person.phone if full else mask_phone(person.phone),
         "hukou_local": person.hukou_local,
-        "hukou_address": person.hukou_address,
+        "hukou_address": person.hukou_address if full else personal_data.mask_address(person.hukou_address),
         "household_no": person.household_no,
         "relation_to_head": person.relation_to_head,
         "marital_status": person.marital_status,
@@ -111,6 +109,10 @@ def search_residents(
         query = _with_residence(select(Person, House, Building, GridCell)).where(Person.tenant_id == actor.tenant_id)
         how = "all"
         if q and _ID_QUERY.match(q):
+            if not full:
+                # A search by number (or its beginning) would confirm a guessed birth date and so
+                # rebuild a masked number: only those with the right search by number.
+                raise Forbidden("searching by identity number needs the right to read personal data (intake, admin)")
             number = q.upper()
             query = query.where(Person.id_number == number if len(number) == 18 else Person.id_number.startswith(number, autoescape=True))
             how = "id_number"
@@ -126,7 +128,7 @@ def search_residents(
         more = len(rows) > limit
         rows = rows[:limit]
         today = tenant_today(ctx.clock(), actor.timezone)
-        items = [person_view(row[0], _residence(row[1:]), today, full) for row in rows]
+        items = [person_view(row[0], _residence(row[1:], full), today, full) for row in rows]
         if full and items:
             uow.record("pii.read", actor.tenant_id, actor=actor.username, at=ctx.clock(),
                        data={"resident_ids": [i["id"] for i in items], "via": "search", "query_kind": how})
@@ -149,7 +151,7 @@ def get_resident(ctx: EngineContext, actor: Actor, resident_id: int) -> dict:
             raise NotFound(f"resident {resident_id} does not exist")
         person = row[0]
         today = tenant_today(ctx.clock(), actor.timezone)
-        view = person_view(person, _residence(row[1:]), today, full)
+        view = person_view(person, _residence(row[1:], full), today, full)
         view["household"] = [
             {"id": m.id, "name": m.name, "relation_to_head": m.relation_to_head, "age": age_on(m.birth_date, today)}
             for m in household_members(s, actor.tenant_id, person)
@@ -161,9 +163,10 @@ def get_resident(ctx: EngineContext, actor: Actor, resident_id: int) -> dict:
         view["certificates"] = certificates_of(s, actor.tenant_id, person.id, today)
         if not full:
             # A disability certificate number embeds the identity number.
-            for cert in view["certificates"]:
-                cert["number"] = cert["number"].replace(person.id_number, identity.mask(person.id_number))
+            view["certificates"] = personal_data.mask_personal_data(view["certificates"])[0]
         view["attributes"] = dict(person.attributes or {})
+        if not full:
+            view["attributes"] = personal_data.mask_personal_data(view["attributes"])[0]
         if full:
             uow.record("pii.read", actor.tenant_id, actor=actor.username, at=ctx.clock(),
                        data={"resident_ids": [person.id], "via": "record"})

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from datacentre.certificates import tenant_today
 from workflows.accounts import Actor
+from workflows.model_parsing import form_validator
 from workflows.cases import start_case
 from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound

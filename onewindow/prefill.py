@@ -18,6 +18,7 @@ from datacentre.registry import household_facts, may_read_pii, resident_facts
 from workflows.accounts import Actor
 from workflows.context import EngineContext
 from workflows.errors import Forbidden
+from workflows import personal_data
 from workflows.models import Case
 
 from .catalogue import Service, load_catalogue
@@ -169,16 +170,12 @@ def prefill_values(session, tenant_id: int, service: Service, resident_id: int, 
     return {"fields": fields, "missing": missing, "total_fields": len(properties)}
 
 
-def _mask(result: dict, service: Service, facts_id_number: str | None = None) -> dict:
+def _mask(result: dict) -> dict:
+    """Every value and source as someone without the right sees it (workflows.personal_data)."""
     for name, entry in result["fields"].items():
-        spec = service.form["properties"].get(name, {})
-        value = entry["value"]
-        if isinstance(value, str) and (spec.get("format") == "id-number" or name.endswith("id_number")):
-            entry["value"] = identity.mask(value)
-        elif isinstance(value, str) and facts_id_number and facts_id_number in value:
-            entry["value"] = value.replace(facts_id_number, identity.mask(facts_id_number))
-        if facts_id_number and facts_id_number in entry["source"]:
-            entry["source"] = entry["source"].replace(facts_id_number, identity.mask(facts_id_number))
+        entry["value"] = personal_data.mask_personal_data({name: entry["value"]})[0][name]
+        if isinstance(entry["source"], str):
+            entry["source"] = personal_data.mask_text(entry["source"])
     return result
 
 
@@ -198,8 +195,7 @@ def prefill(ctx: EngineContext, actor: Actor, code: str, applicant_id: int) -> d
         result["service_code"] = service.code
         result["applicant_id"] = applicant_id
         if not full:
-            id_number = uow.session.scalar(select(Person.id_number).where(Person.id == applicant_id))
-            return _mask(result, service, id_number)
+            return _mask(result)
         uow.record("pii.read", actor.tenant_id, actor=actor.username, at=ctx.clock(),
                    data={"resident_ids": [applicant_id], "via": "prefill", "service_code": service.code})
         uow.commit()

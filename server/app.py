@@ -47,7 +47,6 @@ def create_app(config: dict | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "info": {"description": "Redwall: one-window government services on a BPMN case engine."},
         },
-        MAX_CONTENT_LENGTH=60 * 1024 * 1024,
         SQLALCHEMY_ENGINE_OPTIONS={},
         JSON_SORT_KEYS=False,
     )
@@ -63,6 +62,15 @@ def create_app(config: dict | None = None) -> Flask:
     # Ids in URLs are BIGINTs: a larger number can name nothing, so it is a 404, not a database error.
     app.url_map.converters["int"] = DatabaseIdConverter
 
+    # Behind reverse proxies the client's address is in X-Forwarded-For: trust exactly the
+    # configured number of hops (0: none, the peer address is the client's). Sign-in throttling
+    # keys on this address (workflows.logins).
+    hops = int(app.config.get("REDWALL_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app)
@@ -73,6 +81,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import init_web
 
     init_web(app)
+    from .limits import install_limits
+
+    install_limits(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -95,6 +106,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .metrics import register_metrics
 
     register_metrics(app)
+
+    # No server version in answers: Werkzeug's server (redwall run) would send
+    # "Werkzeug/3.1.9 Python/3.11.7"; gunicorn sends "gunicorn" without a version.
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda self: "Redwall"
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename):

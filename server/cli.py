@@ -240,6 +240,12 @@ def register_commands(app) -> None:
     for command in (users, deploy, demo, demo_data, import_file):
         app.cli.add_command(command)
     app.cli.add_command(trail_commands)
+    from flask_migrate.cli import db as db_group
+
+    from .db_grant import grant_command
+
+    if "grant" not in db_group.commands:
+        db_group.add_command(grant_command)  # redwall db grant <role>
     from .timer_cli import COMMANDS as timer_commands  # scheduler, calendar
 
     for command in timer_commands:

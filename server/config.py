@@ -8,6 +8,14 @@
 | REDWALL_TIMEZONE | time zone for rendering times and counting working days | Asia/Shanghai |
 | REDWALL_TOKEN_TTL | access-token lifetime in seconds | 28800 (8 hours) |
 | REDWALL_SCRIPT_TIME_LIMIT | seconds a BPMN script or expression may run | 2.0 |
+| REDWALL_SCRIPT_WORKERS | worker processes per server process that run scripts under CPU and memory limits; 0 runs them in the server process (no real bound) | 2 |
+| REDWALL_SCRIPT_MEMORY_MB | address space of each script worker process (RLIMIT_AS), MB | 256 |
+| REDWALL_MAX_JSON_BYTES | largest JSON request body (``POST /api/events``, with its photo: 4 MiB) | 1048576 |
+| REDWALL_MAX_UPLOAD_BYTES | largest multipart upload (model files) | 16777216 |
+
+| REDWALL_METRICS_TOKEN | bearer token the Prometheus scraper sends to ``GET /metrics`` (every tenant); unset: admins' tokens only (their tenant) | unset |
+| REDWALL_DEMO | ``1``: demo mode (``make run``): the sign-in page names the demo users (never the password: it is in the README) | unset |
+| REDWALL_PROXY_HOPS | reverse proxies in front of the app whose ``X-Forwarded-For``/``-Proto`` are trusted (Werkzeug ProxyFix); 0: the peer address is the client's | 0 |
 | REDWALL_BACKGROUND | ``auto``: without REDIS_URL the app fires timers in a background thread; ``off``: never | auto |
 | REDWALL_OFFICE_HOURS | office hours that count as working hours (handling-time metrics) | 09:00-12:00,13:30-17:30 |
 | REDWALL_WARN_WORKING_DAYS | warning (预警) this many working days before a deadline | 1 |
@@ -51,6 +59,11 @@ def from_environment(instance_path: Path) -> dict:
         "REDWALL_TIMEZONE": os.environ.get("REDWALL_TIMEZONE", "Asia/Shanghai"),
         "REDWALL_TOKEN_TTL": int(os.environ.get("REDWALL_TOKEN_TTL", "28800")),
         "REDWALL_SCRIPT_TIME_LIMIT": float(os.environ.get("REDWALL_SCRIPT_TIME_LIMIT", "2.0")),
+        "REDWALL_PROXY_HOPS": int(os.environ.get("REDWALL_PROXY_HOPS", "0")),
+        "REDWALL_METRICS_TOKEN": os.environ.get("REDWALL_METRICS_TOKEN") or None,
+        "REDWALL_DEMO": os.environ.get("REDWALL_DEMO", "") in ("1", "true", "yes"),
+        "REDWALL_MAX_JSON_BYTES": int(os.environ.get("REDWALL_MAX_JSON_BYTES", str(1024 * 1024))),
+        "REDWALL_MAX_UPLOAD_BYTES": int(os.environ.get("REDWALL_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
         **timing_from_environment(),
     }
 
@@ -60,6 +73,8 @@ def timing_from_environment() -> dict:
     env = os.environ.get
     return {
         "REDWALL_BACKGROUND": env("REDWALL_BACKGROUND", "auto"),
+        "REDWALL_SCRIPT_WORKERS": int(env("REDWALL_SCRIPT_WORKERS", "2")),
+        "REDWALL_SCRIPT_MEMORY_MB": int(env("REDWALL_SCRIPT_MEMORY_MB", "256")),
         "REDWALL_OFFICE_HOURS": env("REDWALL_OFFICE_HOURS", "09:00-12:00,13:30-17:30"),
         "REDWALL_WARN_WORKING_DAYS": int(env("REDWALL_WARN_WORKING_DAYS", "1")),
         "REDWALL_RED_AFTER_WORKING_DAYS": int(env("REDWALL_RED_AFTER_WORKING_DAYS", "3")),
@@ -80,6 +95,8 @@ def engine_options_from(config, session_factory) -> dict:
     get = lambda key: config.get(key, defaults[key])  # noqa: E731
     backoff = tuple(float(part) for part in str(get("REDWALL_RETRY_BACKOFF")).split(",") if part.strip())
     return {
+        "script_workers": int(get("REDWALL_SCRIPT_WORKERS")),
+        "script_memory_mb": int(get("REDWALL_SCRIPT_MEMORY_MB")),
         "calendar": WorkingCalendar(
             session_factory,
             office_hours=OfficeHours.parse(get("REDWALL_OFFICE_HOURS")),

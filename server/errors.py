@@ -21,10 +21,32 @@ log = logging.getLogger(__name__)
 STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422, TooManyAttempts: 429}
 
 
+#: Longest text an error repeats from the request; a 20 MB value is never echoed back.
+MAX_ECHO = 300
+
+
+def _short(value, depth: int = 0):
+    if isinstance(value, str):
+        return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + f"… ({len(value):,} characters)"
+    if depth > 8:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {str(_short(k, depth + 1)): _short(v, depth + 1) for k, v in items[:100]}
+        if len(items) > 100:
+            out["…"] = f"{len(items) - 100} more"
+        return out
+    if isinstance(value, (list, tuple)):
+        out = [_short(v, depth + 1) for v in value[:100]]
+        return out + [f"… {len(value) - 100} more"] if len(value) > 100 else out
+    return value
+
+
 def error_response(code: int, message: str | None = None, errors: dict | None = None):
-    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message or HTTPStatus(code).description}
+    body = {"code": code, "status": HTTPStatus(code).phrase,
+            "message": _short(message or HTTPStatus(code).description)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = _short(errors)
     response = jsonify(body)
     response.status_code = code
     return response

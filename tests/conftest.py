@@ -104,8 +104,12 @@ def _truncate(app) -> None:
         db.session.remove()
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                from tests.helpers import trail_guards
+
                 names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                trail_guards(conn, on=False)  # the owner resets the test database
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                trail_guards(conn, on=True)
             else:
                 for table in reversed(Base.metadata.sorted_tables):
                     conn.execute(table.delete())

@@ -71,3 +71,26 @@ class Api:
     def deploy(self, user, files, **extra_form):
         data = {"files": [(__import__("io").BytesIO(content), name) for name, content in files], **extra_form}
         return self.post("/api/process-models", user, data=data, content_type="multipart/form-data")
+
+
+# PostgreSQL's trail guards (migrations 0003 and 0010): tests that reset or tamper with the trail
+# as the tables' owner switch them off for one transaction and back on (ALWAYS) afterwards.
+TRAIL_TRIGGERS = [
+    ("trail_events", "trail_events_append_only"),
+    ("trail_events", "trail_events_no_truncate"),
+    ("trail_anchors", "trail_anchors_append_only"),
+    ("trail_anchors", "trail_anchors_no_truncate"),
+    ("trail_heads", "trail_heads_no_delete"),
+    ("trail_heads", "trail_heads_forward_only"),
+    ("trail_heads", "trail_heads_no_truncate"),
+    ("cases", "cases_trail_head_forward_only"),
+]
+
+
+def trail_guards(conn, on: bool) -> None:
+    from sqlalchemy import text
+
+    existing = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+    for table, trigger in TRAIL_TRIGGERS:
+        if trigger in existing:
+            conn.execute(text(f"ALTER TABLE {table} {'ENABLE ALWAYS' if on else 'DISABLE'} TRIGGER {trigger}"))

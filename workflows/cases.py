@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from referencing.exceptions import Unresolvable
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select
 
@@ -26,7 +27,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model
 from .form_problems import identity_number_problems, problems_of
-from .identity_numbers import mask_personal_data, personal_data_view
+from .personal_data import mask_personal_data, may_read_case, personal_data_view
 from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
 
@@ -126,6 +127,7 @@ def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, vers
     model = find_model(s, actor.tenant_id, key, version)
     runtime = ctx.runtimes.get(s, model.id)
     workflow, outcome = ctx.engine.start(runtime, data)
+    _check_size(outcome.data)
     now = ctx.clock()
     record = CaseRecord(
         id=0,
@@ -346,6 +348,13 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
         record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, case_id)
         if record.status == SUSPENDED:
             raise Conflict("the case is suspended; it takes messages again when it is resumed")
+        # Only messages the model declares public (api_roles), by those roles; deadlines,
+        # pressing and escalation messages are the engine's own.
+        roles = runtime.public_messages.get(name)
+        if roles is None:
+            raise Forbidden(f"the process does not accept the message {name!r} through the API")
+        if not actor.has_role(*roles):
+            raise Forbidden(f"the message {name!r} may be sent by {', '.join(roles)} only")
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         try:
             outcome = ctx.engine.send_message(runtime, workflow, name, payload)
@@ -365,6 +374,7 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
 
 def _write_case(ctx: EngineContext, uow: UnitOfWork, s, record: CaseRecord, outcome: StepOutcome, workflow) -> None:
     """Write the new state under the version check; keep the workflow for the next step."""
+    _check_size(record.data)
     params = {
         "b_id": record.id,
         "b_version": record.version,
@@ -513,8 +523,21 @@ def data_changes(before: dict, after: dict) -> dict:
 
 
 # -- forms ------------------------------------------------------------------------------------
+#: Largest case data (as JSON) a step may leave; larger input is refused before anything is written.
+MAX_DATA_BYTES = 256 * 1024
+
+
+def _check_size(data, what: str = "data") -> None:
+    from .scripting import json_size_estimate
+
+    if json_size_estimate(data, MAX_DATA_BYTES) > MAX_DATA_BYTES:
+        raise InvalidInput(f"the {what} is larger than {MAX_DATA_BYTES:,} bytes as JSON",
+                           {what: [f"at most {MAX_DATA_BYTES:,} bytes"]})
+
+
 def _check_id_numbers(data: dict) -> None:
     """Identity numbers entering a case (fields named ``id_number``/``*_id_number``) pass GB 11643."""
+    _check_size(data)
     problems = identity_number_problems(data)
     if problems:
         raise InvalidInput("the data holds invalid identity numbers", {"data": problems})
@@ -531,15 +554,21 @@ def validate_form(runtime: ModelRuntime, form_key: str | None, data: dict) -> No
 
     Problems are :class:`~workflows.form_problems.FormProblem` sentences naming the field
     (English as ``str``; the API renders them in the caller's locale). Identity numbers
-    (fields named ``*id_number``, or ``"format": "id-number"``) must pass GB 11643.
+    (fields named ``*id_number``, or ``"format": "id-number"``) must pass GB 11643. A form
+    refers only to schemas inside its model: nothing is fetched or opened.
     """
+    _check_size(data)
     schema = task_form(runtime, form_key)
     if schema is None:
         problems = identity_number_problems(data)
         if problems:
             raise InvalidInput("the submitted data holds invalid identity numbers", {"data": problems})
         return
-    problems = problems_of(schema, data, root="data", id_numbers_by_key=True)
+    try:
+        problems = problems_of(schema, data, root="data", id_numbers_by_key=True)
+    except Unresolvable as exc:
+        raise InvalidInput("the task's form refers to a schema outside its model; ask the designer to fix it",
+                           {"form": [str(getattr(exc, "ref", ""))[:200]]}) from None
     if problems:
         raise InvalidInput("the submitted data does not match the task's form", {"data": problems})
 
@@ -549,7 +578,7 @@ def get_case(ctx: EngineContext, actor: Actor, case_id: int) -> dict:
     with ctx.unit_of_work() as uow:
         s = uow.session
         case = s.get(Case, case_id)
-        if case is None or case.tenant_id != actor.tenant_id:
+        if case is None or case.tenant_id != actor.tenant_id or not may_read_case(actor, case.started_by):
             raise NotFound(f"case {case_id} does not exist")
         tasks = open_tasks(s, case.id)
         view = case_view(case, tasks)
@@ -590,6 +619,8 @@ def list_cases(
     with ctx.unit_of_work() as uow:
         s = uow.session
         query = select(Case).where(Case.tenant_id == actor.tenant_id)
+        if not may_read_case(actor, None):  # designers: their own test cases only
+            query = query.where(Case.started_by == actor.username)
         if status:
             query = query.where(Case.status == status)
         if service_code:

@@ -92,11 +92,16 @@ def build_context(
     trail: bool = True,
     calendar: WorkingCalendar | None = None,
     timing: TimingPolicy | None = None,
+    script_workers: int = 2,
+    script_memory_mb: int = 256,
 ) -> EngineContext:
     """Wire the engine: restricted scripts, named service connectors, caches, the trail.
 
-    ``trail=False`` writes no events (benchmarks compare both).
+    ``trail=False`` writes no events (benchmarks compare both). Scripts run in
+    ``script_workers`` bounded worker processes (:mod:`workflows.sandbox`); 0 runs them in
+    this process, bounded by the restricted engine's checks only.
     """
+    from .sandbox import shared_pool
     from .scripting import RestrictedScriptEngine
     from .trail import TrailWriter
 
@@ -106,6 +111,7 @@ def build_context(
         helpers={**script_helpers(calendar), **(helpers or {})},
         time_limit=script_time_limit,
         service_caller=connectors.call,
+        pool=shared_pool(script_workers, script_memory_mb) if script_workers > 0 else None,
     )
     ctx = EngineContext(
         session_factory=session_factory,

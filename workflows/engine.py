@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
@@ -89,6 +90,35 @@ class ModelRuntime:
                     if isinstance(definition, MessageEventDefinition):
                         names.add(definition.name)
         return frozenset(names)
+
+    @cached_property
+    def public_messages(self) -> dict[str, tuple[str, ...]]:
+        """Messages that may be sent through the API, with the roles that may send them.
+
+        A catching event declares its message public with the property ``api_roles``
+        (``intake,clerk``); every other message (deadlines, pressing, escalation) is sent by
+        the engine only.
+        """
+        def roles_of(task_spec) -> set[str]:
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+            return {r.strip() for r in str(props.get("api_roles") or "").split(",") if r.strip()}
+
+        public: dict[str, set[str]] = {}
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                if not isinstance(task_spec, CatchingEvent):
+                    continue
+                if isinstance(task_spec, EventBasedGateway):
+                    # SpiffWorkflow moves the events after the gateway onto it, in the order of its
+                    # outputs; the properties stay on the catch events themselves.
+                    pairs = zip(task_spec.event_definition.event_definitions, task_spec.outputs)
+                else:
+                    pairs = ((d, task_spec) for d in _definitions(getattr(task_spec, "event_definition", None)))
+                for definition, declared_on in pairs:
+                    roles = roles_of(declared_on)
+                    if roles and isinstance(definition, MessageEventDefinition):
+                        public.setdefault(definition.name, set()).update(roles)
+        return {name: tuple(sorted(roles)) for name, roles in public.items()}
 
     @cached_property
     def start_properties(self) -> dict:

@@ -21,7 +21,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import FormatChecker
 
 from .identity_numbers import FORMAT as ID_NUMBER_FORMAT
 from .identity_numbers import id_number_problem, is_id_number_key, is_valid_id_number
@@ -275,7 +275,9 @@ def problems_of(schema: dict, data: Any, *, partial: bool = False, root: str = "
     if id_numbers_by_key:
         for key, found in identity_number_problems(data, schema).items():
             problems.setdefault(key, []).extend(found)
-    errors = sorted(Draft202012Validator(schema, format_checker=FORM_FORMATS).iter_errors(data),
+    from .model_parsing import form_validator  # resolves only references inside the form
+
+    errors = sorted(form_validator(schema, FORM_FORMATS).iter_errors(data),
                     key=lambda e: (list(map(str, e.absolute_path)), list(map(str, e.relative_schema_path))))
     for error in errors:
         for key, problem in _problems_of_error(schema, data, error, partial):

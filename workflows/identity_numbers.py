@@ -9,12 +9,12 @@ Where numbers are recognised (one rule for validation and for masking):
   ``guardian_id_number``) anywhere in a data dict, at any depth;
 * **by form schema**: a JSON Schema property with ``"format": "id-number"``
   (:data:`FORMAT_CHECKER` checks it when a form is validated);
-* **by value**, for masking only: any string that *is* a valid 18-character number, whatever
-  its key — a number typed into a free-text field is still personal data.
+* **by content**, for masking: :mod:`workflows.personal_data` (the one policy on personal
+  data) finds numbers inside any value, free text included.
 
 Masked form: the address code and the last four characters stay, the birth date and the
 rest become ``*`` (``110102********1234``), enough for a clerk to recognise a person
-without exposing the number. Who may read full numbers is :func:`may_read_full_numbers`.
+without exposing the number. Who may read them: :mod:`workflows.personal_data`.
 """
 from __future__ import annotations
 
@@ -87,57 +87,6 @@ def is_id_number_key(key: Any) -> bool:
     return isinstance(key, str) and (key == "id_number" or key.endswith("_id_number"))
 
 
-def _looks_like_number(value: str) -> bool:
-    # The cheap length test first: masking walks every string of every event.
-    if len(value) != 18:
-        return False
-    value = value.upper()
-    return _SHAPE.match(value) is not None and check_character(value[:17]) == value[17]
-
-
-def mask_personal_data(data: Any) -> tuple[Any, list[str]]:
-    """A copy of ``data`` with identity numbers masked, and the paths that were masked.
-
-    Containers are copied only where something changed, so masking data without numbers
-    costs one walk and no allocation.
-    """
-    masked: list[str] = []
-    result = _mask(data, "", masked, False)
-    return result, masked
-
-
-def _mask(value: Any, path: str, masked: list[str], by_key: bool) -> Any:
-    if isinstance(value, str):
-        if (by_key and value and not is_masked(value)) or _looks_like_number(value):
-            masked.append(path)
-            return mask_id_number(value)
-        return value
-    if isinstance(value, dict):
-        out = None
-        for key, item in value.items():
-            new = _mask(item, f"{path}.{key}" if path else str(key), masked, is_id_number_key(key))
-            if new is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = new
-        return value if out is None else out
-    if isinstance(value, list):
-        out = None
-        for i, item in enumerate(value):
-            new = _mask(item, f"{path}[{i}]", masked, by_key)
-            if new is not item:
-                if out is None:
-                    out = list(value)
-                out[i] = new
-        return value if out is None else out
-    return value
-
-
-def full_number_paths(data: Any) -> list[str]:
-    """Paths of unmasked identity numbers in ``data`` (what a full view would reveal)."""
-    return mask_personal_data(data)[1]
-
-
 def id_number_problems(data: Any, path: str = "") -> dict[str, list[str]]:
     """Invalid numbers under identity-number keys (``id_number``, ``*_id_number``), by path.
 
@@ -174,49 +123,3 @@ FORMAT_CHECKER = FormatChecker(formats=())
 def _id_number_format(value) -> bool:
     # JSON Schema formats apply to strings only; a wrong type is the "type" keyword's business.
     return not isinstance(value, str) or is_valid_id_number(value)
-
-
-# -- who may read full numbers -------------------------------------------------------------------
-# The window verifies identities (intake) and admins manage the data; everyone else sees
-# masked numbers, except clerks while they work a task of the case (need to know).
-PII_ROLES = ("intake", "admin")
-
-
-def has_pii_role(actor) -> bool:
-    """Roles that read full numbers anywhere in their tenant (resident registry included)."""
-    return actor.has_role(*PII_ROLES)
-
-
-def may_read_full_numbers(actor, open_tasks: Iterable = ()) -> bool:
-    """May ``actor`` read full numbers of a case whose open tasks are ``open_tasks``?
-
-    Intake clerks and admins may; a clerk or supervisor may while one of the case's open
-    tasks is assigned to them or is ready in one of their groups. Auditors, designers and
-    supervisors otherwise see masked numbers: the trail needs no identity numbers to be read.
-    """
-    if has_pii_role(actor):
-        return True
-    if not actor.has_role("clerk", "supervisor"):
-        return False
-    for task in open_tasks:
-        if task.assignee == actor.username:
-            return True
-        if task.assignee is None and task.group is not None and task.group in actor.groups:
-            return True
-    return False
-
-
-def personal_data_view(uow, actor, data: Any, *, tenant_id: int, case_id: int | None, open_tasks: Iterable = (),
-                       via: str, at=None) -> Any:
-    """``data`` as ``actor`` may see it: full numbers if entitled, masked otherwise.
-
-    Revealing at least one full number records a ``pii.read`` event (which fields, never
-    the values) in ``uow``; the caller commits it with its read.
-    """
-    masked, paths = mask_personal_data(data)
-    if not paths:
-        return data
-    if not may_read_full_numbers(actor, open_tasks):
-        return masked
-    uow.record("pii.read", tenant_id, case_id=case_id, actor=actor.username, at=at, data={"fields": paths, "via": via})
-    return data

@@ -21,6 +21,7 @@ from .cases import (
     load_case_for_update,
 )
 from .context import EngineContext
+from .personal_data import mask_text
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 
 READ_ROLES = ("admin", "supervisor", "auditor", "designer")
@@ -35,7 +36,8 @@ def incident_view(row) -> dict:
         "process_key": row.process_key,
         "element_id": row.element_id,
         "kind": row.kind,
-        "message": row.message,
+        # Messages may quote data from a failing script: masked for every reader.
+        "message": mask_text(row.message) if row.message else row.message,
         "status": "resolved" if row.resolved_at is not None else "open",
         "created_at": row.created_at,
         "resolved_at": row.resolved_at,

@@ -418,7 +418,44 @@ def _read_form(name: str, data: bytes) -> tuple[dict | None, list[ModelProblem]]
         ]
     except RecursionError:
         return None, [ModelProblem(name, None, None, "the form schema is nested too deeply")]
+    external = external_refs(form)
+    if external:
+        return None, [ModelProblem(name, None, None, f"the form refers to {_short(external[0])!s} outside this file; "
+                                   "only references inside the form (\"#/...\") are allowed")]
     return form, []
+
+
+_REF_KEYS = ("$ref", "$dynamicRef")
+
+
+def external_refs(form) -> list[str]:
+    """``$ref``/``$dynamicRef`` values that point outside the form itself (anything not ``#…``)."""
+    found, stack = [], [form]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in _REF_KEYS and not (isinstance(value, str) and value.startswith("#")):
+                    found.append(str(value))
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _refuse_retrieval(uri: str):
+    from referencing.exceptions import NoSuchResource
+
+    raise NoSuchResource(ref=uri)
+
+
+def form_validator(schema: dict, format_checker=None) -> Draft202012Validator:
+    """A validator for a form that resolves only references inside the form: nothing is fetched
+    (``http://…``) or opened (``file://…``), even for a form deployed before this rule."""
+    from referencing import Registry
+
+    return Draft202012Validator(schema, format_checker=format_checker, registry=Registry(retrieve=_refuse_retrieval))
 
 
 def _doctype_line(data: bytes) -> int | None:

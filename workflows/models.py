@@ -338,7 +338,7 @@ class LoginFailure(Base):
     __tablename__ = "login_failures"
     __table_args__ = (UniqueConstraint("scope", "key"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16))  # user | address
+    scope: Mapped[str] = mapped_column(String(16))  # pair | user | spread | address (workflows.logins)
     key: Mapped[str] = mapped_column(String(255))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -50,10 +50,11 @@ thousands of times). The rule set needed here is short enough to read in one sit
   The task data is only updated when the script succeeded: a failing script leaves the
   top-level variables as they were (objects it mutated in place stay mutated).
 
-Known limits: builtins that run in C over existing values (``list(map(list, refs))``,
-``str()`` of a structure sharing one big list many times) are not interrupted, and
-memory is bounded only by the checks above. Run workers with a process memory limit
-(container limit or ``RLIMIT_AS``) as the last line of defence.
+Limits that hold inside C code too: with a pool (:mod:`workflows.sandbox`, the server's
+default), every script and every non-trivial expression runs in a worker process under
+``RLIMIT_AS`` and ``RLIMIT_CPU`` that is killed and replaced at the deadline, so builtins that run
+in C over existing values (``max(map(min, refs))``) and memory blow-ups are bounded as well.
+Without a pool (``REDWALL_SCRIPT_WORKERS=0``, tools, these unit tests) only the checks above apply.
 """
 from __future__ import annotations
 
@@ -116,8 +117,17 @@ class ScriptTimeout(Exception):
     def __init__(self, limit: float, line: int | None = None, what: str = "script"):
         self.limit = limit
         self.line = line
+        self.what = what
         message = f"{what} ran longer than its time limit of {limit:g} s"
         super().__init__(f"{message} (line {line})" if line else message)
+
+
+class ScriptFailed(Exception):
+    """A script's own error, as reported by a worker process (``name`` is its type, e.g. KeyError)."""
+
+    def __init__(self, name: str, text: str, line: int | None = None):
+        self.name, self.text, self.line = name, text, line
+        super().__init__(f"{name}: {text}" if text else name)
 
 
 class ServiceCallError(Exception):
@@ -476,12 +486,26 @@ _NODE_REASONS = {
 
 
 class _Compiled:
-    __slots__ = ("code", "simple", "guard_names")
+    __slots__ = ("code", "simple", "guard_names", "trivial")
 
-    def __init__(self, code, simple: bool, guard_names: tuple[str, ...]):
+    def __init__(self, code, simple: bool, guard_names: tuple[str, ...], trivial: bool = False):
         self.code = code
         self.simple = simple  # an expression that needs no tick and writes nothing
         self.guard_names = guard_names
+        # Only names, constants, comparisons, and/or/not, attribute and item reads: cannot do
+        # heavy work, so it runs in the calling process (see workflows.sandbox).
+        self.trivial = trivial
+
+
+_TRIVIAL_NODES = (
+    ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
+    ast.Not, ast.USub, ast.UAdd, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is,
+    ast.IsNot, ast.Attribute, ast.Subscript, ast.Tuple,
+)
+
+
+def _is_trivial(tree) -> bool:
+    return all(isinstance(node, _TRIVIAL_NODES) for node in ast.walk(tree))
 
 
 def _tick_call() -> ast.Call:
@@ -668,6 +692,7 @@ def _compile(source: str, mode: str) -> _Compiled:
         source = source.strip()  # eval() itself forgives leading blanks
     try:
         tree = ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
+        trivial = mode == "eval" and _is_trivial(tree)
         rewriter = _Rewriter()
         tree = rewriter.visit(tree)
         ast.fix_missing_locations(tree)
@@ -675,7 +700,7 @@ def _compile(source: str, mode: str) -> _Compiled:
     except (RecursionError, MemoryError):
         raise ScriptRejected("the script is nested too deeply") from None
     simple = mode == "eval" and not rewriter.ticks and not rewriter.writes
-    return _Compiled(code, simple, tuple(sorted(rewriter.guards)))
+    return _Compiled(code, simple, tuple(sorted(rewriter.guards)), trivial)
 
 
 _compile_eval = functools.lru_cache(maxsize=CACHE_SIZE)(functools.partial(_compile, mode="eval"))
@@ -754,6 +779,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         time_limit: float = 1.0,
         max_output_bytes: int = 1_000_000,
         service_caller: Callable[[dict, str, dict], Any] | None = None,
+        pool=None,
     ):
         helpers = dict(helpers or {})
         for name in helpers:
@@ -766,11 +792,54 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self.time_limit = float(time_limit)
         self.max_output_bytes = int(max_output_bytes)
         self.service_caller = service_caller
+        self.pool = pool  # a workflows.sandbox.ScriptPool: scripts run in bounded worker processes
         self.builtins = {**SAFE_BUILTINS, **helpers}
         self._eval_globals = {**_GUARD_FUNCTIONS, "__builtins__": self.builtins}
 
     # -- SpiffWorkflow's interface ------------------------------------------------------
     def evaluate(self, expression, context, external_context=None):
+        if self.pool is not None and not _compile_eval(expression).trivial:
+            return self._in_worker("eval", expression, context, external_context)
+        return self.evaluate_here(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        if self.pool is not None:
+            _compile_exec(script)  # rejected scripts are refused here, without a round trip
+            result = self._in_worker("exec", script, context, external_context or {})
+            context.clear()
+            context.update(result)
+            return True
+        return self.execute_here(script, context, external_context)
+
+    def _in_worker(self, mode: str, source: str, context, external_context):
+        from .sandbox import WorkerDied
+
+        what = "expression" if mode == "eval" else "script"
+        job = {"mode": mode, "source": source, "context": dict(context), "external": dict(external_context or {}),
+               "helpers": sorted(self.helpers), "time_limit": self.time_limit,
+               "max_output_bytes": self.max_output_bytes}
+        try:
+            answer = self.pool.run(job, self.time_limit, self.helpers)
+        except TimeoutError:
+            raise ScriptTimeout(self.time_limit, None, what) from None
+        except WorkerDied as exc:
+            if exc.args and exc.args[0] in (-24, -9):  # SIGXCPU: its CPU time ran out
+                raise ScriptTimeout(self.time_limit, None, what) from None
+            raise ScriptRejected(f"the {what} stopped its worker process (exit {exc.args[0] if exc.args else '?'})") from None
+        except (pickle_errors()) as exc:
+            raise ScriptRejected(f"the {what} produced a value that is not plain data: {exc}") from None
+        if answer[0] == "ok":
+            return answer[1]
+        if answer[0] == "memory":
+            raise ScriptRejected(f"the {what} needed more than {self.pool.memory_mb} MB of memory")
+        _, name, text, line, reason, limit, what_ = answer
+        if name == "ScriptRejected":
+            raise ScriptRejected(reason or text, line)
+        if name == "ScriptTimeout":
+            raise ScriptTimeout(limit or self.time_limit, line, what_ or what)
+        raise ScriptFailed(name, text, line)
+
+    def evaluate_here(self, expression, context, external_context=None):
         compiled = _compile_eval(expression)
         if compiled.simple:
             for name in compiled.guard_names:
@@ -786,7 +855,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         namespace = self._namespace(context, external_context)
         return self._run(eval, compiled, namespace, "expression")
 
-    def execute(self, script, context, external_context=None):
+    def execute_here(self, script, context, external_context=None):
         compiled = _compile_exec(script)
         external_context = external_context or {}
         namespace = self._namespace(context, external_context)
@@ -868,6 +937,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         time_limit: float = 1.0,
         max_output_bytes: int = 1_000_000,
         service_caller: Callable[[dict, str, dict], Any] | None = None,
+        pool=None,
     ):
         super().__init__(
             environment=RestrictedEnvironment(
@@ -875,6 +945,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
                 time_limit=time_limit,
                 max_output_bytes=max_output_bytes,
                 service_caller=service_caller,
+                pool=pool,
             )
         )
 
@@ -948,7 +1019,15 @@ class RestrictedScriptEngine(PythonScriptEngine):
         return line_number, error_line
 
 
+def pickle_errors():
+    import pickle
+
+    return (pickle.UnpicklingError, pickle.PicklingError)
+
+
 def _describe(err: BaseException) -> str:
+    if isinstance(err, ScriptFailed):
+        return str(err)
     if isinstance(err, (ScriptRejected, ScriptTimeout)):
         return f"{type(err).__name__}: {err}"
     text = str(err)

@@ -32,8 +32,8 @@ Daily anchors
     are written as an anchor, hash-chained to the previous anchor. Deleting a case's whole
     trail, even with its row, leaves an anchored head that no longer exists.
 
-Identity numbers are masked in event data before hashing (:mod:`workflows.identity_numbers`):
-the append-only table never holds a full number, and an exported trail can be re-hashed by
+Personal data is masked in event data before hashing (:mod:`workflows.personal_data`):
+the append-only table never holds a full identity number, phone or account number, and an exported trail can be re-hashed by
 anyone without exposing personal data.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from .accounts import Actor
 from .errors import Conflict, Forbidden, NotFound
-from .identity_numbers import mask_personal_data
+from .personal_data import MAY_HOLD, mask_personal_data
 from .models import Case, Tenant, TrailAnchor, TrailEvent, TrailHead, utcnow
 from .unit_of_work import Event
 
@@ -230,8 +230,8 @@ def _pg_append(for_case: bool, rows: int) -> str:
     return sql
 
 
-# Identity numbers can only be present where a key names one or 18 characters look like one.
-_MAY_HOLD_NUMBERS = re.compile(r"id_number|\d{17}[\dXx]")
+# Personal data can only be present where MAY_HOLD finds a hint in the text (workflows.personal_data).
+_MAY_HOLD_NUMBERS = MAY_HOLD
 # unique violation (a fork caught by the chain index), serialization failure, deadlock, lock not available
 _RACES = {"23505", "40001", "40P01", "55P03"}
 _HINTS = "redwall.trail_heads"

@@ -46,7 +46,7 @@ from workflows.accounts import Actor
 from workflows.cases import OPEN_TASK_STATUSES, task_form
 from workflows.context import EngineContext
 from workflows.errors import InvalidInput, NotFound
-from workflows.identity_numbers import personal_data_view
+from workflows.personal_data import personal_data_view
 from workflows.models import Case
 
 from .access import may_see, require_worklist, visible_groups

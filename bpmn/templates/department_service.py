@@ -97,6 +97,11 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:endEvent>
 
     <bpmn:intermediateCatchEvent id="wait_for_materials" name="Materials supplied 补齐补正">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="api_roles" value="intake,clerk,supervisor,admin"/>
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
       <bpmn:messageEventDefinition id="materials_supplied_definition" messageRef="materials_supplied"/>
     </bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="back_to_accept" sourceRef="wait_for_materials" targetRef="accept_application"/>

@@ -129,7 +129,8 @@ class ReportArgs(Schema):
     class Meta:
         unknown = RAISE
 
-    applications = fields.Integer(load_default=500, validate=validate.Range(min=1, max=report.MAX_APPLICATIONS))
+    applications = fields.Integer(load_default=report.MAX_API_APPLICATIONS,
+                                  validate=validate.Range(min=1, max=report.MAX_API_APPLICATIONS))
     seed = fields.Integer(load_default=1, validate=validate.Range(min=0, max=2**31 - 1))
 
 
@@ -178,7 +179,8 @@ class IntakeReport(MethodView):
     @report_blp.response(200, ReportSchema)
     def get(self, args):
         """Simulate a day of intake on the data centre: typed against prefilled fields (read-only)."""
-        return report.intake_day_report(ctx(), actor(), args["applications"], args["seed"])
+        return report.intake_day_report(ctx(), actor(), args["applications"], args["seed"],
+                                        limit=report.MAX_API_APPLICATIONS)
 
 
 # -- the auditors' queue ---------------------------------------------------------------------------

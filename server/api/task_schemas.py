@@ -73,6 +73,8 @@ class DelegateRequest(StrictSchema):
 
 
 class ResolveRequest(StrictSchema):
+    BODY_OPTIONAL = True  # "resolve" with no comment: no body at all is fine (server.api.parser)
+
     comment = fields.String(validate=validate.Length(max=MAX_COMMENT))
 
 

@@ -32,7 +32,17 @@ def sign_in_page():
     if actor is not None:
         return redirect(_local_path(request.args.get("next")) or url_for(home_endpoint(actor)))
     notice = _("Your session ended. Please sign in again.") if request.args.get("expired") else None
-    return render_template("auth/sign_in.html", next=_local_path(request.args.get("next")), notice=notice)
+    return render_template("auth/sign_in.html", next=_local_path(request.args.get("next")), notice=notice,
+                           demo_users=_demo_users())
+
+
+def _demo_users() -> list[str]:
+    """In demo mode (make run) the sign-in page names the demo users; the password is in the README."""
+    if not current_app.config.get("REDWALL_DEMO"):
+        return []
+    from ..demo import DEMO_USERS
+
+    return [username for username, *_ in DEMO_USERS[:7]]
 
 
 @bp.post("/signin")

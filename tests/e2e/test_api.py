@@ -186,7 +186,7 @@ def test_refusal_and_supplement_loop(api, deployed):
     )
     waiting = r.get_json()["case"]
     assert waiting["status"] == "waiting_applicant" and waiting["tasks"] == []
-    assert_error_shape(api.post(f"/api/cases/{case['id']}/messages", "intake1", json={"name": "no_such_message"}), 409)
+    assert_error_shape(api.post(f"/api/cases/{case['id']}/messages", "intake1", json={"name": "no_such_message"}), 403)
     r = api.post(f"/api/cases/{case['id']}/messages", "intake1", json={"name": "materials_supplied", "payload": {"supplied": True}})
     back = r.get_json()
     assert r.status_code == 200 and back["status"] == "open" and back["tasks"][0]["element_id"] == "accept_application"

@@ -2,6 +2,8 @@
 the auditors' queue, grid events and the proactive job; bad input never answers 500."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from onewindow import intake
@@ -83,12 +85,19 @@ def test_prefill_apply_rate(api, ctx):
 
 
 def test_report_events_and_proactive(api):
+    t0 = time.monotonic()
     r = api.get("/api/intake/report?applications=200&seed=1", "super1")
+    took = time.monotonic() - t0
     assert r.status_code == 200
     report = r.get_json()
     assert len(report["services"]) == 22 and report["overall"]["applications"] == 200
     assert report["overall"]["reduction"] >= 0.5 and report["passed"] is True
     assert api.get("/api/intake/report?applications=0", "super1").status_code == 422
+    # a read must not hold a worker for seconds (issue 10, item 11): 4,999 cost 16 s of CPU
+    r = api.get("/api/intake/report?applications=4999", "super1")
+    assert r.status_code == 422 and "200" in str(r.get_json()["errors"]["query"]["applications"])
+    print(f"intake report, 200 applications over HTTP: {took:.2f} s")
+    assert took < 3
     assert api.get("/api/intake/report", "designer1").status_code == 403
 
     grid = api.get("/api/analytics/parking", "super1").get_json()["cells"][0]["grid"]

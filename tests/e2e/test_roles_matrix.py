@@ -19,7 +19,8 @@ the test reports every cell that disagrees at once. Rules behind the table:
 * clerks and intake work the tasks of their groups; supervisors see, assign and hand back
   the tasks of the groups they supervise; admins see and manage every task of the tenant
   but work (claim, complete) only as members;
-* designers deploy models (and retry incidents); reading cases is open to the tenant,
+* designers deploy models (and retry incidents) and read their own test cases; reading other cases is
+  open to the tenant's other roles,
   reading trails to everyone but designers; verifying the whole tenant to auditors and admins.
 """
 from __future__ import annotations
@@ -412,8 +413,13 @@ def readers(roles, ok=200):
 ENDPOINTS = [
     # cases
     Endpoint("GET /api/cases", fixed("get", "/api/cases"), readers(ROLES.keys() - {"anonymous"}), scoped=False),
-    Endpoint("GET /api/cases/{id}", case_url(), readers(ROLES.keys() - {"anonymous"})),
-    Endpoint("POST /api/cases/{id}/messages", build_message, readers(START)),
+    # designers read their own test cases only (issue 10, item 5): another's case is 404 to them
+    Endpoint("GET /api/cases/{id}", case_url(), by_role({**{r: 200 for r in ROLES}, "designer": 404, "anonymous": 401})),
+    # public messages: the roles the model names (api_roles); designers are not among them, which
+    # is known once the case (and so its model) is found: another tenant's case stays 404
+    Endpoint("POST /api/cases/{id}/messages", build_message,
+             lambda role, scope: 404 if (role == "designer" and scope == "other tenant")
+             else readers(set(START) - {"designer"})(role, scope)),
     # trail
     Endpoint("GET /api/cases/{id}/trail", case_url("/trail"), readers(TRAIL_READERS)),
     Endpoint("GET /api/cases/{id}/trail/verify", case_url("/trail/verify"), readers(TRAIL_READERS)),

@@ -1,6 +1,8 @@
 """The trail over HTTP and the command line: the story of a case, verification, exports."""
 from __future__ import annotations
 
+from tests.helpers import trail_guards
+
 import hashlib
 import json
 
@@ -101,10 +103,10 @@ def tamper(statement: str) -> None:
     with db.engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         if postgres:
-            conn.execute(text("ALTER TABLE trail_events DISABLE TRIGGER trail_events_append_only"))
+            trail_guards(conn, on=False)
         conn.execute(text(statement))
         if postgres:
-            conn.execute(text("ALTER TABLE trail_events ENABLE TRIGGER trail_events_append_only"))
+            trail_guards(conn, on=True)
 
 
 def test_tampering_shows_in_the_api_and_the_command_line(api, app):

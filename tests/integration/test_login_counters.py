@@ -34,7 +34,7 @@ def test_simultaneous_failures_are_all_counted(app, ctx):
         t.join(60)
     assert outcomes == [None] * n
     assert logins.failure_counts(ctx, address="198.51.100.7") == {"address": n}
-    assert logins.failure_counts(ctx, username="spray0") == {"user": 1}
+    assert logins.failure_counts(ctx, username="spray0") == {"user": 1, "spread": 1}
 
 
 def test_the_lock_holds_for_the_right_password_and_expires(ctx):
@@ -44,14 +44,14 @@ def test_the_lock_holds_for_the_right_password_and_expires(ctx):
     now = ctx.clock()
     ctx.clock = lambda: now
     try:
-        for _ in range(logins.USER_LIMIT):
+        for _ in range(logins.PAIR_FREE + 1):
             assert logins.log_in(ctx, "civil1", "wrong-password", None) is None
         try:
             logins.log_in(ctx, "civil1", "correct-horse-battery", None)
             raise AssertionError("not locked")
         except TooManyAttempts as exc:
-            assert exc.retry_after == int(logins.LOCK.total_seconds())
-        ctx.clock = lambda: now + logins.LOCK
+            assert exc.retry_after == int(logins.FIRST_DELAY.total_seconds())
+        ctx.clock = lambda: now + logins.FIRST_DELAY
         assert logins.log_in(ctx, "civil1", "correct-horse-battery", None) == actors["civil1"]
     finally:
         from workflows.models import utcnow

@@ -1,6 +1,8 @@
 """The trail on real databases: chains, heads, the append-only trigger, tampering, anchors, races."""
 from __future__ import annotations
 
+from tests.helpers import trail_guards
+
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -153,11 +155,11 @@ def tamper(*statements):
     with db.engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         if postgres:
-            conn.execute(text("ALTER TABLE trail_events DISABLE TRIGGER trail_events_append_only"))
+            trail_guards(conn, on=False)
         for statement in statements:
             conn.execute(text(statement))
         if postgres:
-            conn.execute(text("ALTER TABLE trail_events ENABLE TRIGGER trail_events_append_only"))
+            trail_guards(conn, on=True)
 
 
 def delete_case_rows(case_id: int) -> None:
@@ -251,8 +253,7 @@ def test_an_altered_anchor_is_found(ctx, actors):
 
         ctx.clock = utcnow
     trail.anchor_trail(ctx)
-    with db.engine.begin() as conn:
-        conn.execute(text("UPDATE trail_anchors SET heads = '[]'"))
+    tamper("UPDATE trail_anchors SET heads = '[]'")
     result = trail.verify_tenant(ctx, actors["auditor1"])
     assert not result["valid"] and "anchor" in result["reason"]
 
