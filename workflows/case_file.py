@@ -18,6 +18,7 @@ from .accounts import Actor
 from .context import EngineContext
 from .errors import NotFound
 from .models import Case, ProcessModel, Task
+from .personal_data import may_read_case
 from .process_models import model_xml
 from .trail import EVENTS
 
@@ -27,8 +28,9 @@ STORY_KEYS = ("taken", "name", "gateway", "deadline", "time_limit_working_days",
 
 
 def _visible_case(session, actor: Actor, case_id: int) -> Case:
+    """The case if the actor may read it (the same rule as ``get_case``), else NotFound."""
     case = session.get(Case, case_id)
-    if case is None or case.tenant_id != actor.tenant_id:
+    if case is None or case.tenant_id != actor.tenant_id or not may_read_case(actor, case.started_by):
         raise NotFound(f"case {case_id} does not exist")
     return case
 

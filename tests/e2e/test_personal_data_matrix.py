@@ -155,6 +155,18 @@ ROWS = {
     "GET /api/analytics/parking": get("/api/analytics/parking"),
     "GET /api/supervision/metrics": get("/api/supervision/metrics"),
     "GET /metrics": get("/metrics"),
+    "GET /api/services/{}/check": get("/api/services/disability_card/check?applicant_id={w.resident}"),
+    # the handling operations (issue 14): each answers a task, a case or a record of the operation
+    "GET /api/tasks#cc": get("/api/tasks?scope=cc"),
+    "POST /api/tasks/{}/send-back": post("/api/tasks/{w.done_task}/send-back", {"reason": "x"}),
+    "POST /api/tasks/{}/transfer": post("/api/tasks/{w.done_task}/transfer", {"username": "civil2"}),
+    "POST /api/tasks/{}/add-signers": post("/api/tasks/{w.done_task}/add-signers", {"usernames": ["civil2"], "mode": "parallel"}),
+    "POST /api/tasks/{}/withdraw": post("/api/tasks/{w.task}/withdraw"),
+    "POST /api/cases/{}/cc": post("/api/cases/{w.case}/cc", {"usernames": ["civil2"]}),
+    "POST /api/cc/{}/read": post("/api/cc/1/read"),
+    "POST /api/cases/{}/urge": post("/api/cases/{w.case}/urge", {"comment": "x"}),
+    "POST /api/cases/{}/suspend": post("/api/cases/{w.case}/suspend", {"reason": "x"}),
+    "POST /api/cases/{}/resume": post("/api/cases/{w.case}/resume"),
 }
 # The login answers a token and nothing else (tests/e2e/test_login_rate_limits.py covers it).
 NOT_IN_TABLE = {"POST /api/auth/token"}

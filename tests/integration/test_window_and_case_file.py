@@ -100,3 +100,12 @@ def test_saved_filters_are_the_owners_and_their_groups(ctx, actors):
     assert [f["name"] for f in saved_filters.list_filters(ctx, civil1)] == ["科室老年证"]
     with pytest.raises(Forbidden):
         saved_filters.list_filters(ctx, actors["auditor1"])
+
+
+def test_designers_read_only_the_case_files_of_their_own_test_cases(ctx, actors):
+    intake = actors["intake1"]
+    case = receive_at_window(ctx, intake, CARE, eligible_resident(ctx, intake, CARE), FORM, "accept")["case"]
+    for read in (case_story, case_diagram, case_summary):
+        with pytest.raises(NotFound):
+            read(ctx, actors["designer1"], case["id"])
+        assert read(ctx, actors["auditor1"], case["id"])
