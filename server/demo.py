@@ -70,7 +70,47 @@ def load_demo(ctx) -> list[str]:
         model, created = deploy_model(ctx, actor, model_files(folder))
         lines.append(f"model {model['key']} v{model['version']} {'deployed' if created else 'unchanged'}")
     lines.append(load_demo_registry(ctx, actor))
+    lines.append(load_demo_cases(ctx))
     return lines
+
+
+# A few applications received at the window, so that a newcomer's inboxes are not empty:
+# (service, the window's decision, extra) — accepted ones wait for review in their department.
+DEMO_APPLICATIONS = [
+    ("senior_card", "accept", {}),
+    ("severe_disability_care_subsidy", "accept", {"care_arrangement": "home", "bank_account": "6222020200112233445"}),
+    ("disability_card", "accept", {"bank_name": "中国工商银行"}),
+    ("elderly_meal_voucher", "supplement", {"meal_service_point": "西单北社区养老驿站"}),
+]
+
+
+def load_demo_cases(ctx) -> str:
+    """Receive the demo applications once (the window's own use case, as intake1)."""
+    from onewindow.eligibility import check_eligibility
+    from workflows.errors import RedwallError
+    from workflows.models import Case
+    from worklists.window import receive_at_window
+
+    with ctx.unit_of_work() as uow:
+        tenant = uow.session.scalar(select(Tenant).where(Tenant.code == DEMO_TENANT))
+        if uow.session.scalar(select(Case.id).where(Case.tenant_id == tenant.id).limit(1)) is not None:
+            return "cases: present, unchanged"
+        user = uow.session.scalar(select(User).where(User.username == "intake1"))
+        intake = accounts.actor_for(user)
+    received, used = [], set()
+    for code, decision, form in DEMO_APPLICATIONS:
+        for resident in range(1, 400):
+            if resident in used or not check_eligibility(ctx, intake, code, resident)["eligible"]:
+                continue
+            try:
+                case = receive_at_window(ctx, intake, code, resident, form, decision,
+                                         missing_materials=["户口簿原件"] if decision == "supplement" else None)
+            except RedwallError:
+                continue  # the form needs a value this resident lacks: the next one
+            used.add(resident)
+            received.append(case["case"]["number"])
+            break
+    return f"cases: {len(received)} applications received at the window ({', '.join(received)})"
 
 
 DEMO_RESIDENTS = 2000
