@@ -42,7 +42,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from workflows.accounts import Actor
+from workflows.accounts import Actor, group_members
 from workflows.cases import OPEN_TASK_STATUSES, task_form
 from workflows.context import EngineContext
 from workflows.errors import InvalidInput, NotFound
@@ -448,6 +448,15 @@ def count_statements(admin: bool, lanes: int):
         .where(C.c.tenant_id == _param("tenant", C.c.tenant_id), named, T.c.status.in_(OPEN_TASK_STATUSES))
     )
     return union_all(*parts), candidates
+
+
+def colleagues(ctx: EngineContext, actor: Actor, group: str) -> list[str]:
+    """The other members of a group the actor belongs to (whom to delegate, transfer or co-sign to)."""
+    require_worklist(actor)
+    if group not in actor.groups | actor.supervised_groups and not actor.is_admin:
+        return []
+    with ctx.unit_of_work() as uow:
+        return sorted(u for u in group_members(uow.session, actor.tenant_id, group) if u != actor.username)
 
 
 # The forms of the tasks the handling operations make (a co-signer's signature, a notice's

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows.accounts import group_members
 from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput
 from worklists import commands, handling, inbox, saved_filters
@@ -151,10 +150,7 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
     me = g.actor.username
     holder = task["status"] == "claimed" and task["assignee"] == me
     withdrawable = task["status"] == "completed" and task.get("completed_by") == me and task.get("kind", "user") == "user"
-    colleagues = []
-    if holder and task.get("group"):
-        with ctx().unit_of_work() as uow:
-            colleagues = [u for u in group_members(uow.session, g.actor.tenant_id, task["group"]) if u != me]
+    colleagues = inbox.colleagues(ctx(), g.actor, task["group"]) if holder and task.get("group") else []
     return render_template(
         "inbox/task.html", task=task, summary=summary, fields=fields, form_title=form_title(schema),
         deadline=deadline_view(ctx(), g.actor, summary.get("deadline")),
