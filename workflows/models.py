@@ -445,3 +445,21 @@ class SchedulerHeartbeat(Base):
     claimed: Mapped[int] = mapped_column(BigInteger, default=0)
     # lateness of the oldest timer it claimed in its last pass, in milliseconds
     lag_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CasePress(Base):
+    """A supervisor's pressing (督办) of a case: who pressed, when, why, and the department's answer."""
+
+    __tablename__ = "case_presses"
+    __table_args__ = (Index("ix_case_presses_case", "tenant_id", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # the department (group) the case was with when it was pressed: whose clerks answer
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    pressed_by: Mapped[str] = mapped_column(String(150))
+    pressed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    comment: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -203,6 +203,7 @@ STORY = {
     "case.audit_queued": _l("put the case in the audit queue"),
     "case.audited": _l("audited the case"),
     "case.pressed": _l("pressed the case"),
+    "case.press_answered": _l("answered the pressing"),
     "case.rated": _l("recorded the applicant's rating"),
     "case.status_changed": _l("case status changed to “%(to)s”"),
     "task.created": _l("“%(task)s” opened"),

@@ -1,5 +1,5 @@
-"""The homes of the roles whose full desks are their own issues (supervision, the designer's
-studio, audit, operations): each already shows its role's most useful list, read through the
+"""The homes of the roles whose full desks are their own issues (the designer's studio, audit,
+operations; supervision has its desk in :mod:`.supervision`): each already shows its role's most useful list, read through the
 same use cases as the REST API, so no menu entry is a dead link."""
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from onewindow.audits import audit_queue
 from workflows.errors import Forbidden
 from workflows.incidents import list_incidents
 from workflows.process_models import list_models
-from workflows.supervision import metrics
 
 from .pages import page_blueprint
 from .session import page_login_required
@@ -24,14 +23,6 @@ def ctx():
 def _require(*roles: str) -> None:
     if not g.actor.has_role(*roles):
         raise Forbidden("this desk belongs to another role")
-
-
-@bp.get("/supervision")
-@page_login_required
-def supervision():
-    _require("supervisor", "admin")
-    figures = metrics(ctx(), g.actor, group_by="department")
-    return render_template("homes/supervision.html", figures=figures)
 
 
 @bp.get("/studio")

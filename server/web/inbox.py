@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from workflows.accounts import group_members
 from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput
+from workflows.supervision_desk import open_presses_for, presses_of_case
 from worklists import commands, inbox, saved_filters
 
 from ..form_labels import localise
@@ -86,6 +87,7 @@ def home():
         "inbox/home.html", items=_rows(items), cursor=cursor, filters=filters, problem=problem,
         counts=inbox.count_tasks(ctx(), g.actor), saved=saved_filters.list_filters(ctx(), g.actor),
         services=sorted(load_catalogue().services.values(), key=lambda s: s.category),
+        presses=open_presses_for(ctx(), g.actor),
     )
 
 
@@ -143,7 +145,7 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
         deadline=deadline_view(ctx(), g.actor, summary.get("deadline")),
         urgency=urgency(ctx(), g.actor, task.get("due_at"), task.get("warn_at")),
         holder=holder, delegated_to_me=holder and bool(task.get("delegated_by")), colleagues=colleagues,
-        etag_version=task["version"],
+        etag_version=task["version"], presses=presses_of_case(ctx(), g.actor, task["case_id"]),
     ), status
 
 

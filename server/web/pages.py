@@ -18,7 +18,7 @@ from . import csrf
 NAVIGATION = (
     ("window.home", _l("Intake window"), ("intake", "admin"), "w"),
     ("inbox.home", _l("Inbox"), ("clerk", "intake", "supervisor", "admin"), "i"),
-    ("homes.supervision", _l("Supervision"), ("supervisor", "admin"), "s"),
+    ("supervision_desk.dashboard", _l("Supervision"), ("supervisor", "admin"), "s"),
     ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
     ("homes.audit", _l("Audit"), ("auditor", "admin"), "a"),
     ("homes.ops", _l("Operations"), ("admin",), "o"),
@@ -26,7 +26,7 @@ NAVIGATION = (
 HOME_OF_ROLE = {
     "intake": "window.home",
     "clerk": "inbox.home",
-    "supervisor": "homes.supervision",
+    "supervisor": "supervision_desk.dashboard",
     "designer": "homes.studio",
     "auditor": "homes.audit",
     "admin": "homes.ops",

@@ -268,6 +268,46 @@ def build_message(world, role, username, scope):
     return "post", f"/api/cases/{world.waiting_case(tenant)}/messages", {"json": {"name": "materials_supplied", "payload": {}}}
 
 
+def build_press(world, role, username, scope):
+    case = world.case(*world.place(role, scope))
+    return "post", f"/api/supervision/cases/{case}/presses", {"json": {"comment": "请加快办理"}}
+
+
+def expect_press(role, scope):
+    """Supervisors press the cases of the departments they supervise, admins any of the tenant."""
+    if role == "anonymous":
+        return 401
+    if role not in ("supervisor", "admin"):
+        return 403
+    if scope == "other tenant" or (role == "supervisor" and scope == "other group"):
+        return 404
+    return 201
+
+
+def build_answer(world, role, username, scope):
+    """A fresh pressing (by the tenant's installation admin) of the case the caller's scope names."""
+    from server.demo import system_actor
+    from workflows.supervision_desk import press_case
+
+    tenant, group = world.place(role, scope)
+    press = press_case(world.ctx, system_actor(world.ctx, tenant), world.case(tenant, group), "请加快办理")
+    return "post", f"/api/supervision/presses/{press['id']}/answer", {"json": {"answer": "今日办结"}}
+
+
+def expect_answer(role, scope):
+    """The pressed department's members (and admins) answer; its supervisor sees but may not (403);
+    everyone else does not see the pressing (404)."""
+    if role == "anonymous":
+        return 401
+    if scope == "other tenant":
+        return 404
+    if role == "admin" or (role in ("clerk", "intake") and scope == "own"):
+        return 200
+    if role == "supervisor" and scope == "own":
+        return 403
+    return 404
+
+
 def fixed(method, url, **kwargs):
     return lambda world, role, username, scope: (method, url, kwargs)
 
@@ -329,6 +369,14 @@ ENDPOINTS = [
     # supervision, operations, data centre
     Endpoint("GET /api/supervision/metrics", fixed("get", "/api/supervision/metrics"),
              readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/trend", fixed("get", "/api/supervision/trend"),
+             readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/watchlist", fixed("get", "/api/supervision/watchlist"),
+             readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/cases/{id}/presses",
+             lambda w, r, u, s: ("get", f"/api/supervision/cases/{w.case(*w.place(r, s))}/presses", {}), readers(ROLES.keys() - {"anonymous"})),
+    Endpoint("POST /api/supervision/cases/{id}/presses", build_press, expect_press),
+    Endpoint("POST /api/supervision/presses/{id}/answer", build_answer, expect_answer),
     Endpoint("GET /api/ops/health", fixed("get", "/api/ops/health"), by_role({r: 200 for r in ROLES}), scoped=False),
     Endpoint("GET /api/ops/incidents", fixed("get", "/api/ops/incidents"),
              readers(("admin", "supervisor", "auditor", "designer")), scoped=False),

@@ -1,0 +1,80 @@
+"""The desks in Chromium: the supervisor's dashboard (an overdue case pressed, the clerk sees and
+answers the pressing)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import select, update
+
+from server.demo import DEMO_PASSWORD
+from workflows import accounts
+from workflows.cases import start_case
+from workflows.models import Case, CaseClock
+from worklists import commands
+
+
+def _actor(ctx, username):
+    with ctx.unit_of_work() as uow:
+        return accounts.authenticate(uow.session, username, DEMO_PASSWORD)
+
+
+def overdue_case(app, department: str = "civil_affairs", days_over: int = 5) -> dict:
+    """A case of ``department`` whose deadline passed ``days_over`` calendar days ago (the clock
+    is set back in the database: the live server runs on the real time)."""
+    with app.app_context():
+        return _overdue_case(app.extensions["redwall"], department, days_over)
+
+
+def _overdue_case(ctx, department, days_over):
+    intake = _actor(ctx, "intake1")
+    case = start_case(ctx, intake, "service_application", {"applicant_name": "王芳", "time_limit_working_days": 3})
+    task = case["tasks"][0]["id"]
+    commands.claim(ctx, intake, task)
+    commands.complete(ctx, intake, task, {"acceptance": "accept", "department": department})
+    past = ctx.clock() - timedelta(days=days_over)
+    with ctx.unit_of_work() as uow:
+        uow.session.execute(update(Case).where(Case.id == case["id"]).values(deadline=past))
+        uow.session.execute(update(CaseClock).where(CaseClock.case_id == case["id"])
+                            .values(deadline=past, warn_at=past - timedelta(days=1)))
+        uow.session.commit()
+        number = uow.session.scalar(select(Case.number).where(Case.id == case["id"]))
+    return {"id": case["id"], "number": number}
+
+
+def test_supervisor_presses_an_overdue_case_and_the_clerk_sees_it(page, live_server, sign_in, screenshot, axe_check,
+                                                                   browser):
+    case = overdue_case(live_server.app)
+    sign_in(page, "super1")
+    page.wait_for_url("**/supervision")
+    row = page.locator(f"#overdue-list tr#case-{case['id']}")
+    expect(row).to_contain_text(case["number"])
+    expect(row.locator(".tag")).to_be_visible()
+    expect(page.locator("#trend-chart canvas")).to_have_count(1)  # ECharts drew the weekly trend
+    screenshot(page, "supervision_dashboard")
+    axe_check(page)
+    row.locator("input[name=comment]").fill("请于今日办结并回复")
+    with page.expect_navigation():
+        row.locator("button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_be_visible()
+    expect(page.locator(f"#overdue-list tr#case-{case['id']} td.pressed")).to_contain_text("super1")
+
+    clerk_context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                        viewport={"width": 1440, "height": 900})
+    try:
+        clerk = clerk_context.new_page()
+        sign_in(clerk, "civil1")
+        clerk.goto("/inbox")
+        pressing = clerk.locator("section.presses li.press", has_text=case["number"])
+        expect(pressing).to_contain_text("请于今日办结并回复")
+        expect(pressing).to_contain_text("super1")
+        screenshot(clerk, "inbox_pressed")
+        axe_check(clerk)
+        pressing.locator("input[name=answer]").fill("材料已核实，今日办结")
+        with clerk.expect_navigation():
+            pressing.locator("button[type=submit]").click()
+        expect(clerk.locator(".flash.ok")).to_be_visible()
+    finally:
+        clerk_context.close()
+    page.reload()
+    expect(page.locator(f"#overdue-list tr#case-{case['id']} td.pressed")).to_contain_text("材料已核实，今日办结")
