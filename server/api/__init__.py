@@ -20,6 +20,9 @@ BLUEPRINTS += (supervision_blp,)
 from . import intake as intake_api, services  # noqa: E402  (the one window: catalogue, intake, events)
 
 BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
+from .audit_desk import blp as audit_desk_blp  # noqa: E402  (the auditor's desk)
+
+BLUEPRINTS += (audit_desk_blp,)
 
 
 def register(api) -> None:

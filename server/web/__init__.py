@@ -31,9 +31,9 @@ def init_web(app) -> None:
     session.init_session(app)
     headers.init_headers(app)
 
-    from . import auth, cases, homes, inbox, supervision, window
+    from . import audit, auth, cases, homes, inbox, supervision, window
     from .filters import register_filters
 
     register_filters(app)
-    for module in (auth, window, inbox, cases, homes, supervision):
+    for module in (auth, window, inbox, cases, homes, supervision, audit):
         app.register_blueprint(module.bp)

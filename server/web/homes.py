@@ -1,11 +1,10 @@
-"""The homes of the roles whose full desks are their own issues (the designer's studio, audit,
-operations; supervision has its desk in :mod:`.supervision`): each already shows its role's most useful list, read through the
+"""The homes of the roles whose full desks are their own issues (the designer's studio,
+operations; supervision and audit have their desks in :mod:`.supervision` and :mod:`.audit`): each already shows its role's most useful list, read through the
 same use cases as the REST API, so no menu entry is a dead link."""
 from __future__ import annotations
 
 from flask import current_app, g, render_template
 
-from onewindow.audits import audit_queue
 from workflows.errors import Forbidden
 from workflows.incidents import list_incidents
 from workflows.process_models import list_models
@@ -30,14 +29,6 @@ def _require(*roles: str) -> None:
 def studio():
     _require("designer", "admin")
     return render_template("homes/studio.html", models=list_models(ctx(), g.actor))
-
-
-@bp.get("/audit")
-@page_login_required
-def audit():
-    _require("auditor", "admin")
-    items, _cursor = audit_queue(ctx(), g.actor, status="pending", limit=50)
-    return render_template("homes/audit.html", items=items)
 
 
 @bp.get("/ops")

@@ -20,7 +20,7 @@ NAVIGATION = (
     ("inbox.home", _l("Inbox"), ("clerk", "intake", "supervisor", "admin"), "i"),
     ("supervision_desk.dashboard", _l("Supervision"), ("supervisor", "admin"), "s"),
     ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
-    ("homes.audit", _l("Audit"), ("auditor", "admin"), "a"),
+    ("audit_pages.home", _l("Audit"), ("auditor", "admin"), "a"),
     ("homes.ops", _l("Operations"), ("admin",), "o"),
 )
 HOME_OF_ROLE = {
@@ -28,7 +28,7 @@ HOME_OF_ROLE = {
     "clerk": "inbox.home",
     "supervisor": "supervision_desk.dashboard",
     "designer": "homes.studio",
-    "auditor": "homes.audit",
+    "auditor": "audit_pages.home",
     "admin": "homes.ops",
 }
 ROLE_ORDER = ("intake", "clerk", "supervisor", "designer", "auditor", "admin")

@@ -78,3 +78,78 @@ def test_supervisor_presses_an_overdue_case_and_the_clerk_sees_it(page, live_ser
         clerk_context.close()
     page.reload()
     expect(page.locator(f"#overdue-list tr#case-{case['id']} td.pressed")).to_contain_text("材料已核实，今日办结")
+
+
+def _tamper(app, case_id: int, seq: int) -> None:
+    """Alter one stored event of the case behind the application's back (the append-only trigger off)."""
+    from sqlalchemy import text
+
+    from server.extensions import db
+
+    with app.app_context(), db.engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.execute(text("ALTER TABLE trail_events DISABLE TRIGGER trail_events_append_only"))
+        conn.execute(text("UPDATE trail_events SET actor = 'admin1' WHERE case_id = :c AND seq = :s"),
+                     {"c": case_id, "s": seq})
+        if postgres:
+            conn.execute(text("ALTER TABLE trail_events ENABLE TRIGGER trail_events_append_only"))
+
+
+def test_auditor_sees_the_altered_event_named_and_exports_and_prints_it(page, live_server, sign_in, screenshot,
+                                                                        axe_check):
+    import json
+
+    case = overdue_case(live_server.app)
+    _tamper(live_server.app, case["id"], 2)
+    sign_in(page, "auditor1")
+    page.wait_for_url("**/audit")
+    page.fill("#as-number", case["number"])
+    with page.expect_navigation():
+        page.locator("#case-search button[type=submit]").click()
+    screenshot(page, "audit_search")
+    axe_check(page)
+    with page.expect_navigation():
+        page.locator("#found a", has_text=case["number"]).click()
+    verification = page.locator("#verification")
+    expect(verification).to_contain_text("#2")
+    expect(verification).to_contain_text("altered")
+    bad = page.locator("ol.timeline li.bad")
+    expect(bad).to_have_count(1)
+    expect(bad).to_have_attribute("id", "event-2")
+    expect(bad.locator(".problem")).to_contain_text("altered")
+    screenshot(page, "audit_trail_altered")
+    axe_check(page)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 JSON").click()
+    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert exported["case"]["id"] == case["id"]
+    assert exported["verification"]["valid"] is False and exported["verification"]["first_bad_seq"] == 2
+
+    with page.context.expect_page() as popup:
+        page.get_by_role("link", name="打印页").click()
+    printed = popup.value
+    printed.wait_for_load_state()
+    expect(printed.locator("body")).to_contain_text("不完整")
+    expect(printed.locator("body")).to_contain_text(case["number"])
+    screenshot(printed, "audit_trail_print")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="加入审计队列").click()
+    expect(page.locator(".flash.ok")).to_be_visible()
+    page.goto("/audit")
+    expect(page.locator("section", has_text="待审计办件").locator("a", has_text=case["number"])).to_have_count(1)
+
+
+def test_auditor_lists_events_outside_cases(page, live_server, sign_in, screenshot, axe_check):
+    sign_in(page, "auditor1")
+    page.goto("/audit/events")
+    expect(page.locator("#events tbody tr").first).to_be_visible()
+    page.select_option("#ev-kind", "model.deployed")
+    with page.expect_navigation():
+        page.locator("#event-filters button[type=submit]").click()
+    rows = page.locator("#events tbody tr")
+    expect(rows.first).to_contain_text("流程部署")
+    screenshot(page, "audit_events")
+    axe_check(page)

@@ -377,6 +377,12 @@ ENDPOINTS = [
              lambda w, r, u, s: ("get", f"/api/supervision/cases/{w.case(*w.place(r, s))}/presses", {}), readers(ROLES.keys() - {"anonymous"})),
     Endpoint("POST /api/supervision/cases/{id}/presses", build_press, expect_press),
     Endpoint("POST /api/supervision/presses/{id}/answer", build_answer, expect_answer),
+    # the auditor's desk
+    Endpoint("GET /api/audit/cases", fixed("get", "/api/audit/cases"), readers(("auditor", "admin")), scoped=False),
+    Endpoint("GET /api/trail/events", fixed("get", "/api/trail/events"), readers(("auditor", "admin")), scoped=False),
+    Endpoint("POST /api/audits/queue",
+             lambda w, r, u, s: ("post", "/api/audits/queue", {"json": {"case_id": w.ready_task(*w.place(r, s))[1]}}),
+             readers(("auditor", "admin"), ok=201)),
     Endpoint("GET /api/ops/health", fixed("get", "/api/ops/health"), by_role({r: 200 for r in ROLES}), scoped=False),
     Endpoint("GET /api/ops/incidents", fixed("get", "/api/ops/incidents"),
              readers(("admin", "supervisor", "auditor", "designer")), scoped=False),
