@@ -78,8 +78,18 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+def new_token_key() -> str:
+    """A user's random key, named by every token and session of the user: a token cannot be
+    inherited by another user (even one given a reused id), and changing the key revokes them all."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
 class User(Base):
     __tablename__ = "users"
+    # AUTOINCREMENT on SQLite: a deleted user's id is never given to the next user.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     # Usernames are unique in the installation, so a login needs no tenant.
@@ -89,6 +99,7 @@ class User(Base):
     roles: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    token_key: Mapped[str] = mapped_column(String(32), default=new_token_key)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")
     memberships: Mapped[list[GroupMembership]] = relationship(

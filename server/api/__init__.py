@@ -23,6 +23,9 @@ BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
 from .audit_desk import blp as audit_desk_blp  # noqa: E402  (the auditor's desk)
 
 BLUEPRINTS += (audit_desk_blp,)
+from .users import blp as users_blp  # noqa: E402  (users, admins)
+
+BLUEPRINTS += (users_blp,)
 
 
 def register(api) -> None:
