@@ -1,12 +1,11 @@
-"""The homes of the roles whose full desks are their own issues (the designer's studio,
-operations; supervision and audit have their desks in :mod:`.supervision` and :mod:`.audit`): each already shows its role's most useful list, read through the
+"""The homes of the roles whose full desks are their own issues (the designer's studio;
+supervision, audit and operations have their desks in :mod:`.supervision`, :mod:`.audit`, :mod:`.ops`): each already shows its role's most useful list, read through the
 same use cases as the REST API, so no menu entry is a dead link."""
 from __future__ import annotations
 
 from flask import current_app, g, render_template
 
 from workflows.errors import Forbidden
-from workflows.incidents import list_incidents
 from workflows.process_models import list_models
 
 from .pages import page_blueprint
@@ -30,10 +29,3 @@ def studio():
     _require("designer", "admin")
     return render_template("homes/studio.html", models=list_models(ctx(), g.actor))
 
-
-@bp.get("/ops")
-@page_login_required
-def ops():
-    _require("admin")
-    incidents, _cursor = list_incidents(ctx(), g.actor, status="open", limit=50)
-    return render_template("homes/ops.html", incidents=incidents)

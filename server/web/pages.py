@@ -21,7 +21,7 @@ NAVIGATION = (
     ("supervision_desk.dashboard", _l("Supervision"), ("supervisor", "admin"), "s"),
     ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
     ("audit_pages.home", _l("Audit"), ("auditor", "admin"), "a"),
-    ("homes.ops", _l("Operations"), ("admin",), "o"),
+    ("ops_pages.home", _l("Operations"), ("admin",), "o"),
 )
 HOME_OF_ROLE = {
     "intake": "window.home",
@@ -29,7 +29,7 @@ HOME_OF_ROLE = {
     "supervisor": "supervision_desk.dashboard",
     "designer": "homes.studio",
     "auditor": "audit_pages.home",
-    "admin": "homes.ops",
+    "admin": "ops_pages.home",
 }
 ROLE_ORDER = ("intake", "clerk", "supervisor", "designer", "auditor", "admin")
 

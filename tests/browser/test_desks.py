@@ -2,6 +2,7 @@
 answers the pressing)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -12,6 +13,22 @@ from workflows import accounts
 from workflows.cases import start_case
 from workflows.models import Case, CaseClock
 from worklists import commands
+
+
+def _http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    """A plain HTTP client call (an outside API client beside the browser)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
 
 
 def _actor(ctx, username):
@@ -152,4 +169,41 @@ def test_auditor_lists_events_outside_cases(page, live_server, sign_in, screensh
     rows = page.locator("#events tbody tr")
     expect(rows.first).to_contain_text("流程部署")
     screenshot(page, "audit_events")
+    axe_check(page)
+
+
+def test_admin_disables_a_clerk_whose_session_and_token_stop_at_once(page, live_server, sign_in, screenshot,
+                                                                     axe_check, browser):
+    token = _http("POST", f"{live_server.url}/api/auth/token",
+                  {"username": "disabled1", "password": DEMO_PASSWORD})[1]["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert _http("GET", f"{live_server.url}/api/tasks", headers=bearer)[0] == 200
+    clerk_context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        clerk = clerk_context.new_page()
+        sign_in(clerk, "disabled1")
+        clerk.goto("/inbox")
+        expect(clerk.locator("h1")).to_have_text("待办")
+
+        sign_in(page, "admin1")
+        page.wait_for_url("**/ops")
+        expect(page.locator("#health")).to_be_visible()
+        screenshot(page, "ops_home")
+        axe_check(page)
+        row = page.locator("tr#user-disabled1")
+        with page.expect_navigation():
+            row.get_by_role("button", name="停用").click()
+        expect(page.locator(".flash.ok")).to_contain_text("disabled1")
+        expect(page.locator("tr#user-disabled1")).to_contain_text("已停用")
+
+        assert _http("GET", f"{live_server.url}/api/tasks", headers=bearer)[0] == 401
+        clerk.goto("/inbox")
+        clerk.wait_for_url(re.compile(r"/\?next="))
+        expect(clerk.locator("[name=username]")).to_be_visible()
+    finally:
+        clerk_context.close()
+        with page.expect_navigation():
+            page.locator("tr#user-disabled1").get_by_role("button", name="启用").click()  # the other tests' clerk
+    page.goto("/ops/users/civil1")
+    screenshot(page, "ops_user")
     axe_check(page)

@@ -161,6 +161,19 @@ class World:
                 select(Person.id).join(Tenant, Tenant.id == Person.tenant_id).where(Tenant.code == tenant).limit(1)
             )
 
+    def fresh_name(self) -> str:
+        self.deployments += 1
+        return f"newcomer{self.deployments}"
+
+    def victim(self, role: str, scope: str) -> str:
+        """A fresh user of the scope's tenant (the matrix's own users keep their roles)."""
+        tenant, group = self.place(role, scope)
+        name = self.fresh_name()
+        with self.ctx.unit_of_work() as uow:
+            accounts.add_user(uow.session, tenant, name, PASSWORD, ["clerk"], [group], [])
+            uow.commit()
+        return name
+
     def new_model(self) -> list:
         self.deployments += 1
         return [(n, c.replace("Decide 决定".encode(), f"Decide 决定 #{self.deployments}".encode())) for n, c in demo_files()]
@@ -383,6 +396,22 @@ ENDPOINTS = [
     Endpoint("POST /api/audits/queue",
              lambda w, r, u, s: ("post", "/api/audits/queue", {"json": {"case_id": w.ready_task(*w.place(r, s))[1]}}),
              readers(("auditor", "admin"), ok=201)),
+    # users (admins of the tenant)
+    Endpoint("GET /api/users", fixed("get", "/api/users"), readers(("admin",)), scoped=False),
+    Endpoint("POST /api/users",
+             lambda w, r, u, s: ("post", "/api/users", {"json": {"username": w.fresh_name(), "password": "a-long-password",
+                                                                 "roles": ["clerk"], "groups": ["civil_affairs"]}}),
+             readers(("admin",), ok=201), scoped=False),
+    Endpoint("PUT /api/users/{username}",
+             lambda w, r, u, s: ("put", f"/api/users/{w.victim(r, s)}", {"json": {"roles": ["clerk"], "groups": ["intake"]}}),
+             readers(("admin",))),
+    Endpoint("POST /api/users/{username}/password",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/password", {"json": {"password": "another-password"}}),
+             readers(("admin",))),
+    Endpoint("POST /api/users/{username}/disable",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/disable", {}), readers(("admin",))),
+    Endpoint("POST /api/users/{username}/enable",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/enable", {}), readers(("admin",))),
     Endpoint("GET /api/ops/health", fixed("get", "/api/ops/health"), by_role({r: 200 for r in ROLES}), scoped=False),
     Endpoint("GET /api/ops/incidents", fixed("get", "/api/ops/incidents"),
              readers(("admin", "supervisor", "auditor", "designer")), scoped=False),
