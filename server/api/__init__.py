@@ -26,6 +26,9 @@ BLUEPRINTS += (audit_desk_blp,)
 from .users import blp as users_blp  # noqa: E402  (users, admins)
 
 BLUEPRINTS += (users_blp,)
+from .calendar_api import blp as calendar_blp  # noqa: E402  (the working-day calendar)
+
+BLUEPRINTS += (calendar_blp,)
 
 
 def register(api) -> None:

@@ -132,3 +132,87 @@ def set_active(username: str):
         flash(_("User %(name)s enabled.", name=username) if active else
               _("User %(name)s disabled: their sessions and tokens stopped working.", name=username), "ok")
     return redirect(url_for("ops_pages.home", _anchor="users"))
+
+
+# -- the working-day calendar ---------------------------------------------------------------------
+@bp.get("/ops/calendar")
+@page_login_required
+def calendar_page():
+    _require()
+    from workflows import calendar as calendar_cases
+
+    raw = (request.args.get("year") or "").strip()
+    today_year = ctx().calendar.for_tenant(g.actor.tenant_id).local_date(ctx().clock()).year
+    year = int(raw) if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2200 else today_year
+    view = calendar_cases.year_view(ctx(), g.actor, year)
+    return render_template("ops/calendar.html", view=view, year=year, today_year=today_year)
+
+
+@bp.post("/ops/calendar/days")
+@page_login_required
+def calendar_set_day():
+    _require()
+    from datetime import date
+
+    from workflows import calendar as calendar_cases
+
+    form = request.form
+    try:
+        day = date.fromisoformat((form.get("day") or "").strip())
+    except ValueError:
+        flash(_("Enter a date such as 2026-12-31."), "error")
+        return redirect(url_for("ops_pages.calendar_page"))
+    working = form.get("kind") == "workday"
+    calendar_cases.set_overrides(ctx(), g.actor, [(day, working, (form.get("name") or "").strip()[:100])])
+    flash(_("%(day)s saved.", day=day.isoformat()), "ok")
+    return redirect(url_for("ops_pages.calendar_page", year=day.year))
+
+
+@bp.post("/ops/calendar/days/<day>/remove")
+@page_login_required
+def calendar_remove_day(day: str):
+    _require()
+    from datetime import date
+
+    from workflows import calendar as calendar_cases
+
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        from workflows.errors import NotFound
+
+        raise NotFound(f"no day {day!r}") from None
+    calendar_cases.remove_overrides(ctx(), g.actor, [parsed])
+    flash(_("%(day)s follows the national calendar again.", day=parsed.isoformat()), "ok")
+    return redirect(url_for("ops_pages.calendar_page", year=parsed.year))
+
+
+@bp.post("/ops/calendar/import")
+@page_login_required
+def calendar_import():
+    _require()
+    from workflows import calendar_desk
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose the notice's file first."), "error")
+        return redirect(url_for("ops_pages.calendar_page"))
+    try:
+        result = calendar_desk.import_notice(ctx(), g.actor, upload.read(calendar_desk.MAX_NOTICE_BYTES + 1))
+    except InvalidInput as exc:
+        flash(_("The file could not be read: %(problem)s", problem=exc.message), "error")
+        return redirect(url_for("ops_pages.calendar_page"))
+    flash(_("%(n)s days imported. Recompute the open cases' deadlines now.", n=result["days"]), "ok")
+    return redirect(url_for("ops_pages.calendar_page", year=result["years"][0]))
+
+
+@bp.post("/ops/calendar/recompute")
+@page_login_required
+def calendar_recompute():
+    _require()
+    from workflows import calendar_desk
+
+    result = calendar_desk.recompute_deadlines(ctx(), g.actor)
+    flash(_("%(checked)s deadlines checked, %(changed)s changed, %(skipped)s skipped (paused for the applicant).",
+            checked=result["checked"], changed=len(result["changed"]), skipped=len(result["skipped"])), "ok")
+    return redirect(url_for("ops_pages.calendar_page", year=request.form.get("year") or None))
