@@ -29,6 +29,9 @@ BLUEPRINTS += (users_blp,)
 from .calendar_api import blp as calendar_blp  # noqa: E402  (the working-day calendar)
 
 BLUEPRINTS += (calendar_blp,)
+from .street import blp as street_blp  # noqa: E402  (grid reports, the emergency board)
+
+BLUEPRINTS += (street_blp,)
 
 
 def register(api) -> None:

@@ -207,3 +207,43 @@ def test_admin_disables_a_clerk_whose_session_and_token_stop_at_once(page, live_
     page.goto("/ops/users/civil1")
     screenshot(page, "ops_user")
     axe_check(page)
+
+
+PNG_PHOTO = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+             b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_a_grid_worker_reports_an_emergency_from_a_phone(page, live_server, sign_in, screenshot, axe_check, browser):
+    phone = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        worker = phone.new_page()
+        sign_in(worker, "grid1")
+        worker.goto("/grid")
+        worker.locator("label.big-choice", has_text="火情").click()
+        worker.select_option("#ev-grid", index=1)
+        worker.fill("#ev-description", "小区院内冒烟，疑似电动车起火")
+        worker.set_input_files("#ev-photo", files=[{"name": "smoke.png", "mimeType": "image/png", "buffer": PNG_PHOTO}])
+        screenshot(worker, "grid_report_phone")
+        axe_check(worker)
+        with worker.expect_navigation():
+            worker.locator("#report-form button[type=submit]").click()
+        expect(worker.locator(".flash.ok")).to_be_visible()
+        mine = worker.locator("#my-reports li").first
+        expect(mine).to_contain_text("火情")
+        expect(mine).to_contain_text("应急")
+        screenshot(worker, "grid_reports_phone")
+        number = mine.locator(".mono").inner_text()
+    finally:
+        phone.close()
+
+    sign_in(page, "leader1")  # duty leader, member of emergency management
+    page.goto("/inbox")
+    expect(page.locator("#inbox-rows tr", has_text=number).first).to_be_visible()
+    page.goto("/emergency")
+    card = page.locator("article.emergency", has_text=number)
+    expect(card).to_contain_text("应急管理")
+    expect(card.locator("tr.waiting").first).to_contain_text("未签收")
+    expect(card.locator(".countdown").first).to_contain_text("签收剩余")
+    screenshot(page, "emergency_board")
+    axe_check(page)

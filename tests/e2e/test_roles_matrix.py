@@ -426,6 +426,11 @@ ENDPOINTS = [
                                   "content_type": "multipart/form-data"}),
              readers(("admin",)), scoped=False),
     Endpoint("POST /api/calendar/recompute", fixed("post", "/api/calendar/recompute"), readers(("admin",)), scoped=False),
+    # grid reports and the emergency board
+    Endpoint("GET /api/events/mine", fixed("get", "/api/events/mine"), readers(("clerk", "intake", "supervisor", "admin")),
+             scoped=False),
+    Endpoint("GET /api/emergency/board", fixed("get", "/api/emergency/board"),
+             readers(("clerk", "intake", "supervisor", "admin", "auditor")), scoped=False),
     Endpoint("GET /api/ops/health", fixed("get", "/api/ops/health"), by_role({r: 200 for r in ROLES}), scoped=False),
     Endpoint("GET /api/ops/incidents", fixed("get", "/api/ops/incidents"),
              readers(("admin", "supervisor", "auditor", "designer")), scoped=False),
