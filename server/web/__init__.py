@@ -37,3 +37,4 @@ def init_web(app) -> None:
     register_filters(app)
     for module in (auth, window, inbox, cases, homes, supervision, audit, ops, street):
         app.register_blueprint(module.bp)
+    app.register_blueprint(street.board_bp)

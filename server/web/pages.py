@@ -22,7 +22,7 @@ NAVIGATION = (
     ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
     ("audit_pages.home", _l("Audit"), ("auditor", "admin"), "a"),
     ("ops_pages.home", _l("Operations"), ("admin",), "o"),
-    ("street_pages.board", _l("Emergencies"), ("clerk", "supervisor", "admin"), "e"),
+    ("emergency_pages.board", _l("Emergencies"), ("clerk", "supervisor", "admin"), "e"),
     ("street_pages.home", _l("Report an event"), ("clerk", "admin"), "r"),
 )
 HOME_OF_ROLE = {

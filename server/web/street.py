@@ -16,6 +16,7 @@ from .pages import is_htmx, page_blueprint
 from .session import page_login_required
 
 bp = page_blueprint("street_pages")
+board_bp = page_blueprint("emergency_pages")  # a blueprint of its own: its menu entry is lit alone
 
 CATEGORY_LABELS = {
     "fire": _l("Fire"), "gas_leak": _l("Gas leak"), "building_collapse": _l("Building collapse"),
@@ -66,7 +67,7 @@ def report():
     return redirect(url_for("street_pages.home"))
 
 
-@bp.get("/emergency")
+@board_bp.get("/emergency")
 @page_login_required
 def board():
     items = emergency_board.emergency_board(ctx(), g.actor)
