@@ -98,3 +98,16 @@ def answer(press_id: int):
     if not back.startswith("/") or back.startswith("//"):
         back = url_for("inbox.home")
     return redirect(back)
+
+
+@bp.get("/supervision/parking")
+@page_login_required
+def parking():
+    """The parking pressure map: where a car park should be built."""
+    _require("supervisor", "admin")
+    from datacentre.parking_map import parking_map
+
+    result = parking_map(ctx(), g.actor)
+    chosen = (request.args.get("grid") or "").strip()[:40]
+    selected = next((c for c in result["cells"] if c["grid"] == chosen), None)
+    return render_template("supervision/parking.html", map=result, selected=selected)

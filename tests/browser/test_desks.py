@@ -247,3 +247,16 @@ def test_a_grid_worker_reports_an_emergency_from_a_phone(page, live_server, sign
     expect(card.locator(".countdown").first).to_contain_text("签收剩余")
     screenshot(page, "emergency_board")
     axe_check(page)
+
+
+def test_the_parking_pressure_map(page, live_server, sign_in, screenshot, axe_check):
+    sign_in(page, "super1")
+    page.goto("/supervision/parking")
+    assert page.locator("svg.parking-map rect").count() > 10
+    first = page.locator("#parking-table tbody tr").first
+    with page.expect_navigation():
+        first.locator("a").click()
+    expect(page.locator("#cell-facts")).to_contain_text("缺车位家庭")
+    expect(page.locator("svg.parking-map rect.chosen")).to_have_count(1)
+    screenshot(page, "supervision_parking")
+    axe_check(page)
