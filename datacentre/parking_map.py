@@ -45,19 +45,25 @@ def parking_map(ctx: EngineContext, actor: Actor) -> dict:
         cell["car_households"] = int(households.get(cell["grid"], 0))
         cell["households_without_space"] = max(cell["car_households"] - cell["spaces"], 0)
         cell["band"] = band(cell["pressure"], cell["vehicles"])
-    placed = [c for c in cells if c["lat"] is not None and c["lon"] is not None]
+    return {"cells": cells, "width": WIDTH, "height": layout(cells)}
+
+
+def layout(cells: list[dict], width: int = WIDTH) -> float:
+    """Give each cell with coordinates its square (``x``, ``y``, ``w``, ``h``) in an SVG ``width``
+    wide, north up; returns the height. The cells' centres form a regular grid."""
+    placed = [c for c in cells if c.get("lat") is not None and c.get("lon") is not None]
     if not placed:
-        return {"cells": cells, "width": WIDTH, "height": 0}
+        return 0
     lats = sorted({c["lat"] for c in placed})
     lons = sorted({c["lon"] for c in placed})
     dlat = min((b - a for a, b in zip(lats, lats[1:])), default=0.01)
     dlon = min((b - a for a, b in zip(lons, lons[1:])), default=0.01)
     span_lon = (lons[-1] - lons[0]) + dlon
     span_lat = (lats[-1] - lats[0]) + dlat
-    scale = WIDTH / span_lon
+    scale = width / span_lon
     for c in placed:
         c["x"] = round((c["lon"] - lons[0]) * scale, 1)
         c["y"] = round((lats[-1] - c["lat"]) * scale, 1)  # north up
         c["w"] = round(dlon * scale, 1)
         c["h"] = round(dlat * scale, 1)
-    return {"cells": cells, "width": WIDTH, "height": round(span_lat * scale, 1)}
+    return round(span_lat * scale, 1)

@@ -103,6 +103,6 @@ def grid_cells(ctx: EngineContext, actor: Actor) -> list[dict]:
     if not actor.has_role(*REPORT_ROLES):
         raise Forbidden("your roles do not allow reporting grid events")
     with ctx.unit_of_work() as uow:
-        rows = uow.session.execute(select(GridCell.code, GridCell.name, GridCell.community)
+        rows = uow.session.execute(select(GridCell.code, GridCell.name, GridCell.community, GridCell.lat, GridCell.lon)
                                    .where(GridCell.tenant_id == actor.tenant_id).order_by(GridCell.code)).all()
-    return [{"code": r.code, "name": r.name, "community": r.community} for r in rows]
+    return [{"code": r.code, "name": r.name, "community": r.community, "lat": r.lat, "lon": r.lon} for r in rows]

@@ -31,10 +31,15 @@ def ctx():
 
 
 def _page(values: dict | None = None, errors: dict | None = None, status: int = 200):
+    from datacentre.parking_map import layout
+
+    cells = emergency_board.grid_cells(ctx(), g.actor)
+    values = dict(values or {})
+    values.setdefault("grid", (request.args.get("grid") or "").strip()[:40])  # a tap on the map
     return render_template(
-        "street/report.html", cells=emergency_board.grid_cells(ctx(), g.actor),
+        "street/report.html", cells=cells, map_height=layout(cells, 360),
         reports=emergency_board.my_reports(ctx(), g.actor), categories=CATEGORIES, urgent=URGENT_CATEGORIES,
-        labels=CATEGORY_LABELS, values=values or {}, errors=errors or {},
+        labels=CATEGORY_LABELS, values=values, errors=errors or {},
     ), status
 
 

@@ -37,7 +37,9 @@ def test_a_grid_worker_reports_from_the_phone_page_and_follows_it(app, ctx, acto
         worker = Browser(app)
         worker.sign_in("grid1")
         page = worker.text(worker.get("/grid"))
-        assert grid in page and "火情" in page
+        assert grid in page and "火情" in page and page.count("<rect ") >= 4  # the map to tap (100 residents: 4 cells)
+        tapped = worker.text(worker.get(f"/grid?grid={grid}"))
+        assert f'<option value="{grid}" selected>' in tapped and 'class="cell p3 chosen"' in tapped
         bad = worker.post("/grid/report", {"category": "alien", "grid": "nowhere", "description": ""},
                           content_type="multipart/form-data")
         assert bad.status_code == 422 and 'aria-invalid="true"' in worker.text(bad)
