@@ -252,7 +252,7 @@ def test_a_grid_worker_reports_an_emergency_from_a_phone(page, live_server, sign
 def test_the_parking_pressure_map(page, live_server, sign_in, screenshot, axe_check):
     sign_in(page, "super1")
     page.goto("/supervision/parking")
-    assert page.locator("svg.parking-map rect").count() > 10
+    assert page.locator("svg.parking-map rect").count() >= 4  # the demo district's cells
     first = page.locator("#parking-table tbody tr").first
     with page.expect_navigation():
         first.locator("a").click()

@@ -129,3 +129,19 @@ def test_the_recompute_command(app, api, tmp_path):
         assert f"case {case['number']}: 2027-01-12" in result.output and "-> 2027-01-13" in result.output
         assert "xichangan: 1 deadlines checked, 1 changed" in result.output
         assert runner.invoke(args=["calendar", "recompute", "--tenant", "xichangna"]).exit_code == 2
+
+
+def test_the_receipt_says_a_deadline_is_provisional(app, ctx):
+    from tests.e2e.test_pages import CARE, _apply
+    from tests.eligibility_helpers import eligible_resident
+    from tests.onewindow_helpers import one_window
+
+    actors = one_window(ctx, residents=600)
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    with time_machine.travel(beijing(2026, 12, 15, 10, 0), tick=False):
+        browser = Browser(app)
+        browser.sign_in("intake1")
+        response = _apply(browser, resident)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/documents/receipt")
+        receipt = browser.text(browser.get(response.headers["Location"]))
+        assert "受理回执" in receipt and "暂定：该年节假日安排尚未公布" in receipt
