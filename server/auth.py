@@ -1,5 +1,5 @@
-"""Bearer tokens: signed (HS256), with expiry, naming the user; the actor is reloaded per request
-so a disabled user or a changed role takes effect at once."""
+"""Bearer tokens: signed (HS256), with expiry, naming the user and the user's key; the actor is
+reloaded per request so a disabled user, a changed role or a rotated key takes effect at once."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -16,7 +16,8 @@ from .errors import error_response
 def issue_token(actor: Actor) -> tuple[str, datetime]:
     expires = datetime.now(timezone.utc) + timedelta(seconds=current_app.config["REDWALL_TOKEN_TTL"])
     token = jwt.encode(
-        {"sub": str(actor.user_id), "tenant": actor.tenant_code, "exp": expires, "iat": datetime.now(timezone.utc)},
+        {"sub": str(actor.user_id), "key": actor.token_key, "tenant": actor.tenant_code, "exp": expires,
+         "iat": datetime.now(timezone.utc)},
         current_app.config["SECRET_KEY"],
         algorithm="HS256",
     )
@@ -29,13 +30,17 @@ def _actor_from_request() -> Actor | None:
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        claims = jwt.decode(token.strip(), current_app.config["SECRET_KEY"], algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        user_id = int(claims["sub"])
+        claims = jwt.decode(token.strip(), current_app.config["SECRET_KEY"], algorithms=["HS256"],
+                            options={"require": ["exp", "sub", "key"]})
+        user_id, key = int(claims["sub"]), claims["key"]
     except (jwt.PyJWTError, ValueError, KeyError):
+        return None
+    if not isinstance(key, str) or not key:
         return None
     ctx = current_app.extensions["redwall"]
     with ctx.unit_of_work() as uow:
-        return load_actor(uow.session, user_id)
+        # the token names the user's key too: a reused id or a rotated key (reset, disable) is not the same user
+        return load_actor(uow.session, user_id, key)
 
 
 def login_required(view):

@@ -49,6 +49,7 @@ def add_user(username, tenant, password, roles, groups, supervises, display_name
     ctx = current_app.extensions["redwall"]
     with ctx.unit_of_work() as uow:
         try:
+            accounts.find_tenant(uow.session, tenant)  # a typo in --tenant must not create a tenant
             user = accounts.add_user(uow.session, tenant, username, password, list(roles), list(groups), list(supervises), display_name)
         except RedwallError as exc:
             _fail(exc)
@@ -58,6 +59,56 @@ def add_user(username, tenant, password, roles, groups, supervises, display_name
         )
         uow.commit()
     click.echo(f"user {username} created in tenant {tenant}")
+
+
+@click.group("tenants")
+def tenants():
+    """Sub-districts (街道): the only way to create one is `redwall tenants add`."""
+
+
+@tenants.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="the sub-district's name, e.g. 西长安街街道")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True)
+@with_appcontext
+def add_tenant(code, name, timezone):
+    """Create a tenant (fails if the code exists)."""
+    import re
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from workflows.errors import Conflict, InvalidInput
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", code):
+        _fail(InvalidInput("a tenant code is 2–64 lower-case letters, digits or _, starting with a letter"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail(InvalidInput(f"unknown time zone {timezone!r}"))
+    ctx = current_app.extensions["redwall"]
+    with ctx.unit_of_work() as uow:
+        try:
+            accounts.find_tenant(uow.session, code)
+        except RedwallError:
+            tenant = accounts.ensure_tenant(uow.session, code, name, timezone)
+            uow.record("tenant.created", tenant.id, actor="cli", data={"code": code, "name": name, "timezone": timezone})
+            uow.commit()
+            click.echo(f"tenant {code} created")
+            return
+    _fail(Conflict(f"tenant {code!r} exists already"))
+
+
+@tenants.command("list")
+@with_appcontext
+def list_tenants():
+    """The tenants, one a line: code, name, time zone."""
+    from sqlalchemy import select
+
+    from workflows.models import Tenant
+
+    ctx = current_app.extensions["redwall"]
+    with ctx.unit_of_work() as uow:
+        for tenant in uow.session.scalars(select(Tenant).order_by(Tenant.code)):
+            click.echo(f"{tenant.code}\t{tenant.name}\t{tenant.timezone}")
 
 
 @click.command("deploy")
@@ -237,7 +288,7 @@ def trail_anchor():
 
 def register_commands(app) -> None:
     """Add Redwall's commands to the app's CLI (``redwall …`` and ``flask --app server.app …``)."""
-    for command in (users, deploy, demo, demo_data, import_file):
+    for command in (users, tenants, deploy, demo, demo_data, import_file):
         app.cli.add_command(command)
     app.cli.add_command(trail_commands)
     from flask_migrate.cli import db as db_group

@@ -34,10 +34,10 @@ DEMO_USERS = [
 
 
 def system_actor(ctx, tenant_code: str) -> Actor:
-    """The installation itself, acting as designer (CLI deployments, demo loading)."""
+    """The installation itself, acting as designer (CLI deployments, demo loading). The tenant must
+    exist: an unknown code (a typo in ``--tenant``) is an error, never a new tenant."""
     with ctx.unit_of_work() as uow:
-        tenant = accounts.ensure_tenant(uow.session, tenant_code)
-        uow.commit()
+        tenant = accounts.find_tenant(uow.session, tenant_code)
         return Actor(
             user_id=0, username="system", tenant_id=tenant.id, tenant_code=tenant.code,
             roles=frozenset({"designer", "admin"}), groups=frozenset(), timezone=tenant.timezone,

@@ -133,4 +133,34 @@ def calendar_show(year, tenant):
         click.echo(f"  {day['day']} {day['day']:%a} {kind:11} {day['name']} ({day['source']})")
 
 
+@calendar_commands.command("recompute")
+@click.option("--tenant", default=None, help="tenant code (default: every tenant)")
+@with_appcontext
+def calendar_recompute(tenant):
+    """Recount open cases' deadlines under today's calendar (after importing a year's notice);
+    each change is a ``deadline.recomputed`` event in the case's trail."""
+    from sqlalchemy import select
+
+    from workflows.calendar_desk import recompute_deadlines
+    from workflows.models import Tenant
+
+    ctx = current_app.extensions["redwall"]
+    try:
+        if tenant:
+            codes = [tenant]
+            _actor(tenant)  # an unknown code fails here
+        else:
+            with ctx.unit_of_work() as uow:
+                codes = list(uow.session.scalars(select(Tenant.code).order_by(Tenant.code)))
+        for code in codes:
+            result = recompute_deadlines(ctx, _actor(code))
+            for change in result["changed"]:
+                click.echo(f"{code}: case {change['number'] or change['case_id']}: "
+                           f"{change['from'].isoformat()} -> {change['to'].isoformat()}")
+            click.echo(f"{code}: {result['checked']} deadlines checked, {len(result['changed'])} changed, "
+                       f"{len(result['skipped'])} skipped (paused for the applicant)")
+    except RedwallError as exc:
+        _fail(exc)
+
+
 COMMANDS = (scheduler, calendar_commands)

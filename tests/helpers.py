@@ -68,6 +68,9 @@ class Api:
     def post(self, url, user=None, **kw):
         return self.client.post(url, headers=self.headers(user, kw.pop("headers", None)), **kw)
 
+    def put(self, url, user=None, **kw):
+        return self.client.put(url, headers=self.headers(user, kw.pop("headers", None)), **kw)
+
     def deploy(self, user, files, **extra_form):
         data = {"files": [(__import__("io").BytesIO(content), name) for name, content in files], **extra_form}
         return self.post("/api/process-models", user, data=data, content_type="multipart/form-data")

@@ -29,6 +29,7 @@ class Actor:
     groups: frozenset[str]
     supervised_groups: frozenset[str] = frozenset()
     timezone: str = "Asia/Shanghai"  # the tenant's: dates residents see (case numbers, deadlines)
+    token_key: str = ""  # the user's key that tokens and sessions name (users.token_key)
 
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -48,6 +49,7 @@ def actor_for(user: User) -> Actor:
         groups=frozenset(user.groups),
         supervised_groups=frozenset(user.supervised_groups),
         timezone=user.tenant.timezone,
+        token_key=user.token_key or "",
     )
 
 
@@ -67,11 +69,23 @@ def authenticate(session, username: str, password: str) -> Actor | None:
     return actor_for(user)
 
 
-def load_actor(session, user_id: int) -> Actor | None:
+def load_actor(session, user_id: int, token_key: str | None = None) -> Actor | None:
+    """The active user of the id, or None. ``token_key``: what a token or session names; a
+    different key (another user on a reused id, or keys rotated by a reset) is None too."""
     user = session.get(User, user_id)
     if user is None or not user.active:
         return None
+    if token_key is not None and user.token_key != token_key:
+        return None
     return actor_for(user)
+
+
+def find_tenant(session, code: str) -> Tenant:
+    """The tenant of the code; an unknown code is an error (only `redwall tenants add` creates one)."""
+    tenant = session.scalar(select(Tenant).where(Tenant.code == code))
+    if tenant is None:
+        raise NotFound(f"no tenant {code!r} (create it with `redwall tenants add {code} --name …`)")
+    return tenant
 
 
 def ensure_tenant(session, code: str, name: str | None = None, timezone: str = "Asia/Shanghai") -> Tenant:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
 from .accounts import Actor
+from .calendar_desk import is_provisional
 from .context import EngineContext
 from .errors import NotFound
 from .models import Case, ProcessModel, Task
@@ -82,16 +83,17 @@ def urgency(ctx: EngineContext, actor: Actor, due_at, warn_at) -> dict:
     """How pressing a task is: ``level`` none / warned (预警) / overdue (黄牌) / red (红牌, seriously
     overdue: more than the policy's working days past due), and the working days left."""
     if due_at is None:
-        return {"level": "none", "working_days_left": None}
+        return {"level": "none", "working_days_left": None, "provisional": False}
     now = ctx.clock()
-    left = ctx.calendar.for_tenant(actor.tenant_id).working_days_left(now, due_at)
+    calendar = ctx.calendar.for_tenant(actor.tenant_id)
+    left = calendar.working_days_left(now, due_at)
     if now > due_at:
         level = "red" if -left > ctx.timing.red_after_working_days else "overdue"
     elif warn_at is not None and now >= warn_at:
         level = "warned"
     else:
         level = "none"
-    return {"level": level, "working_days_left": left}
+    return {"level": level, "working_days_left": left, "provisional": is_provisional(calendar, due_at, now)}
 
 
 def case_summary(ctx: EngineContext, actor: Actor, case_id: int) -> dict:
@@ -117,4 +119,6 @@ def deadline_view(ctx: EngineContext, actor: Actor, deadline, status: str | None
     now = ctx.clock()
     left = calendar.working_days_left(now, deadline)
     over = now > deadline
-    return {"at": deadline, "date": calendar.local_date(deadline), "working_days_left": left, "overdue": over}
+    return {"at": deadline, "date": calendar.local_date(deadline), "working_days_left": left, "overdue": over,
+            # counted through a year the calendar does not know (Monday–Friday assumed): it may move
+            "provisional": is_provisional(calendar, deadline, now)}

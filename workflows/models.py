@@ -78,8 +78,18 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+def new_token_key() -> str:
+    """A user's random key, named by every token and session of the user: a token cannot be
+    inherited by another user (even one given a reused id), and changing the key revokes them all."""
+    import secrets
+
+    return secrets.token_hex(16)
+
+
 class User(Base):
     __tablename__ = "users"
+    # AUTOINCREMENT on SQLite: a deleted user's id is never given to the next user.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     # Usernames are unique in the installation, so a login needs no tenant.
@@ -89,6 +99,7 @@ class User(Base):
     roles: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    token_key: Mapped[str] = mapped_column(String(32), default=new_token_key)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")
     memberships: Mapped[list[GroupMembership]] = relationship(
@@ -509,3 +520,21 @@ class SchedulerHeartbeat(Base):
     claimed: Mapped[int] = mapped_column(BigInteger, default=0)
     # lateness of the oldest timer it claimed in its last pass, in milliseconds
     lag_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CasePress(Base):
+    """A supervisor's pressing (督办) of a case: who pressed, when, why, and the department's answer."""
+
+    __tablename__ = "case_presses"
+    __table_args__ = (Index("ix_case_presses_case", "tenant_id", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # the department (group) the case was with when it was pressed: whose clerks answer
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    pressed_by: Mapped[str] = mapped_column(String(150))
+    pressed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    comment: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -82,6 +82,7 @@ KIND_LABELS = {
     "case.archived": "归档 archived",
     "case.status_changed": "状态变更 status changed",
     "case.pressed": "督办 pressed",
+    "case.press_answered": "督办回复 pressing answered",
     "case.intake": "窗口收件 taken in at the window",
     "case.audit_queued": "待审计 queued for audit",
     "case.audited": "审计 audited",

@@ -20,6 +20,18 @@ BLUEPRINTS += (supervision_blp,)
 from . import intake as intake_api, services  # noqa: E402  (the one window: catalogue, intake, events)
 
 BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
+from .audit_desk import blp as audit_desk_blp  # noqa: E402  (the auditor's desk)
+
+BLUEPRINTS += (audit_desk_blp,)
+from .users import blp as users_blp  # noqa: E402  (users, admins)
+
+BLUEPRINTS += (users_blp,)
+from .calendar_api import blp as calendar_blp  # noqa: E402  (the working-day calendar)
+
+BLUEPRINTS += (calendar_blp,)
+from .street import blp as street_blp  # noqa: E402  (grid reports, the emergency board)
+
+BLUEPRINTS += (street_blp,)
 
 
 def register(api) -> None:

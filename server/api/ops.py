@@ -55,6 +55,47 @@ class OpsHealthSchema(HealthSchema):
     warnings = fields.List(fields.String())
 
 
+def health_report() -> tuple[dict, int]:
+    """Database, broker, scheduler lag, pending timers and the calendar's known years, with the
+    HTTP status they call for (also shown on the operations page)."""
+    result = {"status": "ok", "database": "ok", "broker": "none", "mode": "embedded", "warnings": []}
+    engine_ctx = ctx()
+    try:
+        with engine_ctx.unit_of_work() as uow:
+            uow.session.execute(text("SELECT 1"))
+        status = timers.timer_status(engine_ctx)
+    except Exception:
+        result.update(status="degraded", database="unreachable")
+        return result, 503
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        result["mode"] = "distributed"
+        try:
+            import redis
+
+            redis.Redis.from_url(redis_url, socket_timeout=1).ping()
+            result["broker"] = "ok"
+        except Exception:
+            result.update(status="degraded", broker="unreachable")
+    running = sum(1 for s in status["schedulers"] if s["beat_age_seconds"] <= ALIVE_SECONDS)
+    result["scheduler"] = {"lag_seconds": status["lag_seconds"], "running": running,
+                           "schedulers": status["schedulers"]}
+    result["timers"] = {"pending": status["pending"], "due": status["due"]}
+    if status["due"] and not running:
+        result["status"] = "degraded"
+        result["warnings"].append("timers are due but no scheduler is running (redwall scheduler)")
+    if status["lag_seconds"] > MAX_LAG_SECONDS:
+        result["status"] = "degraded"
+        result["warnings"].append(f"the oldest due timer is {status['lag_seconds']:.0f} s late")
+    coverage = engine_ctx.calendar.coverage()
+    result["calendar"] = coverage
+    for year in coverage["weekends_only_years"]:
+        result["warnings"].append(
+            f"the working-day calendar does not know {year}: Monday to Friday is assumed; "
+            f"add its holidays with `redwall calendar import`")
+    return result, 200 if result["status"] == "ok" else 503
+
+
 @blp.route("/health")
 class Health(MethodView):
     @blp.doc(security=[])
@@ -62,42 +103,7 @@ class Health(MethodView):
     @blp.alt_response(503, schema=OpsHealthSchema, description="a dependency is down or timers are late")
     def get(self):
         """Database, broker, scheduler lag, pending timers and the calendar's known years."""
-        result = {"status": "ok", "database": "ok", "broker": "none", "mode": "embedded", "warnings": []}
-        engine_ctx = ctx()
-        try:
-            with engine_ctx.unit_of_work() as uow:
-                uow.session.execute(text("SELECT 1"))
-            status = timers.timer_status(engine_ctx)
-        except Exception:
-            result.update(status="degraded", database="unreachable")
-            return result, 503
-        redis_url = current_app.config.get("REDIS_URL")
-        if redis_url:
-            result["mode"] = "distributed"
-            try:
-                import redis
-
-                redis.Redis.from_url(redis_url, socket_timeout=1).ping()
-                result["broker"] = "ok"
-            except Exception:
-                result.update(status="degraded", broker="unreachable")
-        running = sum(1 for s in status["schedulers"] if s["beat_age_seconds"] <= ALIVE_SECONDS)
-        result["scheduler"] = {"lag_seconds": status["lag_seconds"], "running": running,
-                               "schedulers": status["schedulers"]}
-        result["timers"] = {"pending": status["pending"], "due": status["due"]}
-        if status["due"] and not running:
-            result["status"] = "degraded"
-            result["warnings"].append("timers are due but no scheduler is running (redwall scheduler)")
-        if status["lag_seconds"] > MAX_LAG_SECONDS:
-            result["status"] = "degraded"
-            result["warnings"].append(f"the oldest due timer is {status['lag_seconds']:.0f} s late")
-        coverage = engine_ctx.calendar.coverage()
-        result["calendar"] = coverage
-        for year in coverage["weekends_only_years"]:
-            result["warnings"].append(
-                f"the working-day calendar does not know {year}: Monday to Friday is assumed; "
-                f"add its holidays with `redwall calendar import`")
-        return result, 200 if result["status"] == "ok" else 503
+        return health_report()
 
 
 # -- incidents ------------------------------------------------------------------------------------

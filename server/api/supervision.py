@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from workflows import supervision
+from workflows import supervision, supervision_desk
 
 from ..auth import login_required
 from .common import actor, ctx
@@ -87,3 +87,116 @@ class Metrics(MethodView):
         )
         result["from_"] = result.pop("from")
         return result
+
+
+# -- the supervisor's desk: trend, overdue and warned lists, pressing (督办) -------------------------
+class TrendArgs(StrictSchema):
+    weeks = fields.Integer(load_default=8, validate=validate.Range(min=1, max=supervision_desk.MAX_WEEKS))
+    group = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "one department"})
+
+
+class TrendWeekSchema(Schema):
+    week_start = fields.Date()
+    week_end = fields.Date()
+    received = fields.Integer()
+    concluded = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True)
+    early_rate = fields.Float(allow_none=True)
+    overdue_open = fields.Integer()
+    warned = fields.Integer()
+
+
+class TrendSchema(Schema):
+    group = fields.String(allow_none=True)
+    weeks = fields.List(fields.Nested(TrendWeekSchema))
+
+
+class WatchArgs(StrictSchema):
+    kind = fields.String(load_default="overdue", validate=validate.OneOf(supervision_desk.KINDS))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class PressSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    department = fields.String(allow_none=True)
+    pressed_by = fields.String()
+    pressed_at = LocalDateTime()
+    comment = fields.String()
+    answer = fields.String(allow_none=True)
+    answered_by = fields.String(allow_none=True)
+    answered_at = LocalDateTime(allow_none=True)
+    may_answer = fields.Boolean(metadata={"description": "whether the caller may answer it now"})
+
+
+class WatchItemSchema(Schema):
+    case_id = fields.Integer()
+    number = fields.String(allow_none=True)
+    service_code = fields.String()
+    department = fields.String(allow_none=True)
+    status = fields.String()
+    deadline = LocalDateTime()
+    deadline_date = fields.Date()
+    working_days_left = fields.Integer(allow_none=True, metadata={"description": "warned list: working days left"})
+    working_days_over = fields.Integer(allow_none=True, metadata={"description": "overdue list: working days over"})
+    level = fields.String(metadata={"description": "none / warning / yellow / red"})
+    last_press = fields.Nested(PressSchema, allow_none=True)
+
+
+class WatchSchema(Schema):
+    kind = fields.String()
+    items = fields.List(fields.Nested(WatchItemSchema))
+
+
+class PressRequest(StrictSchema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=supervision_desk.MAX_COMMENT))
+
+
+class AnswerRequest(StrictSchema):
+    answer = fields.String(required=True, validate=validate.Length(min=1, max=supervision_desk.MAX_COMMENT))
+
+
+@blp.route("/trend")
+class Trend(MethodView):
+    @login_required
+    @blp.arguments(TrendArgs, location="query", unknown=RAISE)
+    @blp.response(200, TrendSchema)
+    def get(self, args):
+        """On-time and early rates, concluded, overdue open and warnings for each of the last weeks."""
+        return supervision_desk.weekly_trend(ctx(), actor(), args["weeks"], args.get("group"))
+
+
+@blp.route("/watchlist")
+class Watchlist(MethodView):
+    @login_required
+    @blp.arguments(WatchArgs, location="query", unknown=RAISE)
+    @blp.response(200, WatchSchema)
+    def get(self, args):
+        """Open cases past their deadline (kind=overdue) or warned (kind=warned), with working days over or left."""
+        return {"kind": args["kind"], "items": supervision_desk.watchlist(ctx(), actor(), args["kind"], args["limit"])}
+
+
+@blp.route("/cases/<int:case_id>/presses")
+class CasePresses(MethodView):
+    @login_required
+    @blp.response(200, PressSchema(many=True))
+    def get(self, case_id):
+        """A case's pressings (督办), newest first, with the answers."""
+        return supervision_desk.presses_of_case(ctx(), actor(), case_id)
+
+    @login_required
+    @blp.arguments(PressRequest)
+    @blp.response(201, PressSchema)
+    def post(self, args, case_id):
+        """Press (督办) an open case of a department you supervise, with a comment."""
+        return supervision_desk.press_case(ctx(), actor(), case_id, args["comment"])
+
+
+@blp.route("/presses/<int:press_id>/answer")
+class PressAnswer(MethodView):
+    @login_required
+    @blp.arguments(AnswerRequest)
+    @blp.response(200, PressSchema)
+    def post(self, args, press_id):
+        """The pressed department answers a pressing (once)."""
+        return supervision_desk.answer_press(ctx(), actor(), press_id, args["answer"])

@@ -78,6 +78,20 @@ class TrailExportSchema(TrailSchema):
     exported_by = fields.String()
 
 
+def printable_trail(body: dict, timezone: str) -> str:
+    """The printable page of an exported trail (also served to the auditor's browser session)."""
+    zone = ZoneInfo(timezone)
+    for event in body["events"]:
+        event["local_time"] = event["at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        event["label"] = use_cases.KIND_LABELS.get(event["kind"], event["kind"])
+        event["data_text"] = json.dumps(event["data"], ensure_ascii=False, indent=1, sort_keys=True) if event["data"] else ""
+    return render_template(
+        "trail.html", trail=body, case=body["case"], verification=body["verification"],
+        exported_at=body["exported_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        created_at=body["case"]["created_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
 @blp.route("/cases/<int:case_id>/trail")
 class CaseTrail(MethodView):
     @login_required
@@ -113,17 +127,7 @@ class CaseTrailPrint(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/html")
     def get(self, case_id):
         """The trail as a printable HTML page for the paper file (办事留痕)."""
-        body = use_cases.case_trail_export(ctx(), actor(), case_id)
-        zone = ZoneInfo(actor().timezone)
-        for event in body["events"]:
-            event["local_time"] = event["at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-            event["label"] = use_cases.KIND_LABELS.get(event["kind"], event["kind"])
-            event["data_text"] = json.dumps(event["data"], ensure_ascii=False, indent=1, sort_keys=True) if event["data"] else ""
-        html = render_template(
-            "trail.html", trail=body, case=body["case"], verification=body["verification"],
-            exported_at=body["exported_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-            created_at=body["case"]["created_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-        )
+        html = printable_trail(use_cases.case_trail_export(ctx(), actor(), case_id), actor().timezone)
         return Response(html, mimetype="text/html", headers={"X-Content-Type-Options": "nosniff"})
 
 

@@ -31,9 +31,10 @@ def init_web(app) -> None:
     session.init_session(app)
     headers.init_headers(app)
 
-    from . import auth, cases, homes, inbox, window
+    from . import audit, auth, cases, homes, inbox, ops, street, supervision, window
     from .filters import register_filters
 
     register_filters(app)
-    for module in (auth, window, inbox, cases, homes):
+    for module in (auth, window, inbox, cases, homes, supervision, audit, ops, street):
         app.register_blueprint(module.bp)
+    app.register_blueprint(street.board_bp)

@@ -11,6 +11,7 @@ from onewindow.receipts import intake_of_case
 from workflows.case_file import case_diagram, case_story, deadline_view
 from workflows.cases import get_case
 from workflows.errors import Forbidden, NotFound
+from workflows.supervision_desk import presses_of_case
 from worklists import handling
 from worklists.window import materials_supplied
 
@@ -54,7 +55,7 @@ def case_page(case_id: int):
         "cases/case.html", case=case, service=service, rows=data_rows(case, service),
         deadline=deadline_view(ctx(), g.actor, case.get("deadline")),
         certificates=issued_by_case(ctx(), g.actor, case_id), story=case_story(ctx(), g.actor, case_id),
-        undecided=request.args.get("undecided") == "1",
+        undecided=request.args.get("undecided") == "1", presses=presses_of_case(ctx(), g.actor, case_id),
     )
 
 

@@ -180,6 +180,7 @@ def register_filters(app) -> None:
     app.jinja_env.globals.update(
         navigation=navigation, role_names=role_names, group_name=group_name, service_name=service_name,
         current_locale=locale, html_lang=lambda: "en" if locale() == "en" else "zh-CN",
+        role_label=lambda r: str(ROLE.get(r, r)),
         story_text=story_text, masked_id=masked_id, now_date=now_date, label=label, certificate_name=certificate_name, material_name=material_name, source_label=source_label,
         decision_label=lambda name: label("decision", name), bilingual=_bilingual,
         task_status=lambda s: str(TASK_STATUS.get(s, s)), case_status=lambda s: str(CASE_STATUS.get(s, s)),
@@ -203,6 +204,7 @@ STORY = {
     "case.audit_queued": _l("put the case in the audit queue"),
     "case.audited": _l("audited the case"),
     "case.pressed": _l("pressed the case"),
+    "case.press_answered": _l("answered the pressing"),
     "case.rated": _l("recorded the applicant's rating"),
     "case.status_changed": _l("case status changed to “%(to)s”"),
     "task.created": _l("“%(task)s” opened"),

@@ -1,15 +1,12 @@
-"""The homes of the roles whose full desks are their own issues (supervision, the designer's
-studio, audit, operations): each already shows its role's most useful list, read through the
+"""The homes of the roles whose full desks are their own issues (the designer's studio;
+supervision, audit and operations have their desks in :mod:`.supervision`, :mod:`.audit`, :mod:`.ops`): each already shows its role's most useful list, read through the
 same use cases as the REST API, so no menu entry is a dead link."""
 from __future__ import annotations
 
 from flask import current_app, g, render_template
 
-from onewindow.audits import audit_queue
 from workflows.errors import Forbidden
-from workflows.incidents import list_incidents
 from workflows.process_models import list_models
-from workflows.supervision import metrics
 
 from .pages import page_blueprint
 from .session import page_login_required
@@ -26,32 +23,9 @@ def _require(*roles: str) -> None:
         raise Forbidden("this desk belongs to another role")
 
 
-@bp.get("/supervision")
-@page_login_required
-def supervision():
-    _require("supervisor", "admin")
-    figures = metrics(ctx(), g.actor, group_by="department")
-    return render_template("homes/supervision.html", figures=figures)
-
-
 @bp.get("/studio")
 @page_login_required
 def studio():
     _require("designer", "admin")
     return render_template("homes/studio.html", models=list_models(ctx(), g.actor))
 
-
-@bp.get("/audit")
-@page_login_required
-def audit():
-    _require("auditor", "admin")
-    items, _cursor = audit_queue(ctx(), g.actor, status="pending", limit=50)
-    return render_template("homes/audit.html", items=items)
-
-
-@bp.get("/ops")
-@page_login_required
-def ops():
-    _require("admin")
-    incidents, _cursor = list_incidents(ctx(), g.actor, status="open", limit=50)
-    return render_template("homes/ops.html", incidents=incidents)

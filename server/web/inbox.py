@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput
+from workflows.supervision_desk import open_presses_for, presses_of_case
 from worklists import commands, handling, inbox, saved_filters
 
 from ..form_labels import localise
@@ -87,6 +88,7 @@ def home():
         "inbox/home.html", items=_rows(items), cursor=cursor, filters=filters, problem=problem,
         counts=inbox.count_tasks(ctx(), g.actor), saved=saved_filters.list_filters(ctx(), g.actor),
         services=sorted(load_catalogue().services.values(), key=lambda s: s.category),
+        presses=open_presses_for(ctx(), g.actor),
     )
 
 
@@ -157,7 +159,7 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
         urgency=urgency(ctx(), g.actor, task.get("due_at"), task.get("warn_at")),
         holder=holder, delegated_to_me=holder and bool(task.get("delegated_by")), colleagues=colleagues,
         withdrawable=withdrawable, plain=task.get("kind", "user") == "user",
-        etag_version=task["version"],
+        etag_version=task["version"], presses=presses_of_case(ctx(), g.actor, task["case_id"]),
     ), status
 
 

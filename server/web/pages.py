@@ -18,18 +18,20 @@ from . import csrf
 NAVIGATION = (
     ("window.home", _l("Intake window"), ("intake", "admin"), "w"),
     ("inbox.home", _l("Inbox"), ("clerk", "intake", "supervisor", "admin"), "i"),
-    ("homes.supervision", _l("Supervision"), ("supervisor", "admin"), "s"),
+    ("supervision_desk.dashboard", _l("Supervision"), ("supervisor", "admin"), "s"),
     ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
-    ("homes.audit", _l("Audit"), ("auditor", "admin"), "a"),
-    ("homes.ops", _l("Operations"), ("admin",), "o"),
+    ("audit_pages.home", _l("Audit"), ("auditor", "admin"), "a"),
+    ("ops_pages.home", _l("Operations"), ("admin",), "o"),
+    ("emergency_pages.board", _l("Emergencies"), ("clerk", "supervisor", "admin"), "e"),
+    ("street_pages.home", _l("Report an event"), ("clerk", "admin"), "r"),
 )
 HOME_OF_ROLE = {
     "intake": "window.home",
     "clerk": "inbox.home",
-    "supervisor": "homes.supervision",
+    "supervisor": "supervision_desk.dashboard",
     "designer": "homes.studio",
-    "auditor": "homes.audit",
-    "admin": "homes.ops",
+    "auditor": "audit_pages.home",
+    "admin": "ops_pages.home",
 }
 ROLE_ORDER = ("intake", "clerk", "supervisor", "designer", "auditor", "admin")
 

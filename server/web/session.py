@@ -1,7 +1,7 @@
 """Who is signed in to the pages: Flask's signed session cookie, checked on every request.
 
-The cookie holds the user id, when the session started and when it was last used; nothing
-else. The actor is reloaded from the database on each request (as the REST API does for a
+The cookie holds the user id and the user's key (``users.token_key``: a reused id or a rotated
+key is not the same user), when the session started and when it was last used; nothing else. The actor is reloaded from the database on each request (as the REST API does for a
 bearer token), so a disabled user or a changed role takes effect at once. A session ends
 after ``REDWALL_SESSION_IDLE`` seconds without a request (default 30 minutes) or
 ``REDWALL_TOKEN_TTL`` seconds after sign-in, whichever comes first.
@@ -20,7 +20,7 @@ from flask_babel import refresh as refresh_babel
 
 from workflows.accounts import Actor, load_actor
 
-SESSION_KEYS = ("uid", "started", "seen", "locale", "csrf_token")
+SESSION_KEYS = ("uid", "key", "started", "seen", "locale", "csrf_token")
 
 
 class RedwallSessionInterface(SecureCookieSessionInterface):
@@ -49,7 +49,7 @@ def sign_in(actor: Actor) -> None:
     locale = session.get("locale")
     session.clear()  # a fresh session (and CSRF token) at every sign-in: no fixation
     now = int(time.time())
-    session.update(uid=actor.user_id, started=now, seen=now)
+    session.update(uid=actor.user_id, key=actor.token_key, started=now, seen=now)
     if locale:
         session["locale"] = locale
     session.permanent = False
@@ -67,8 +67,8 @@ def current_actor() -> Actor | None:
     if "page_actor" in g:
         return g.page_actor
     actor = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
+    uid, key = session.get("uid"), session.get("key")
+    if isinstance(uid, int) and isinstance(key, str) and key:
         now = int(time.time())
         config = current_app.config
         fresh = (now - int(session.get("seen", 0)) <= config["REDWALL_SESSION_IDLE"]
@@ -76,7 +76,7 @@ def current_actor() -> Actor | None:
         if fresh:
             ctx = current_app.extensions["redwall"]
             with ctx.unit_of_work() as uow:
-                actor = load_actor(uow.session, uid)
+                actor = load_actor(uow.session, uid, key)
         if actor is None:
             g.session_expired = True
             sign_out()

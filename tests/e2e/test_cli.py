@@ -9,6 +9,7 @@ from workflows.models import ProcessModel, User
 
 def test_users_add_and_login(app):
     runner = app.test_cli_runner()
+    assert runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"]).exit_code == 0
     result = runner.invoke(
         args=["users", "add", "clerk7", "--tenant", "xichangan", "--role", "clerk", "--group", "civil_affairs",
               "--password", "a-long-password"],
@@ -24,6 +25,7 @@ def test_users_add_and_login(app):
 
 def test_deploy_command(app):
     runner = app.test_cli_runner()
+    assert runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"]).exit_code == 0
     files = [str(p) for p in sorted(DEMO_MODEL_DIR.iterdir())]
     result = runner.invoke(args=["deploy", "--tenant", "xichangan", *files])
     assert result.exit_code == 0 and "service_application version 1 deployed" in result.output, result.output
@@ -46,3 +48,26 @@ def test_demo_loads_users_and_models_idempotently(app):
     client = app.test_client()
     r = client.post("/api/auth/token", json={"username": "super1", "password": "redwall-demo"})
     assert r.status_code == 200 and r.get_json()["user"]["supervises"] == ["civil_affairs", "disabled_federation"]
+
+
+def test_only_tenants_add_creates_a_tenant_and_a_typo_fails(app):
+    from workflows.models import Tenant
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(args=["tenants", "add", "xichangan", "--name", "again"]).exit_code == 2
+    assert runner.invoke(args=["tenants", "add", "Bad Code", "--name", "x"]).exit_code == 2
+    assert runner.invoke(args=["tenants", "add", "dongcheng", "--name", "x", "--timezone", "Mars/Base"]).exit_code == 2
+    files = [str(p) for p in sorted(DEMO_MODEL_DIR.iterdir())]
+    for args in (["users", "add", "clerk8", "--tenant", "xichangna", "--role", "clerk", "--password", "a-long-password"],
+                 ["deploy", "--tenant", "xichangna", *files],
+                 ["demo-data", "--tenant", "xichangna", "--residents", "10"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2 and "no tenant 'xichangna'" in result.output, (args, result.output)
+    listed = runner.invoke(args=["tenants", "list"])
+    assert listed.output.split() == ["xichangan", "西长安街街道", "Asia/Shanghai"]
+    with app.app_context():
+        from server.extensions import db
+
+        assert [t.code for t in db.session.scalars(select(Tenant))] == ["xichangan"]

@@ -21,6 +21,7 @@ def residents(app) -> int:
 
 def test_demo_data_generates_refuses_and_replaces(app, tmp_path):
     runner = app.test_cli_runner()
+    runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"])  # only this creates a tenant
     result = runner.invoke(args=["demo-data", "--residents", "300", "--seed", "4", "--as-of", "2026-11-25"])
     assert result.exit_code == 0, result.output
     assert "300 people" in result.output and "hot spots: XC01-01" in result.output
@@ -36,6 +37,7 @@ def test_demo_data_generates_refuses_and_replaces(app, tmp_path):
 
 def test_import_reports_rejected_rows_and_exit_status(app, tmp_path):
     runner = app.test_cli_runner()
+    runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"])  # only this creates a tenant
     (tmp_path / "grid.csv").write_text("code,name\nG1,第1网格\n", encoding="utf-8")
     (tmp_path / "buildings.csv").write_text("code,kind,address,grid_code\nB1,courtyard,西城区堂子胡同1号,G1\n", encoding="utf-8")
     (tmp_path / "houses.csv").write_text("code,building_code,address\nH1,B1,西城区堂子胡同1号北房\n", encoding="utf-8")

@@ -186,6 +186,19 @@ class World:
                 select(Person.id).join(Tenant, Tenant.id == Person.tenant_id).where(Tenant.code == tenant).limit(1)
             )
 
+    def fresh_name(self) -> str:
+        self.deployments += 1
+        return f"newcomer{self.deployments}"
+
+    def victim(self, role: str, scope: str) -> str:
+        """A fresh user of the scope's tenant (the matrix's own users keep their roles)."""
+        tenant, group = self.place(role, scope)
+        name = self.fresh_name()
+        with self.ctx.unit_of_work() as uow:
+            accounts.add_user(uow.session, tenant, name, PASSWORD, ["clerk"], [group], [])
+            uow.commit()
+        return name
+
     def new_model(self) -> list:
         self.deployments += 1
         return [(n, c.replace("Decide 决定".encode(), f"Decide 决定 #{self.deployments}".encode())) for n, c in demo_files()]
@@ -389,6 +402,46 @@ def build_message(world, role, username, scope):
     return "post", f"/api/cases/{world.waiting_case(tenant)}/messages", {"json": {"name": "materials_supplied", "payload": {}}}
 
 
+def build_press(world, role, username, scope):
+    case = world.case(*world.place(role, scope))
+    return "post", f"/api/supervision/cases/{case}/presses", {"json": {"comment": "请加快办理"}}
+
+
+def expect_press(role, scope):
+    """Supervisors press the cases of the departments they supervise, admins any of the tenant."""
+    if role == "anonymous":
+        return 401
+    if role not in ("supervisor", "admin"):
+        return 403
+    if scope == "other tenant" or (role == "supervisor" and scope == "other group"):
+        return 404
+    return 201
+
+
+def build_answer(world, role, username, scope):
+    """A fresh pressing (by the tenant's installation admin) of the case the caller's scope names."""
+    from server.demo import system_actor
+    from workflows.supervision_desk import press_case
+
+    tenant, group = world.place(role, scope)
+    press = press_case(world.ctx, system_actor(world.ctx, tenant), world.case(tenant, group), "请加快办理")
+    return "post", f"/api/supervision/presses/{press['id']}/answer", {"json": {"answer": "今日办结"}}
+
+
+def expect_answer(role, scope):
+    """The pressed department's members (and admins) answer; its supervisor sees but may not (403);
+    everyone else does not see the pressing (404)."""
+    if role == "anonymous":
+        return 401
+    if scope == "other tenant":
+        return 404
+    if role == "admin" or (role in ("clerk", "intake") and scope == "own"):
+        return 200
+    if role == "supervisor" and scope == "own":
+        return 403
+    return 404
+
+
 def fixed(method, url, **kwargs):
     return lambda world, role, username, scope: (method, url, kwargs)
 
@@ -468,6 +521,55 @@ ENDPOINTS = [
     # supervision, operations, data centre
     Endpoint("GET /api/supervision/metrics", fixed("get", "/api/supervision/metrics"),
              readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/trend", fixed("get", "/api/supervision/trend"),
+             readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/watchlist", fixed("get", "/api/supervision/watchlist"),
+             readers(("supervisor", "auditor", "admin")), scoped=False),
+    Endpoint("GET /api/supervision/cases/{id}/presses",
+             lambda w, r, u, s: ("get", f"/api/supervision/cases/{w.case(*w.place(r, s))}/presses", {}), readers(ROLES.keys() - {"anonymous"})),
+    Endpoint("POST /api/supervision/cases/{id}/presses", build_press, expect_press),
+    Endpoint("POST /api/supervision/presses/{id}/answer", build_answer, expect_answer),
+    # the auditor's desk
+    Endpoint("GET /api/audit/cases", fixed("get", "/api/audit/cases"), readers(("auditor", "admin")), scoped=False),
+    Endpoint("GET /api/trail/events", fixed("get", "/api/trail/events"), readers(("auditor", "admin")), scoped=False),
+    Endpoint("POST /api/audits/queue",
+             lambda w, r, u, s: ("post", "/api/audits/queue", {"json": {"case_id": w.ready_task(*w.place(r, s))[1]}}),
+             readers(("auditor", "admin"), ok=201)),
+    # users (admins of the tenant)
+    Endpoint("GET /api/users", fixed("get", "/api/users"), readers(("admin",)), scoped=False),
+    Endpoint("POST /api/users",
+             lambda w, r, u, s: ("post", "/api/users", {"json": {"username": w.fresh_name(), "password": "a-long-password",
+                                                                 "roles": ["clerk"], "groups": ["civil_affairs"]}}),
+             readers(("admin",), ok=201), scoped=False),
+    Endpoint("PUT /api/users/{username}",
+             lambda w, r, u, s: ("put", f"/api/users/{w.victim(r, s)}", {"json": {"roles": ["clerk"], "groups": ["intake"]}}),
+             readers(("admin",))),
+    Endpoint("POST /api/users/{username}/password",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/password", {"json": {"password": "another-password"}}),
+             readers(("admin",))),
+    Endpoint("POST /api/users/{username}/disable",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/disable", {}), readers(("admin",))),
+    Endpoint("POST /api/users/{username}/enable",
+             lambda w, r, u, s: ("post", f"/api/users/{w.victim(r, s)}/enable", {}), readers(("admin",))),
+    # the working-day calendar (admins change their tenant's; everyone reads it)
+    Endpoint("GET /api/calendar/{year}", fixed("get", "/api/calendar/2030"), readers(ROLES.keys() - {"anonymous"}),
+             scoped=False),
+    Endpoint("POST /api/calendar/days",
+             fixed("post", "/api/calendar/days", json={"days": [{"day": "2030-01-02", "working": False}]}),
+             readers(("admin",)), scoped=False),
+    Endpoint("POST /api/calendar/days/remove", fixed("post", "/api/calendar/days/remove", json={"days": ["2030-01-02"]}),
+             readers(("admin",)), scoped=False),
+    Endpoint("POST /api/calendar/import",
+             lambda w, r, u, s: ("post", "/api/calendar/import",
+                                 {"data": {"file": (__import__("io").BytesIO(b"2030-01-03,holiday"), "2030.csv")},
+                                  "content_type": "multipart/form-data"}),
+             readers(("admin",)), scoped=False),
+    Endpoint("POST /api/calendar/recompute", fixed("post", "/api/calendar/recompute"), readers(("admin",)), scoped=False),
+    # grid reports and the emergency board
+    Endpoint("GET /api/events/mine", fixed("get", "/api/events/mine"), readers(("clerk", "intake", "supervisor", "admin")),
+             scoped=False),
+    Endpoint("GET /api/emergency/board", fixed("get", "/api/emergency/board"),
+             readers(("clerk", "intake", "supervisor", "admin", "auditor")), scoped=False),
     Endpoint("GET /api/ops/health", fixed("get", "/api/ops/health"), by_role({r: 200 for r in ROLES}), scoped=False),
     Endpoint("GET /api/ops/incidents", fixed("get", "/api/ops/incidents"),
              readers(("admin", "supervisor", "auditor", "designer")), scoped=False),

@@ -31,6 +31,7 @@ def test_scheduler_once_fires_what_is_due(app, ctx):
 
 def test_calendar_commands(app, ctx, tmp_path):
     runner = app.test_cli_runner()
+    runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"])  # only this creates a tenant
     schedule = tmp_path / "2027.csv"
     schedule.write_text("# 2027 (example)\n2027-01-01,holiday,元旦\n2027-02-06,workday,春节调休\n", encoding="utf-8")
     result = runner.invoke(args=["calendar", "import", str(schedule)])

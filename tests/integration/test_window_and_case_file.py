@@ -76,7 +76,7 @@ def test_what_the_case_page_reads(ctx, actors):
     with pytest.raises(NotFound):
         case_diagram(ctx, actors["intake9"], case["id"])
 
-    assert urgency(ctx, clerk, None, None) == {"level": "none", "working_days_left": None}
+    assert urgency(ctx, clerk, None, None) == {"level": "none", "working_days_left": None, "provisional": False}
     open_review = summary  # the deadline of a fresh case is weeks away
     assert urgency(ctx, clerk, open_review["deadline"], None)["level"] == "none"
 
