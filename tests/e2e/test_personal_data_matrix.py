@@ -167,6 +167,28 @@ ROWS = {
     "POST /api/cases/{}/urge": post("/api/cases/{w.case}/urge", {"comment": "x"}),
     "POST /api/cases/{}/suspend": post("/api/cases/{w.case}/suspend", {"reason": "x"}),
     "POST /api/cases/{}/resume": post("/api/cases/{w.case}/resume"),
+    # the desks (issue 13)
+    "GET /api/audit/cases": get("/api/audit/cases?q={w.id_number}"),
+    "GET /api/trail/events": get("/api/trail/events"),
+    "POST /api/audits/queue": post("/api/audits/queue", {"case_id": 999999}),
+    "GET /api/supervision/trend": get("/api/supervision/trend"),
+    "GET /api/supervision/watchlist": get("/api/supervision/watchlist"),
+    "GET /api/supervision/cases/{}/presses": get("/api/supervision/cases/{w.case}/presses"),
+    "POST /api/supervision/cases/{}/presses": post("/api/supervision/cases/{w.case}/presses", {"comment": "请加快"}),
+    "POST /api/supervision/presses/{}/answer": post("/api/supervision/presses/999999/answer", {"answer": "x"}),
+    "GET /api/emergency/board": get("/api/emergency/board"),
+    "GET /api/events/mine": get("/api/events/mine"),
+    "GET /api/users": get("/api/users"),
+    "POST /api/users": post("/api/users", {"username": "x"}),
+    "PUT /api/users/{}": lambda w: ("put", "/api/users/nobody", {"json": {}}),
+    "POST /api/users/{}/password": post("/api/users/nobody/password", {"password": "x"}),
+    "POST /api/users/{}/disable": post("/api/users/nobody/disable"),
+    "POST /api/users/{}/enable": post("/api/users/nobody/enable"),
+    "GET /api/calendar/{}": get("/api/calendar/2026"),
+    "POST /api/calendar/days": post("/api/calendar/days", {}),
+    "POST /api/calendar/days/remove": post("/api/calendar/days/remove", {}),
+    "POST /api/calendar/import": post("/api/calendar/import", {}),
+    "POST /api/calendar/recompute": post("/api/calendar/recompute", {}),
 }
 # The login answers a token and nothing else (tests/e2e/test_login_rate_limits.py covers it).
 NOT_IN_TABLE = {"POST /api/auth/token"}
