@@ -93,6 +93,9 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
     def check(w, r, u, s):
         return "get", f"/api/services/senior_card/check?applicant_id={w.resident(_tenant(s))}", {}
 
+    def materials(w, r, u, s):
+        return "get", f"/api/services/senior_card/materials?applicant_id={w.resident(_tenant(s))}", {}
+
     def apply(w, r, u, s):
         # a service without eligibility rules or duplicate check: every cell applies for the same resident
         _models(w)
@@ -126,6 +129,7 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
                  readers(everyone), scoped=False),
         Endpoint("GET /api/services/<string:code>/prefill", prefill, readers(("intake", "clerk", "supervisor", "admin"))),
         Endpoint("GET /api/services/<string:code>/check", check, readers(("intake", "admin"))),
+        Endpoint("GET /api/services/<string:code>/materials", materials, readers(("intake", "admin"))),
         Endpoint("POST /api/cases", apply, readers(("intake", "admin"), ok=201)),
         Endpoint("POST /api/cases/bulk", bulk, readers(("intake", "admin")), scoped=False),
         Endpoint("POST /api/cases/{id}/rating", rate, readers(("intake", "admin"), ok=201)),

@@ -256,3 +256,41 @@ def test_english_is_one_click_away(app, actors):
     browser.post("/locale", {"locale": "en", "back": "/inbox"})
     page = browser.text(browser.get("/inbox"))
     assert 'lang="en"' in page and "Group queue" in page and "中文" in page
+
+
+def test_the_checklist_ticks_what_the_library_holds_and_the_notice_names_only_the_rest(app, actors, ctx):
+    """The care subsidy asks for the identity card, the disability certificate and the bank book;
+    the library holds the resident's disability certificate, the clerk ticks the identity card:
+    the one-time notice names the bank book alone."""
+    from workflows.cases import get_case
+
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    browser = Browser(app)
+    browser.sign_in("intake1")
+    page = browser.get(f"/window/residents/{resident}/apply/{CARE}").get_data(as_text=True)
+    covered = re.search(r"已调用电子证照\s*<span class=\"mono\">([^<]+)</span>", page)
+    assert covered, "the disability certificate is ticked from the library with its number"
+    assert 'name="presented" value="disability_certificate"' not in page  # nothing to tick: the library has it
+    assert 'name="presented" value="id_card"' in page and 'name="presented" value="bankbook"' in page
+    # the conditional item (care in an institution) is not asked for with care at home
+    missing = _apply(browser, resident, "supplement", presented="id_card")
+    assert missing.status_code == 302 and missing.headers["Location"].endswith("/documents/notice")
+    notice = browser.get(missing.headers["Location"]).get_data(as_text=True)
+    listed = re.findall(r"<li>([^<]+)</li>", re.search(r'<ol class="missing">(.*?)</ol>', notice, re.S).group(1))
+    assert listed == ["银行存折或卡"]
+    assert "无需提交" in notice and covered.group(1).strip() in notice  # the certificate used is named
+    case_id = int(re.search(r"/cases/(\d+)/", missing.headers["Location"]).group(1))
+    data = get_case(ctx, actors["intake1"], case_id)["data"]
+    assert data["missing_materials"] == ["银行存折或卡"]
+    assert data["materials_presented"] == ["id_card"]
+    assert data["materials_owed"] == ["bankbook"]
+    assert data["materials_from_certificates"]["disability_certificate"] == covered.group(1).strip()
+
+
+def test_a_notice_with_nothing_missing_is_refused_in_words(app, actors, ctx):
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    browser = Browser(app)
+    browser.sign_in("intake1")
+    everything = _apply(browser, resident, "supplement", presented=["id_card", "bankbook"])
+    assert everything.status_code == 422
+    assert 'name="presented" value="bankbook" checked' in everything.get_data(as_text=True)  # the ticks are kept
