@@ -64,6 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
 
     db.init_app(app)
+    from .files import init_files
+
+    init_files(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app)
     from .api import register

@@ -20,6 +20,9 @@ BLUEPRINTS += (supervision_blp,)
 from . import intake as intake_api, services  # noqa: E402  (the one window: catalogue, intake, events)
 
 BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
+from .files import blp as files_blp  # noqa: E402  (case files: materials, attachments)
+
+BLUEPRINTS += (files_blp,)
 
 
 def register(api) -> None:
