@@ -37,7 +37,8 @@ from .models import CaseFile
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: an A3 page scanned at 600 dpi is about 70 % of it
 TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "application/ofd": "ofd"}
-INLINE_TYPES = ("image/jpeg", "image/png")  # images cannot run script; PDF and OFD are downloaded
+PREVIEW_TYPES = ("image/jpeg", "image/png")  # shown on the page in an <img>: images cannot run script
+INLINE_TYPES = PREVIEW_TYPES + ("application/pdf",)  # opened in the browser's own viewer; OFD is downloaded
 WRITERS_ALWAYS = ("intake", "admin")
 READERS_ALWAYS = ("intake", "admin", "auditor")
 OPEN_STATUSES = ("open", "waiting_applicant", "suspended")
@@ -53,7 +54,7 @@ def file_view(row: CaseFile) -> dict:
     return {"id": row.id, "case_id": row.case_id, "task_id": row.task_id, "name": row.name, "size": row.size,
             "sha256": row.sha256, "content_type": row.content_type, "material_code": row.material_code,
             "uploaded_by": row.uploaded_by, "uploaded_at": row.uploaded_at,
-            "previewable": row.content_type in INLINE_TYPES}
+            "previewable": row.content_type in PREVIEW_TYPES, "viewable": row.content_type in INLINE_TYPES}
 
 
 # -- what a file is ----------------------------------------------------------------------------

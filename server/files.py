@@ -62,7 +62,11 @@ def file_response(view: dict, chunks, inline: bool = False) -> Response:
     response.headers["Content-Length"] = str(view["size"])
     response.headers["Content-Disposition"] = disposition
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Nothing a file holds may run as this site: no scripts, no styles, a sandbox (no origin).
+    # A PDF opened in the browser's own viewer cannot be sandboxed (the viewer is then refused),
+    # so it gets "default-src 'none'" alone: the viewer's scripting never touches this origin.
+    pdf_inline = inline and view["content_type"] == "application/pdf"
+    response.headers["Content-Security-Policy"] = "default-src 'none'" if pdf_inline else "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-File-SHA256"] = view["sha256"]
     return response

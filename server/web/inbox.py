@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from workflows.accounts import group_members
 from workflows.case_file import case_summary, deadline_view, urgency
-from workflows.errors import InvalidInput
+from workflows.errors import InvalidInput, NotFound
 from worklists import commands, inbox, saved_filters
 
 from ..form_labels import localise
@@ -143,8 +143,21 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
         deadline=deadline_view(ctx(), g.actor, summary.get("deadline")),
         urgency=urgency(ctx(), g.actor, task.get("due_at"), task.get("warn_at")),
         holder=holder, delegated_to_me=holder and bool(task.get("delegated_by")), colleagues=colleagues,
-        etag_version=task["version"],
+        etag_version=task["version"], files=_files(summary, task),
     ), status
+
+
+def _files(summary: dict, task: dict) -> dict | None:
+    """The case's files with previews on the task page (and the upload form while the task is open)."""
+    from onewindow.catalogue import load_catalogue
+
+    from .cases import files_panel
+
+    try:
+        service = load_catalogue().service(summary["service_code"]) if summary.get("service_code") else None
+    except NotFound:
+        service = None
+    return files_panel(summary, service, task_id=task["id"], back=url_for("inbox.task_page", task_id=task["id"]))
 
 
 def _expected_version() -> int | None:

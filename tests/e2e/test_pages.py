@@ -294,3 +294,46 @@ def test_a_notice_with_nothing_missing_is_refused_in_words(app, actors, ctx):
     everything = _apply(browser, resident, "supplement", presented=["id_card", "bankbook"])
     assert everything.status_code == 422
     assert 'name="presented" value="bankbook" checked' in everything.get_data(as_text=True)  # the ticks are kept
+
+
+def test_scans_attached_on_the_task_page_are_previewed_by_the_department(app, actors, ctx):
+    import io
+
+    from tests.files_helpers import png
+
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    window = Browser(app)
+    window.sign_in("intake1")
+    missing = _apply(window, resident, "supplement", presented="id_card")
+    case_id = int(re.search(r"/cases/(\d+)/", missing.headers["Location"]).group(1))
+    task_url = window.post(f"/cases/{case_id}/materials-supplied").headers["Location"]
+    task_id = int(task_url.rsplit("/", 1)[1])
+    page = window.get(task_url).get_data(as_text=True)
+    assert 'name="file"' in page and 'value="bankbook"' in page  # the upload form names the materials
+    scan = png(60, 40)
+    sent = window.post(f"/cases/{case_id}/files", {"file": (io.BytesIO(scan), "存折.png"), "material_code": "bankbook",
+                                                  "task_id": str(task_id), "back": task_url},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302 and sent.headers["Location"] == task_url
+    assert "已上传" in window.text(window.followed) or "存折.png" in window.text(window.followed)
+    wrong = window.post(f"/cases/{case_id}/files", {"file": (io.BytesIO(b"<svg onload=alert(1)>"), "x.png"),
+                                                   "back": "//evil.example/"}, content_type="multipart/form-data")
+    assert wrong.status_code == 302 and wrong.headers["Location"] == f"/cases/{case_id}"  # only a path of this site
+    assert "仅接受" in window.text(window.followed)
+    window.post(f"/tasks/{task_id}/claim")
+    accepted = window.post(f"/tasks/{task_id}/complete", {"f.acceptance": "accept"})
+    assert accepted.status_code == 302
+    # the department clerk sees the scan on the review task, previewed in place
+    review = open_task(ctx, case_id, "review")
+    clerk = Browser(app)
+    clerk.sign_in("disabled1")
+    html = clerk.get(f"/tasks/{review.id}").get_data(as_text=True)
+    preview = re.search(r'<img class="preview" src="([^"]+)"', html)
+    assert preview and "存折.png" in html and "银行存折或卡" in html
+    image = clerk.get(preview.group(1).replace("&amp;", "&"))
+    assert image.status_code == 200 and image.data == scan and image.headers["Content-Type"] == "image/png"
+    assert image.headers["Content-Disposition"].startswith("inline;") and "sandbox" in image.headers["Content-Security-Policy"]
+    # another department's clerk may not fetch it
+    other = Browser(app)
+    other.sign_in("civil1")
+    assert other.get(preview.group(1).replace("&amp;", "&")).status_code == 404
