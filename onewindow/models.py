@@ -11,8 +11,6 @@
 * ``ow_case_files``: files attached to a case (scans of materials, attachments on tasks);
   their bytes live in a :mod:`onewindow.file_storage` store — ``ow_file_chunks`` when the
   store is the database.
-* ``ow_progress_failures``: wrong verification codes on the residents' progress page, per
-  client and per case number, so every app process sees the same count (rate limit).
 """
 from __future__ import annotations
 
@@ -145,13 +143,4 @@ class FileChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class ProgressFailure(Base):
-    """Wrong progress codes in the current window, by key (``client:<address>`` or ``number:<case number>``)."""
-
-    __tablename__ = "ow_progress_failures"
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-
-
-ONEWINDOW_TABLES = tuple(m.__table__ for m in (Intake, Rating, Audit, JobRun, EventPhoto, CaseFile, FileChunk, ProgressFailure))
+ONEWINDOW_TABLES = tuple(m.__table__ for m in (Intake, Rating, Audit, JobRun, EventPhoto, CaseFile, FileChunk))

@@ -79,6 +79,12 @@ def _count_failure(conn, scope: str, key: str, limit: int, now: datetime) -> boo
     return failures == limit
 
 
+# Other public doors (the residents' progress page) count their failures in the same table,
+# under scopes of their own.
+locked_until = _locked_until
+count_failure = _count_failure
+
+
 def log_in(ctx, username: str, password: str, address: str | None) -> Actor | None:
     """The actor for valid credentials, None for wrong ones; :class:`TooManyAttempts` while locked."""
     now = ctx.clock()

@@ -1,5 +1,4 @@
-"""case_files_and_progress: files on cases (chunks in the database), the receipt's progress code,
-wrong progress codes counted for the rate limit
+"""case_files_and_progress: files on cases (chunks in the database), the receipt's progress code
 
 Revision ID: 0009
 Revises: 0008
@@ -50,13 +49,6 @@ def upgrade():
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('file_id', 'seq', name=op.f('pk_ow_file_chunks')),
     )
-    op.create_table(
-        'ow_progress_failures',
-        sa.Column('key', sa.String(length=120), nullable=False),
-        sa.Column('window_start', workflows.models.UtcDateTime(), nullable=False),
-        sa.Column('failures', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('key', name=op.f('pk_ow_progress_failures')),
-    )
     with op.batch_alter_table('ow_intakes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('progress_code', sa.String(length=16), nullable=True))
 
@@ -64,7 +56,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('ow_intakes', schema=None) as batch_op:
         batch_op.drop_column('progress_code')
-    op.drop_table('ow_progress_failures')
     op.drop_table('ow_file_chunks')
     with op.batch_alter_table('ow_case_files', schema=None) as batch_op:
         batch_op.drop_index('ix_ow_case_files_case')

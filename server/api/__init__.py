@@ -23,6 +23,9 @@ BLUEPRINTS += (services.blp, *intake_api.BLUEPRINTS)
 from .files import blp as files_blp  # noqa: E402  (case files: materials, attachments)
 
 BLUEPRINTS += (files_blp,)
+from .public import blp as public_blp  # noqa: E402  (residents' progress, no sign-in)
+
+BLUEPRINTS += (public_blp,)
 
 
 def register(api) -> None:

@@ -31,9 +31,9 @@ def init_web(app) -> None:
     session.init_session(app)
     headers.init_headers(app)
 
-    from . import auth, cases, homes, inbox, window
+    from . import auth, cases, homes, inbox, progress, window
     from .filters import register_filters
 
     register_filters(app)
-    for module in (auth, window, inbox, cases, homes):
+    for module in (auth, window, inbox, cases, homes, progress):
         app.register_blueprint(module.bp)

@@ -10,6 +10,7 @@ from onewindow.receipts import intake_of_case
 from workflows.case_file import case_diagram, case_story, deadline_view
 from workflows.cases import get_case
 from onewindow import files as case_files
+from onewindow.progress import progress_code_of
 from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
 from worklists.window import materials_supplied
 
@@ -139,7 +140,22 @@ def document(case_id: int, kind: str):
     return render_template(
         f"cases/{kind}.html", case=case, service=service, intake=intake,
         deadline=deadline_view(ctx(), g.actor, case.get("deadline")),
+        progress=_progress_slip(case) if kind == "receipt" else None,
     )
+
+
+def _progress_slip(case: dict) -> dict | None:
+    """The receipt's verification code and a QR code of the progress page's address (SVG, drawn here)."""
+    import segno
+    from markupsafe import Markup
+
+    code = progress_code_of(ctx(), g.actor, case["id"])
+    if not code or not case.get("number"):
+        return None
+    base = (current_app.config.get("REDWALL_PUBLIC_URL") or request.host_url).rstrip("/")
+    address = base + url_for("progress.page", number=case["number"], code=code)
+    svg = segno.make(address, error="m").svg_inline(scale=3, title=_("QR code of the progress page"))
+    return {"code": code, "url": address, "qr": Markup(svg)}
 
 
 @bp.post("/<int:case_id>/materials-supplied")

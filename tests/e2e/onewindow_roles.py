@@ -163,6 +163,9 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
         return "get", f"/api/files/{w.shared(('file', tenant, group), upload)}", {}
 
     return [
+        # no sign-in: a wrong code is the same 404 for everyone (a number per role: the rate limit counts per number)
+        Endpoint("GET /api/public/progress", lambda w, r, u, s: ("get", f"/api/public/progress?number=NOPE-{r}&code=ABC234", {}),
+                 lambda role, scope: 404, scoped=False),
         Endpoint("POST /api/cases/{id}/files", case_files("post"), file_rule(201)),
         Endpoint("GET /api/cases/{id}/files", case_files("get"), file_rule(200)),
         Endpoint("GET /api/files/{id}", download, file_rule(200)),
