@@ -27,7 +27,7 @@ def _task_of(app, case_id: int, element_id: str) -> int:
 
 
 def test_a_missing_material_noticed_brought_scanned_and_previewed(page, live_server, sign_in, screenshot, axe_check, browser):
-    resident = care_subsidy_applicants(live_server.app)[0]
+    resident = care_subsidy_applicants(live_server.app, from_the_end=True)[0]
     sign_in(page, "intake1")
     page.goto(f"/window/residents/{resident['id']}/apply/{CARE_SUBSIDY}")
     checklist = page.locator("#materials")
@@ -93,7 +93,7 @@ def test_a_missing_material_noticed_brought_scanned_and_previewed(page, live_ser
 
 
 def test_the_receipt_code_opens_the_public_progress_page(page, live_server, sign_in, screenshot, axe_check, browser):
-    resident = care_subsidy_applicants(live_server.app)[0]
+    resident = care_subsidy_applicants(live_server.app, from_the_end=True)[0]
     sign_in(page, "intake1")
     page.goto(f"/window/residents/{resident['id']}/apply/{CARE_SUBSIDY}")
     page.locator("#materials input[name=presented]").first.check()
