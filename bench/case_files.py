@@ -39,6 +39,7 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="redwall-bench-files-")
     app = create_app({"SKIP_ENV": True, "SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench-" * 8,
                       "REDIS_URL": None, "REDWALL_BACKGROUND": "off", "REDWALL_FILE_DIR": folder,
+                      "REDWALL_SCRIPT_TIME_LIMIT": 2.0, "REDWALL_TIMEZONE": "Asia/Shanghai", "REDWALL_TOKEN_TTL": 3600,
                       "REDWALL_FILE_MAX_BYTES": 64 * 1024 * 1024, "REDWALL_CASE_FILES_MAX_BYTES": 10 ** 10})
     with app.app_context():
         upgrade()
