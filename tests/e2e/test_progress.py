@@ -90,3 +90,19 @@ def test_the_receipt_prints_the_code_and_the_public_page_shows_the_stages(api, c
     wrong_text = wrong.get_data(as_text=True)
     assert wrong.status_code == 404 and "未找到" in wrong_text
     assert "重度残疾人护理补贴" not in wrong_text and "已受理" not in wrong_text
+
+
+def test_waiting_for_materials_and_refused_in_the_residents_words(api, ctx):
+    first = eligible_resident(ctx, api.actors["intake1"], CARE)
+    second = eligible_resident(ctx, api.actors["intake1"], CARE, exclude=(first,))
+    waiting = receive_at_window(ctx, api.actors["intake1"], CARE, first, FORM, "supplement",
+                                missing_materials=["银行存折或卡"])["case"]
+    refused = receive_at_window(ctx, api.actors["intake1"], CARE, second, FORM, "refuse",
+                                refusal_reason="不符合条件")["case"]
+    for case, expected in ((waiting, [("received", "done"), ("supplement", "current"), ("review", "pending"),
+                                      ("concluded", "pending"), ("ready", "pending")]),
+                           (refused, [("received", "done"), ("refused", "done")])):
+        code = api.get(f"/api/cases/{case['id']}", "admin1").get_json()["progress_code"]
+        body = api.client.get(f"/api/public/progress?number={case['number']}&code={code}").get_json()
+        assert [(s["key"], s["status"]) for s in body["stages"]] == expected, body
+        assert "不符合条件" not in str(body)  # the reason is on the refusal notice, not on a public page
