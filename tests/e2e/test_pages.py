@@ -278,7 +278,9 @@ def test_the_checklist_ticks_what_the_library_holds_and_the_notice_names_only_th
     notice = browser.get(missing.headers["Location"]).get_data(as_text=True)
     listed = re.findall(r"<li>([^<]+)</li>", re.search(r'<ol class="missing">(.*?)</ol>', notice, re.S).group(1))
     assert listed == ["银行存折或卡"]
-    assert "无需提交" in notice and covered.group(1).strip() in notice  # the certificate used is named
+    number = covered.group(1).strip()
+    assert "无需提交" in notice and number[:6] + "*" * (len(number) - 10) + number[-4:] in notice  # named, masked
+    assert number not in notice  # a disability certificate number carries the identity number
     case_id = int(re.search(r"/cases/(\d+)/", missing.headers["Location"]).group(1))
     data = get_case(ctx, actors["intake1"], case_id)["data"]
     assert data["missing_materials"] == ["银行存折或卡"]
