@@ -75,7 +75,9 @@ class Service:
         }
 
     def detail(self) -> dict:
-        return {**self.summary(), "materials": [dict(m) for m in self.materials], "form": self.form,
+        from .materials import material_view
+
+        return {**self.summary(), "materials": [material_view(m) for m in self.materials], "form": self.form,
                 "eligibility": [dict(rule) for rule in self.eligibility]}
 
 
@@ -99,6 +101,7 @@ class Catalogue:
 def parse_catalogue(raw: dict) -> Catalogue:
     """Check and build a catalogue; every problem found is reported in one error."""
     from .eligibility import rule_problems  # the rules live with their evaluation
+    from .materials import material_problems
 
     problems = []
     categories = {c["code"]: c for c in raw.get("categories", [])}
@@ -128,6 +131,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
             if source is not None and not SOURCE.match(source):
                 problems.append(f"{code}.{name}: x-source {source!r} is not a known source")
         problems.extend(rule_problems(code, entry.get("eligibility", [])))
+        problems.extend(material_problems(code, entry.get("materials", []), list(props)))
         for name in form.get("required", []):
             if name not in props:
                 problems.append(f"{code}: required field {name!r} is not in the form")

@@ -28,6 +28,7 @@ from .catalogue import Service, load_catalogue
 from .eligibility import DUPLICATE_RULE, eligibility_in
 from .models import Intake
 from .prefill import prefill_values
+from .progress import new_code
 
 INTAKE_ROLES = ("intake", "admin")
 ORIGINS = ("window", "proactive", "bulk")
@@ -143,7 +144,7 @@ def _receive(ctx, uow, actor, service: Service, applicant_id, form, delivery_met
     intake = Intake(
         tenant_id=actor.tenant_id, case_id=case["id"], service_code=service.code, applicant_id=applicant_id,
         origin=origin, origin_key=origin_key, total_fields=known["total_fields"], prefilled_fields=kept,
-        typed_fields=typed, sources=sources, received_by=actor.username, created_at=now,
+        typed_fields=typed, sources=sources, received_by=actor.username, created_at=now, progress_code=new_code(),
     )
     s.add(intake)
     s.flush()
@@ -151,6 +152,7 @@ def _receive(ctx, uow, actor, service: Service, applicant_id, form, delivery_met
     uow.record("case.intake", actor.tenant_id, case_id=case["id"], actor=actor.username, at=now,
                data={"service_code": service.code, "origin": origin, **counts, "sources": sources})
     case["intake"] = {**counts, "origin": origin, "sources": sources}
+    case["progress_code"] = intake.progress_code
     return case
 
 

@@ -8,12 +8,15 @@
 * ``ow_audits``: the auditors' queue: concluded cases to review, and the finding recorded.
 * ``ow_job_runs``: which daily job ran for which tenant and day (the scheduler runs each once).
 * ``ow_event_photos``: the photo of a reported grid event.
+* ``ow_case_files``: files attached to a case (scans of materials, attachments on tasks);
+  their bytes live in a :mod:`onewindow.file_storage` store — ``ow_file_chunks`` when the
+  store is the database.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflows.models import Base, BigId, UtcDateTime, utcnow
@@ -44,6 +47,8 @@ class Intake(Base):
     sources: Mapped[dict] = mapped_column(JSON, default=dict)
     received_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # the short code printed on the receipt; with the case number it opens the public progress page
+    progress_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Rating(Base):
@@ -109,4 +114,33 @@ class EventPhoto(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-ONEWINDOW_TABLES = tuple(m.__table__ for m in (Intake, Rating, Audit, JobRun, EventPhoto))
+class CaseFile(Base):
+    """A file on a case: who uploaded it when, its SHA-256, the material it stands for."""
+
+    __tablename__ = "ow_case_files"
+    __table_args__ = (Index("ix_ow_case_files_case", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    material_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # folder | database: where the bytes are (a deployment may change its store; old files stay readable)
+    storage: Mapped[str] = mapped_column(String(16))
+    uploaded_by: Mapped[str] = mapped_column(String(150))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class FileChunk(Base):
+    """The bytes of a file kept in the database, in chunks read and written one at a time."""
+
+    __tablename__ = "ow_file_chunks"
+    file_id: Mapped[int] = mapped_column(ForeignKey("ow_case_files.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+ONEWINDOW_TABLES = tuple(m.__table__ for m in (Intake, Rating, Audit, JobRun, EventPhoto, CaseFile, FileChunk))

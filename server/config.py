@@ -25,6 +25,11 @@
 | REDWALL_TIMER_LEASE | seconds after which a claimed timer that has not fired is claimed again | 60 |
 | REDWALL_SCHEDULER_INTERVAL | seconds a scheduler waits when no timer is due | 0.5 |
 | REDWALL_CELERY_VISIBILITY | seconds before Redis hands an unacknowledged task (worker killed) to another worker | 300 |
+| REDWALL_FILE_STORAGE | where case files' bytes live: ``folder`` or ``database`` (chunked rows) | ``database`` on PostgreSQL, else ``folder`` |
+| REDWALL_FILE_DIR | the folder of the ``folder`` store | ``instance/files`` |
+| REDWALL_FILE_MAX_BYTES | largest file accepted | 10485760 (10 MB) |
+| REDWALL_CASE_FILES_MAX_BYTES | all the files of one case together | 52428800 (50 MB) |
+| REDWALL_PUBLIC_URL | the address residents reach the progress page at (printed as a QR code on receipts) | the request's host |
 """
 from __future__ import annotations
 
@@ -65,7 +70,17 @@ def from_environment(instance_path: Path) -> dict:
         "REDWALL_MAX_JSON_BYTES": int(os.environ.get("REDWALL_MAX_JSON_BYTES", str(1024 * 1024))),
         "REDWALL_MAX_UPLOAD_BYTES": int(os.environ.get("REDWALL_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
         **timing_from_environment(),
+        **files_from_environment(),
     }
+
+
+def files_from_environment() -> dict:
+    env = os.environ.get
+    found = {name: env(name) for name in ("REDWALL_FILE_STORAGE", "REDWALL_FILE_DIR", "REDWALL_PUBLIC_URL") if env(name)}
+    for name in ("REDWALL_FILE_MAX_BYTES", "REDWALL_CASE_FILES_MAX_BYTES"):
+        if env(name):
+            found[name] = int(env(name))
+    return found
 
 
 def timing_from_environment() -> dict:

@@ -12,13 +12,15 @@ from flask import jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite, TooManyAttempts
+from workflows.errors import (Conflict, Forbidden, InvalidInput, NotFound, RedwallError, StaleWrite, TooLarge,
+                             TooManyAttempts, UnsupportedType)
 
 from .form_labels import localise
 
 log = logging.getLogger(__name__)
 
-STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422, TooManyAttempts: 429}
+STATUS_OF = {NotFound: 404, Forbidden: 403, Conflict: 409, StaleWrite: 412, InvalidInput: 422, TooManyAttempts: 429,
+             TooLarge: 413, UnsupportedType: 415}
 
 
 #: Longest text an error repeats from the request; a 20 MB value is never echoed back.

@@ -63,6 +63,7 @@ def _make_app(url: str):
             "REDWALL_TIMEZONE": "Asia/Shanghai",
             "REDWALL_TOKEN_TTL": 3600,
             "REDWALL_SCRIPT_TIME_LIMIT": 1.0,
+            "REDWALL_FILE_DIR": __import__("tempfile").mkdtemp(prefix="redwall-files-"),
         }
     )
     with app.app_context():

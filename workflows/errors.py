@@ -39,3 +39,11 @@ class TooManyAttempts(RedwallError):
     def __init__(self, message: str, retry_after: int, errors: dict | None = None):
         super().__init__(message, errors)
         self.retry_after = retry_after
+
+
+class TooLarge(RedwallError):
+    """The upload is larger than a file, or a case's files together, may be (HTTP 413)."""
+
+
+class UnsupportedType(RedwallError):
+    """The upload's content is not of a type accepted here, whatever its name says (HTTP 415)."""

@@ -113,6 +113,20 @@ def pair_delay(failures: int) -> timedelta:
     return min(MAX_DELAY, FIRST_DELAY * (2 ** min(failures - PAIR_FREE - 1, 20)))
 
 
+# Other public doors (the residents' progress page) count their failures in the same table,
+# under scopes of their own.
+locked_until = _locked_until
+
+
+def count_failure(conn, scope: str, key: str, limit: int, now: datetime) -> int:
+    """Count one failure of ``(scope, key)`` in a fixed :data:`WINDOW`; lock the key for
+    :data:`LOCK` once it reaches ``limit``. Returns the count."""
+    failures = _count(conn, scope, key, WINDOW, now)
+    if failures >= limit:
+        _lock(conn, scope, key, now + LOCK)
+    return failures
+
+
 def log_in(ctx, username: str, password: str, address: str | None) -> Actor | None:
     """The actor for valid credentials, None for wrong ones; :class:`TooManyAttempts` while locked."""
     now = ctx.clock()

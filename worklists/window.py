@@ -60,16 +60,20 @@ def acceptance_data(decision: str, refusal_reason: str | None = None, missing_ma
 def receive_at_window(
     ctx: EngineContext, actor: Actor, service_code: str, applicant_id: int, form: dict,
     decision: str, refusal_reason: str | None = None, missing_materials: list[str] | None = None,
-    delivery_method: str | None = None,
+    delivery_method: str | None = None, materials: dict | None = None,
 ) -> dict:
     """Receive the application and apply the window's acceptance decision.
+
+    ``materials``: what the window's checklist recorded (:func:`onewindow.materials.record`),
+    kept in the case data.
 
     Returns ``{"case", "decided", "next_tasks"}``; ``decided`` is False when the application
     was received but the decision could not be applied (the case then waits at acceptance in
     the intake inbox, and ``problem`` says why).
     """
     decision_data = acceptance_data(decision, refusal_reason, missing_materials, delivery_method)
-    case = submit_application(ctx, actor, service_code, applicant_id, form, delivery_method=delivery_method)
+    case = submit_application(ctx, actor, service_code, applicant_id, form, delivery_method=delivery_method,
+                              extra_data=materials or None)
     task = next((t for t in case.get("tasks", []) if t.get("element_id") == ACCEPTANCE_TASK), None)
     if task is None:
         return {"case": case, "decided": False, "next_tasks": [], "problem": "the process opened no acceptance task"}

@@ -32,6 +32,12 @@ BLUEPRINTS += (calendar_blp,)
 from .street import blp as street_blp  # noqa: E402  (grid reports, the emergency board)
 
 BLUEPRINTS += (street_blp,)
+from .files import blp as files_blp  # noqa: E402  (case files: materials, attachments)
+
+BLUEPRINTS += (files_blp,)
+from .public import blp as public_blp  # noqa: E402  (residents' progress, no sign-in)
+
+BLUEPRINTS += (public_blp,)
 
 
 def register(api) -> None:

@@ -2,6 +2,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from flask_smorest import Blueprint
 
+from onewindow.progress import progress_code_of
 from workflows import cases as use_cases
 from worklists import handling
 
@@ -30,8 +31,12 @@ class CaseResource(MethodView):
     @login_required
     @blp.response(200, CaseSchema)
     def get(self, case_id):
-        """One case with its open tasks."""
-        return with_etag(use_cases.get_case(ctx(), actor(), case_id), "case")
+        """One case with its open tasks (and, for the window and admins, the receipt's ``progress_code``)."""
+        view = use_cases.get_case(ctx(), actor(), case_id)
+        code = progress_code_of(ctx(), actor(), case_id)
+        if code is not None:
+            view["progress_code"] = code
+        return with_etag(view, "case")
 
 
 @blp.route("/<int:case_id>/messages")

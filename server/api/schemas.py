@@ -115,6 +115,8 @@ class CaseSchema(Schema):
     ended_at = LocalDateTime(allow_none=True)
     version = fields.Integer()
     tasks = fields.List(fields.Nested(TaskSchema))
+    progress_code = fields.String(metadata={"description": "the verification code printed on the receipt "
+                                                           "(intake and admins only; catalogue cases)"})
 
 
 class Page(Schema):

@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from onewindow import prefill as prefill_cases
 from onewindow.catalogue import load_catalogue
 from onewindow.eligibility import check_eligibility
+from onewindow.materials import service_checklist
 
 from ..auth import login_required
 from ..form_labels import localise
@@ -28,10 +29,39 @@ class ServiceSchema(Schema):
     total_fields = fields.Integer()
 
 
+class MaterialConditionSchema(Schema):
+    field = fields.String(metadata={"description": "a field of the service's form"})
+    equals = fields.Raw(metadata={"description": "the value that makes the item asked for"})
+
+
 class MaterialSchema(Schema):
     code = fields.String()
-    name = fields.String()
-    copies = fields.Integer()
+    name = fields.String(metadata={"description": "Chinese name"})
+    name_en = fields.String()
+    original = fields.Boolean(metadata={"description": "true: the original is shown; false: a copy is handed in"})
+    count = fields.Integer(metadata={"description": "how many (copies, photos)"})
+    required = fields.Boolean(metadata={"description": "false: asked for only when `condition` holds"})
+    condition = fields.Nested(MaterialConditionSchema, allow_none=True)
+    certificate_type = fields.String(allow_none=True, metadata={
+        "description": "an electronic certificate of this type in the library stands in for the paper"})
+
+
+class CoveringCertificateSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    number = fields.String()
+
+
+class ChecklistItemSchema(MaterialSchema):
+    applies = fields.Boolean(metadata={"description": "asked for of this applicant (conditions read from the form given)"})
+    certificate = fields.Nested(CoveringCertificateSchema, allow_none=True,
+                                metadata={"description": "the library's certificate that stands in (已调用电子证照), or null"})
+
+
+class ChecklistSchema(Schema):
+    service_code = fields.String()
+    applicant_id = fields.Integer()
+    items = fields.List(fields.Nested(ChecklistItemSchema))
 
 
 class EligibilityRuleSchema(Schema):
@@ -126,3 +156,13 @@ class Check(MethodView):
         """May this resident apply? The service's eligibility rules and open duplicates, in words (intake, admin)."""
         result = check_eligibility(ctx(), actor(), code, args["applicant_id"])
         return {**result, "problems": localise(result["problems"])}
+
+
+@blp.route("/<string:code>/materials")
+class Materials(MethodView):
+    @login_required
+    @blp.arguments(PrefillArgs, location="query")
+    @blp.response(200, ChecklistSchema)
+    def get(self, args, code):
+        """The materials checklist for a resident, with what the certificate library already holds (intake, admin)."""
+        return service_checklist(ctx(), actor(), code, args["applicant_id"])

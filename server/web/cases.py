@@ -6,15 +6,18 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from flask_babel import gettext as _
 
 from datacentre.certificates import issued_by_case
+from onewindow import files as case_files
 from onewindow.catalogue import load_catalogue
+from onewindow.progress import progress_code_of
 from onewindow.receipts import intake_of_case
 from workflows.case_file import case_diagram, case_story, deadline_view
 from workflows.cases import get_case
-from workflows.errors import Forbidden, NotFound
+from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
 from workflows.supervision_desk import presses_of_case
 from worklists import handling
 from worklists.window import materials_supplied
 
+from ..files import file_response, limits, read_sessions, store, stores
 from .forms import display_value, field_title
 from .pages import page_blueprint
 from .session import page_login_required
@@ -56,7 +59,68 @@ def case_page(case_id: int):
         deadline=deadline_view(ctx(), g.actor, case.get("deadline")),
         certificates=issued_by_case(ctx(), g.actor, case_id), story=case_story(ctx(), g.actor, case_id),
         undecided=request.args.get("undecided") == "1", presses=presses_of_case(ctx(), g.actor, case_id),
+        files=files_panel(case, service),
     )
+
+
+# -- files on the case -----------------------------------------------------------------------
+def files_panel(case: dict, service, task_id: int | None = None, back: str | None = None) -> dict | None:
+    """What the files panel shows, or None for someone who may not see the case's files."""
+    try:
+        items = case_files.list_files(ctx(), g.actor, case["id"])
+    except (NotFound, Forbidden):
+        return None
+    return {"case_id": case["id"], "list": items, "task_id": task_id, "back": back or request.path,
+            "may_upload": case_files.may_upload(ctx(), g.actor, case["id"]),
+            "may_open": case_files.may_open(ctx(), g.actor, case["id"]),
+            "materials": list(service.materials) if service is not None else [],
+            "max_mb": limits().max_file_bytes // (1024 * 1024)}
+
+
+UPLOAD_PROBLEMS = {
+    413: lambda mb: _("The file is too large (at most %(mb)s MB a file), or the case has no room left for it.", mb=mb),
+    415: lambda mb: _("Only PDF, JPEG, PNG and OFD files are accepted; this file's content is none of them, or it is damaged."),
+    422: lambda mb: _("Choose a file to attach (and, if it is a scan of a material, which one)."),
+    409: lambda mb: _("Files are attached while the case is open."),
+}
+
+
+def _safe_back(default: str) -> str:
+    back = request.form.get("back") or ""
+    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else default
+
+
+@bp.post("/<int:case_id>/files")
+@page_login_required
+def upload(case_id: int):
+    back = _safe_back(url_for("case_pages.case_page", case_id=case_id))
+    sent = request.files.get("file")
+    task_id = request.form.get("task_id")
+    try:
+        if sent is None or not sent.filename:
+            raise InvalidInput("no file", {"file": ["a file"]})
+        saved = case_files.upload_file(
+            ctx(), g.actor, store(), limits(), case_id, sent.stream, sent.filename,
+            material_code=request.form.get("material_code") or None,
+            task_id=int(task_id) if task_id and task_id.isdigit() and len(task_id) < 18 else None)
+    except (NotFound, Forbidden):
+        raise  # the error page: nothing of the case is shown
+    except RedwallError as exc:
+        from ..errors import STATUS_OF
+
+        code = STATUS_OF.get(type(exc), 422)
+        message = UPLOAD_PROBLEMS.get(code, UPLOAD_PROBLEMS[422])
+        flash(message(limits().max_file_bytes // (1024 * 1024)), "error")
+        return redirect(back)
+    flash(_("Attached %(name)s.", name=saved["name"]), "ok")
+    return redirect(back)
+
+
+@bp.get("/files/<int:file_id>")
+@page_login_required
+def file(file_id: int):
+    view, chunks = case_files.open_file(ctx(), g.actor, stores(), file_id, read_sessions())
+    return file_response(view, chunks, inline=request.args.get("inline") == "1")
 
 
 @bp.get("/<int:case_id>/diagram")
@@ -79,7 +143,22 @@ def document(case_id: int, kind: str):
     return render_template(
         f"cases/{kind}.html", case=case, service=service, intake=intake,
         deadline=deadline_view(ctx(), g.actor, case.get("deadline")),
+        progress=_progress_slip(case) if kind == "receipt" else None,
     )
+
+
+def _progress_slip(case: dict) -> dict | None:
+    """The receipt's verification code and a QR code of the progress page's address (SVG, drawn here)."""
+    import segno
+    from markupsafe import Markup
+
+    code = progress_code_of(ctx(), g.actor, case["id"])
+    if not code or not case.get("number"):
+        return None
+    base = (current_app.config.get("REDWALL_PUBLIC_URL") or request.host_url).rstrip("/")
+    address = base + url_for("progress.page", number=case["number"], code=code)
+    svg = segno.make(address, error="m").svg_inline(scale=3, title=_("QR code of the progress page"))
+    return {"code": code, "url": address, "qr": Markup(svg)}
 
 
 @bp.post("/<int:case_id>/materials-supplied")

@@ -90,7 +90,20 @@ def certificate_name(kind: str) -> str:
 
 
 def material_name(material: dict) -> str:
+    """A checklist item's name in the page's language (``name`` / ``name_en``)."""
+    if locale() == "en" and material.get("name_en"):
+        return material["name_en"]
     return _bilingual(material.get("name", material.get("code", "")))
+
+
+def material_label(service_code: str | None, code: str) -> str:
+    """The name of a service's material by its code (the code itself if the catalogue has no such item)."""
+    try:
+        items = load_catalogue().service(service_code).materials
+    except Exception:  # noqa: BLE001 — an unknown service shows the code
+        return code
+    found = next((m for m in items if m.get("code") == code), None)
+    return material_name(found) if found else code
 
 
 SOURCE_KINDS = {"registry": _l("Population registry"), "certificate": _l("Certificate library"),
@@ -181,7 +194,8 @@ def register_filters(app) -> None:
         navigation=navigation, role_names=role_names, group_name=group_name, service_name=service_name,
         current_locale=locale, html_lang=lambda: "en" if locale() == "en" else "zh-CN",
         role_label=lambda r: str(ROLE.get(r, r)),
-        story_text=story_text, masked_id=masked_id, now_date=now_date, label=label, certificate_name=certificate_name, material_name=material_name, source_label=source_label,
+        story_text=story_text, masked_id=masked_id, now_date=now_date, label=label, certificate_name=certificate_name,
+        material_name=material_name, material_label=material_label, source_label=source_label,
         decision_label=lambda name: label("decision", name), bilingual=_bilingual,
         task_status=lambda s: str(TASK_STATUS.get(s, s)), case_status=lambda s: str(CASE_STATUS.get(s, s)),
     )

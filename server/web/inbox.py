@@ -10,7 +10,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 
 from workflows.case_file import case_summary, deadline_view, urgency
-from workflows.errors import InvalidInput
+from workflows.errors import InvalidInput, NotFound
 from workflows.supervision_desk import open_presses_for, presses_of_case
 from worklists import commands, handling, inbox, saved_filters
 
@@ -160,7 +160,21 @@ def _task_page(task_id: int, submitted: dict | None = None, errors: dict | None 
         holder=holder, delegated_to_me=holder and bool(task.get("delegated_by")), colleagues=colleagues,
         withdrawable=withdrawable, plain=task.get("kind", "user") == "user",
         etag_version=task["version"], presses=presses_of_case(ctx(), g.actor, task["case_id"]),
+        files=_files(summary, task),
     ), status
+
+
+def _files(summary: dict, task: dict) -> dict | None:
+    """The case's files with previews on the task page (and the upload form while the task is open)."""
+    from onewindow.catalogue import load_catalogue
+
+    from .cases import files_panel
+
+    try:
+        service = load_catalogue().service(summary["service_code"]) if summary.get("service_code") else None
+    except NotFound:
+        service = None
+    return files_panel(summary, service, task_id=task["id"], back=url_for("inbox.task_page", task_id=task["id"]))
 
 
 def _expected_version() -> int | None:

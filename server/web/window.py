@@ -7,6 +7,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from datacentre.registry import get_resident, search_residents
 from onewindow.catalogue import load_catalogue
 from onewindow.eligibility import check_eligibility
+from onewindow.materials import missing as missing_materials_of, record as materials_record, service_checklist
 from onewindow.prefill import prefill
 from workflows.errors import Forbidden, InvalidInput
 from worklists.window import receive_at_window
@@ -61,7 +62,7 @@ def resident(resident_id: int):
 
 
 def _application_page(resident_id: int, code: str, submitted: dict | None = None, errors: dict | None = None,
-                      decision: dict | None = None, status: int = 200):
+                      decision: dict | None = None, status: int = 200, presented: list[str] | None = None):
     service = load_catalogue().service(code)
     person = get_resident(ctx(), g.actor, resident_id)
     known = prefill(ctx(), g.actor, code, resident_id)
@@ -76,7 +77,8 @@ def _application_page(resident_id: int, code: str, submitted: dict | None = None
         "window/apply.html", service=service, person=person, fields=fields, missing=missing,
         prefilled=len(known["fields"]), total=known["total_fields"], decision=decision or {"acceptance": "accept"},
         decision_errors=(errors or {}).get("decision") or {}, other_errors=_other_errors(errors),
-        check=_eligibility(code, resident_id),
+        check=_eligibility(code, resident_id), presented=set(presented or ()),
+        checklist=service_checklist(ctx(), g.actor, code, resident_id, values)["items"],
     ), status
 
 
@@ -104,22 +106,29 @@ def apply_submit(resident_id: int, code: str):
     _require_window()
     service = load_catalogue().service(code)
     values, problems = parse_submission(service.form, request.form)
+    presented = [c for c in request.form.getlist("presented") if c.strip()][:50]
+    # The checklist as the clerk ticked it: what the library covers and what was presented;
+    # the one-time notice lists exactly the required items left unticked (and anything typed).
+    items = service_checklist(ctx(), g.actor, code, resident_id, values)["items"]
+    owed = [item["name"] for item in missing_materials_of(items, presented)]
+    other = [line.strip() for line in request.form.get("missing_other", "").splitlines() if line.strip()]
     decision = {
         "acceptance": request.form.get("acceptance", "accept"),
         "refusal_reason": request.form.get("refusal_reason", ""),
-        "missing_materials": [m for m in request.form.getlist("missing_materials") if m.strip()]
-        + [line for line in request.form.get("missing_other", "").splitlines() if line.strip()],
+        "missing_materials": owed + other,
+        "missing_other": "\n".join(other),
         "delivery_method": request.form.get("delivery_method") or None,
     }
     if problems:
-        return _application_page(resident_id, code, values, {"form": problems}, decision, 422)
+        return _application_page(resident_id, code, values, {"form": problems}, decision, 422, presented)
     try:
         result = receive_at_window(ctx(), g.actor, code, resident_id, values, decision["acceptance"],
                                    refusal_reason=decision["refusal_reason"],
                                    missing_materials=decision["missing_materials"],
-                                   delivery_method=decision["delivery_method"])
+                                   delivery_method=decision["delivery_method"],
+                                   materials=materials_record(items, presented))
     except InvalidInput as exc:
-        return _application_page(resident_id, code, values, localise(exc.errors or {}), decision, 422)
+        return _application_page(resident_id, code, values, localise(exc.errors or {}), decision, 422, presented)
     case = result["case"]
     if not result["decided"]:
         return redirect(url_for("case_pages.case_page", case_id=case["id"], undecided=1))

@@ -21,7 +21,7 @@ def test_the_one_time_notice_and_the_refusal(page, live_server, sign_in, screens
     page.fill("#f\\.bank_account", "6222020200112233445")
     page.locator("input[name=acceptance][value=supplement]").check()
     expect(page.locator("#supplement-box")).to_be_visible()  # the list appears with the choice
-    page.locator("#supplement-box input[type=checkbox]").first.check()
+    page.locator("#materials input[name=presented]").first.check()  # presented: the rest is listed
     page.fill("#missing_other", "近期免冠照片两张")
     _look(page, "window_apply_supplement", screenshot, axe_check)
     with page.expect_navigation():

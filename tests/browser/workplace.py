@@ -80,8 +80,11 @@ class Interactions:
 _GIVEN: set[int] = set()  # residents handed to a test already (each test applies for its own)
 
 
-def care_subsidy_applicants(app, count: int = 1) -> list[dict]:
-    """Residents with a disability certificate of grade 1 or 2 and no case yet (eligible, not applied)."""
+def care_subsidy_applicants(app, count: int = 1, from_the_end: bool = False) -> list[dict]:
+    """Residents with a disability certificate of grade 1 or 2 and no case yet (eligible, not applied).
+
+    ``from_the_end``: the highest ids, leaving the first ones (whose names the window's search
+    lists among its first 20) to the tests that search by name."""
     from datacentre.models import Certificate, Person
     from server.extensions import db
     from workflows.models import Case
@@ -92,7 +95,7 @@ def care_subsidy_applicants(app, count: int = 1) -> list[dict]:
             .where(Person.disability_grade.in_((1, 2)), Person.hukou_local.is_(True),
                    exists().where(Certificate.holder_id == Person.id, Certificate.type == "disability_certificate"),
                    ~exists().where(Case.applicant_id == Person.id), Person.id.not_in(_GIVEN or {0}))
-            .order_by(Person.id).limit(count)
+            .order_by(Person.id.desc() if from_the_end else Person.id).limit(count)
         ).all()
         db.session.remove()
     assert len(rows) == count, "the demo data has too few residents for the care subsidy"

@@ -8,17 +8,21 @@ case of the world.
 from __future__ import annotations
 
 import base64
+import io
 
 from sqlalchemy import select
 
 from datacentre.models import GridCell
 from onewindow.models import Audit
 from server.demo import BPMN_DIR, model_files, system_actor
+from tests.files_helpers import png
 from workflows.cases import start_case
 from workflows.models import Case
 from workflows.process_models import deploy_model
 from worklists import commands
 
+STARTERS = {"xichangan": "intake1", "jinrong": "intake9"}
+PNG_FILE = png()
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
 MODELS = ("civil_affairs_service", "grid_event", "rating_follow_up")
 
@@ -93,6 +97,9 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
     def check(w, r, u, s):
         return "get", f"/api/services/senior_card/check?applicant_id={w.resident(_tenant(s))}", {}
 
+    def materials(w, r, u, s):
+        return "get", f"/api/services/senior_card/materials?applicant_id={w.resident(_tenant(s))}", {}
+
     def apply(w, r, u, s):
         # a service without eligibility rules or duplicate check: every cell applies for the same resident
         _models(w)
@@ -120,12 +127,54 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
     def photo(w, r, u, s):
         return "get", f"/api/events/{_event_with_photo(w, _tenant(s))}/photo", {}
 
+    def file_rule(ok):
+        """Files: the window and admins (and auditors, reading) any case of their tenant; a clerk or
+        supervisor only a case with a task in their groups (``own``); designers none (403)."""
+        def expect(role, scope):
+            if role == "anonymous":
+                return 401
+            if role == "designer" or (role == "auditor" and ok != 200):
+                return 403
+            if scope == "other tenant":
+                return 404
+            if role in ("intake", "admin", "auditor"):
+                return ok
+            return ok if scope == "own" else 404
+        return expect
+
+    def case_files(method):
+        def build(w, r, u, s):
+            tenant, group = w.place(r, s)
+            url = f"/api/cases/{w.case(tenant, group)}/files"
+            if method == "get":
+                return "get", url, {}
+            return "post", url, {"data": {"file": (io.BytesIO(PNG_FILE), "scan.png")}, "content_type": "multipart/form-data"}
+        return build
+
+    def download(w, r, u, s):
+        tenant, group = w.place(r, s)
+        case_id = w.case(tenant, group)
+
+        def upload():
+            response = w.api.post(f"/api/cases/{case_id}/files", STARTERS[tenant], content_type="multipart/form-data",
+                                  data={"file": (io.BytesIO(PNG_FILE), "scan.png")})
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()["id"]
+        return "get", f"/api/files/{w.shared(('file', tenant, group), upload)}", {}
+
     return [
+        # no sign-in: a wrong code is the same 404 for everyone (a number per role: the rate limit counts per number)
+        Endpoint("GET /api/public/progress", lambda w, r, u, s: ("get", f"/api/public/progress?number=NOPE-{r}&code=ABC234", {}),
+                 lambda role, scope: 404, scoped=False),
+        Endpoint("POST /api/cases/{id}/files", case_files("post"), file_rule(201)),
+        Endpoint("GET /api/cases/{id}/files", case_files("get"), file_rule(200)),
+        Endpoint("GET /api/files/{id}", download, file_rule(200)),
         Endpoint("GET /api/services", lambda w, r, u, s: ("get", "/api/services", {}), readers(everyone), scoped=False),
         Endpoint("GET /api/services/<string:code>", lambda w, r, u, s: ("get", "/api/services/senior_card", {}),
                  readers(everyone), scoped=False),
         Endpoint("GET /api/services/<string:code>/prefill", prefill, readers(("intake", "clerk", "supervisor", "admin"))),
         Endpoint("GET /api/services/<string:code>/check", check, readers(("intake", "admin"))),
+        Endpoint("GET /api/services/<string:code>/materials", materials, readers(("intake", "admin"))),
         Endpoint("POST /api/cases", apply, readers(("intake", "admin"), ok=201)),
         Endpoint("POST /api/cases/bulk", bulk, readers(("intake", "admin")), scoped=False),
         Endpoint("POST /api/cases/{id}/rating", rate, readers(("intake", "admin"), ok=201)),

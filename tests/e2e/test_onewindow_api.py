@@ -32,6 +32,26 @@ def test_the_catalogue(api):
     assert api.client.get("/api/services").status_code == 401
 
 
+def test_materials_in_the_catalogue_and_the_checklist_with_the_library(api, ctx):
+    detail = api.get("/api/services/severe_disability_care_subsidy", "civil1").get_json()
+    items = {m["code"]: m for m in detail["materials"]}
+    assert set(items["bankbook"]) >= {"code", "name", "original", "count", "required", "certificate_type"}
+    assert items["disability_certificate"]["certificate_type"] == "disability_certificate"
+    assert items["bankbook"] == {**items["bankbook"], "original": False, "count": 1, "required": True, "certificate_type": None}
+    assert items["care_agreement"]["required"] is False
+    assert items["care_agreement"]["condition"] == {"field": "care_arrangement", "equals": "institution"}
+    pid = eligible_resident(ctx, api.actors["intake1"], "severe_disability_care_subsidy")
+    r = api.get(f"/api/services/severe_disability_care_subsidy/materials?applicant_id={pid}", "intake1")
+    assert r.status_code == 200
+    checklist = {i["code"]: i for i in r.get_json()["items"]}
+    assert checklist["disability_certificate"]["certificate"]["number"]  # the library holds it (eligibility needs it)
+    assert checklist["bankbook"]["certificate"] is None and checklist["bankbook"]["applies"] is True
+    assert checklist["care_agreement"]["applies"] is False
+    assert api.get(f"/api/services/severe_disability_care_subsidy/materials?applicant_id={pid}", "intake9").status_code == 404
+    assert api.get(f"/api/services/severe_disability_care_subsidy/materials?applicant_id={pid}", "civil1").status_code == 403
+    assert api.get("/api/services/severe_disability_care_subsidy/materials?applicant_id=x", "intake1").status_code == 422
+
+
 def test_prefill_apply_rate(api, ctx):
     pid = eligible_resident(ctx, api.actors["intake1"], "severe_disability_care_subsidy")
     r = api.get(f"/api/services/severe_disability_care_subsidy/prefill?applicant_id={pid}", "intake1")

@@ -324,3 +324,84 @@ def test_handling_operations_from_the_pages(app, actors, ctx):
     assert colleague.post(f"/tasks/{decide.id}/claim").status_code == 409
     assert boss.post(f"/cases/{case_id}/resume").status_code == 302
     assert colleague.post(f"/tasks/{decide.id}/claim").status_code == 302
+def test_the_checklist_ticks_what_the_library_holds_and_the_notice_names_only_the_rest(app, actors, ctx):
+    """The care subsidy asks for the identity card, the disability certificate and the bank book;
+    the library holds the resident's disability certificate, the clerk ticks the identity card:
+    the one-time notice names the bank book alone."""
+    from workflows.cases import get_case
+
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    browser = Browser(app)
+    browser.sign_in("intake1")
+    page = browser.get(f"/window/residents/{resident}/apply/{CARE}").get_data(as_text=True)
+    covered = re.search(r"已调用电子证照\s*<span class=\"mono\">([^<]+)</span>", page)
+    assert covered, "the disability certificate is ticked from the library with its number"
+    assert 'name="presented" value="disability_certificate"' not in page  # nothing to tick: the library has it
+    assert 'name="presented" value="id_card"' in page and 'name="presented" value="bankbook"' in page
+    # the conditional item (care in an institution) is not asked for with care at home
+    missing = _apply(browser, resident, "supplement", presented="id_card")
+    assert missing.status_code == 302 and missing.headers["Location"].endswith("/documents/notice")
+    notice = browser.get(missing.headers["Location"]).get_data(as_text=True)
+    listed = re.findall(r"<li>([^<]+)</li>", re.search(r'<ol class="missing">(.*?)</ol>', notice, re.S).group(1))
+    assert listed == ["银行存折或卡"]
+    number = covered.group(1).strip()
+    assert "无需提交" in notice and number[:6] + "*" * (len(number) - 10) + number[-4:] in notice  # named, masked
+    assert number not in notice  # a disability certificate number carries the identity number
+    case_id = int(re.search(r"/cases/(\d+)/", missing.headers["Location"]).group(1))
+    data = get_case(ctx, actors["intake1"], case_id)["data"]
+    assert data["missing_materials"] == ["银行存折或卡"]
+    assert data["materials_presented"] == ["id_card"]
+    assert data["materials_owed"] == ["bankbook"]
+    assert data["materials_from_certificates"]["disability_certificate"] == covered.group(1).strip()
+
+
+def test_a_notice_with_nothing_missing_is_refused_in_words(app, actors, ctx):
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    browser = Browser(app)
+    browser.sign_in("intake1")
+    everything = _apply(browser, resident, "supplement", presented=["id_card", "bankbook"])
+    assert everything.status_code == 422
+    assert 'name="presented" value="bankbook" checked' in everything.get_data(as_text=True)  # the ticks are kept
+
+
+def test_scans_attached_on_the_task_page_are_previewed_by_the_department(app, actors, ctx):
+    import io
+
+    from tests.files_helpers import png
+
+    resident = eligible_resident(ctx, actors["intake1"], CARE)
+    window = Browser(app)
+    window.sign_in("intake1")
+    missing = _apply(window, resident, "supplement", presented="id_card")
+    case_id = int(re.search(r"/cases/(\d+)/", missing.headers["Location"]).group(1))
+    task_url = window.post(f"/cases/{case_id}/materials-supplied").headers["Location"]
+    task_id = int(task_url.rsplit("/", 1)[1])
+    page = window.get(task_url).get_data(as_text=True)
+    assert 'name="file"' in page and 'value="bankbook"' in page  # the upload form names the materials
+    scan = png(60, 40)
+    sent = window.post(f"/cases/{case_id}/files", {"file": (io.BytesIO(scan), "存折.png"), "material_code": "bankbook",
+                                                  "task_id": str(task_id), "back": task_url},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302 and sent.headers["Location"] == task_url
+    assert "已上传" in window.text(window.followed) or "存折.png" in window.text(window.followed)
+    wrong = window.post(f"/cases/{case_id}/files", {"file": (io.BytesIO(b"<svg onload=alert(1)>"), "x.png"),
+                                                   "back": "//evil.example/"}, content_type="multipart/form-data")
+    assert wrong.status_code == 302 and wrong.headers["Location"] == f"/cases/{case_id}"  # only a path of this site
+    assert "仅接受" in window.text(window.followed)
+    window.post(f"/tasks/{task_id}/claim")
+    accepted = window.post(f"/tasks/{task_id}/complete", {"f.acceptance": "accept"})
+    assert accepted.status_code == 302
+    # the department clerk sees the scan on the review task, previewed in place
+    review = open_task(ctx, case_id, "review")
+    clerk = Browser(app)
+    clerk.sign_in("disabled1")
+    html = clerk.get(f"/tasks/{review.id}").get_data(as_text=True)
+    preview = re.search(r'<img class="preview" src="([^"]+)"', html)
+    assert preview and "存折.png" in html and "银行存折或卡" in html
+    image = clerk.get(preview.group(1).replace("&amp;", "&"))
+    assert image.status_code == 200 and image.data == scan and image.headers["Content-Type"] == "image/png"
+    assert image.headers["Content-Disposition"].startswith("inline;") and "sandbox" in image.headers["Content-Security-Policy"]
+    # another department's clerk may not fetch it
+    other = Browser(app)
+    other.sign_in("civil1")
+    assert other.get(preview.group(1).replace("&amp;", "&")).status_code == 404

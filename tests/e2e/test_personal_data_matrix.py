@@ -189,6 +189,14 @@ ROWS = {
     "POST /api/calendar/days/remove": post("/api/calendar/days/remove", {}),
     "POST /api/calendar/import": post("/api/calendar/import", {}),
     "POST /api/calendar/recompute": post("/api/calendar/recompute", {}),
+    # materials and files (issue 15); the public progress page shows the masked name only
+    "GET /api/services/{}/materials": get("/api/services/disability_card/materials?applicant_id={w.resident}"),
+    "GET /api/cases/{}/files": get("/api/cases/{w.case}/files"),
+    "POST /api/cases/{}/files": lambda w: ("post", f"/api/cases/{w.case}/files", {
+        "data": {"file": (io.BytesIO(b"%PDF-1.4\n%" + w.id_number.encode() + b"\n%%EOF\n"), "scan.pdf")},
+        "content_type": "multipart/form-data"}),
+    "GET /api/files/{}": get("/api/files/1"),
+    "GET /api/public/progress": get("/api/public/progress?number=XICHANGAN-00000000-000000&code=ABCDEF"),
 }
 # The login answers a token and nothing else (tests/e2e/test_login_rate_limits.py covers it).
 NOT_IN_TABLE = {"POST /api/auth/token"}
