@@ -143,6 +143,9 @@ def log_in(ctx, username: str, password: str, address: str | None) -> Actor | No
         actor = authenticate(uow.session, username, password)
         if actor is not None:
             conn.execute(FAILURES.delete().where(FAILURES.c.scope == "pair", FAILURES.c.key == pair))
+            # sign-ins are in the tenant's trail (events outside cases): the auditor reads who came in when
+            uow.record("user.signed_in", actor.tenant_id, actor=actor.username, at=now,
+                       data={"username": actor.username, "address": address})
             uow.commit()
             return actor
         pair_failures = _count(conn, "pair", pair, PAIR_RESET, now, sliding=True)
@@ -155,12 +158,15 @@ def log_in(ctx, username: str, password: str, address: str | None) -> Actor | No
         if address:
             if _count(conn, "address", keys[2][1], WINDOW, now) >= ADDRESS_LIMIT:
                 _lock(conn, "address", keys[2][1], now + LOCK)
+        tenant_of_user = uow.session.scalar(select(User.tenant_id).where(User.username == username))
+        if tenant_of_user is not None:  # a failed sign-in of a known user (unknown names belong to no tenant)
+            uow.record("user.sign_in_failed", tenant_of_user, actor=username, at=now,
+                       data={"username": username, "address": address, "failures": pair_failures})
         if user_failures >= USER_LIMIT and spread >= SPREAD_ADDRESSES:
             _lock(conn, "user", user, now + USER_LOCK)
             if user_failures == USER_LIMIT or spread == SPREAD_ADDRESSES:
-                tenant_id = uow.session.scalar(select(User.tenant_id).where(User.username == username))
-                if tenant_id is not None:
-                    uow.record("user.locked", tenant_id, actor=username, at=now,
+                if tenant_of_user is not None:
+                    uow.record("user.locked", tenant_of_user, actor=username, at=now,
                                data={"username": username, "failures": user_failures, "addresses": spread,
                                      "until": (now + USER_LOCK).isoformat()})
         uow.commit()

@@ -118,6 +118,8 @@ KIND_LABELS = {
     "user.created": "新增用户 user created",
     "user.roles_changed": "角色变更 roles changed",
     "user.locked": "账户锁定 locked after failed logins",
+    "user.signed_in": "登录 signed in",
+    "user.sign_in_failed": "登录失败 sign-in failed",
     "pii.read": "查看身份证号 full identity number read",
 }
 

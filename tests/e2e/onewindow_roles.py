@@ -142,6 +142,14 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
             return ok if scope == "own" else 404
         return expect
 
+    def content_rule(role, scope):
+        """A file's content is personal data in full: the window, admins and the clerk whose group
+        holds the case's open task; auditors and supervisors list files but do not open them (403)."""
+        expected = file_rule(200)(role, scope)
+        if expected == 200 and role in ("auditor", "supervisor"):
+            return 403
+        return expected
+
     def case_files(method):
         def build(w, r, u, s):
             tenant, group = w.place(r, s)
@@ -168,7 +176,7 @@ def one_window_endpoints(Endpoint, readers, ROLES) -> list:
                  lambda role, scope: 404, scoped=False),
         Endpoint("POST /api/cases/{id}/files", case_files("post"), file_rule(201)),
         Endpoint("GET /api/cases/{id}/files", case_files("get"), file_rule(200)),
-        Endpoint("GET /api/files/{id}", download, file_rule(200)),
+        Endpoint("GET /api/files/{id}", download, content_rule),
         Endpoint("GET /api/services", lambda w, r, u, s: ("get", "/api/services", {}), readers(everyone), scoped=False),
         Endpoint("GET /api/services/<string:code>", lambda w, r, u, s: ("get", "/api/services/senior_card", {}),
                  readers(everyone), scoped=False),

@@ -52,10 +52,11 @@ def test_events_outside_cases_are_listed_filtered_and_paged(api):
     assert models and {e["kind"] for e in models} == {"model.deployed"}
     assert ok(api.get("/api/trail/events?actor=designer1", "admin1"))["items"]
     assert ok(api.get("/api/trail/events?actor=nobody", "admin1"))["items"] == []
+    everything = ok(api.get("/api/trail/events?limit=200", "auditor1"))["items"]  # (admin1 signed in meanwhile)
     page = ok(api.get("/api/trail/events?limit=1", "auditor1"))
     assert len(page["items"]) == 1 and page["next_cursor"]
     rest = ok(api.get(f"/api/trail/events?limit=200&cursor={page['next_cursor']}", "auditor1"))["items"]
-    assert len(rest) == len(items) - 1 and rest[0]["seq"] < page["items"][0]["seq"]
+    assert len(rest) == len(everything) - 1 and rest[0]["seq"] < page["items"][0]["seq"]
     # nothing of another tenant
     assert all(e["actor"] != "designer9" for e in items)
 
@@ -96,3 +97,14 @@ def test_who_may_use_the_desk(api):
         assert api.post("/api/audits/queue", user, json={"case_id": case["id"]}).status_code == 403
     assert api.post("/api/audits/queue", "auditor1", json={"case_id": 10 ** 9}).status_code == 404
     assert api.get("/api/trail/events").status_code == 401
+
+
+def test_sign_ins_and_failed_sign_ins_are_events_the_auditor_reads(api):
+    api.client.post("/api/auth/token", json={"username": "civil1", "password": "wrong"})
+    api.token("civil1")  # a successful sign-in
+    api.client.post("/api/auth/token", json={"username": "no-such-user", "password": "x"})
+    signed = ok(api.get("/api/trail/events?kind=user.signed_in&actor=civil1", "auditor1"))["items"]
+    failed = ok(api.get("/api/trail/events?kind=user.sign_in_failed", "auditor1"))["items"]
+    assert signed and signed[0]["data"]["username"] == "civil1"
+    assert [e["data"]["username"] for e in failed] == ["civil1"]  # unknown names belong to no tenant
+    assert ok(api.get("/api/trail/verify", "auditor1"))["valid"] is True

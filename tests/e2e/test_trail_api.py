@@ -96,7 +96,10 @@ def test_verify_a_case_and_the_tenant(api):
     result = ok(api.get(f"/api/cases/{case['id']}/trail/verify", "auditor1"))
     assert result["valid"] is True and result["first_bad_seq"] is None and result["checked"] == 22
     tenant = ok(api.get("/api/trail/verify", "auditor1"))
-    assert tenant["valid"] is True and tenant["checked"] == 23 and tenant["chains"] == 2  # + the deployment
+    # + the deployment and the sign-ins (one per user who took a token), outside the case
+    outside = ok(api.get("/api/trail/events?limit=200", "auditor1"))["items"]
+    assert {e["kind"] for e in outside} == {"model.deployed", "user.signed_in"}
+    assert tenant["valid"] is True and tenant["checked"] == 22 + len(outside) and tenant["chains"] == 2
 
 
 def tamper(statement: str) -> None:
