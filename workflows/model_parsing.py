@@ -304,7 +304,10 @@ def _follows_from_reported(model: _Model, problem: ModelProblem, reported: set) 
             if f != upload.name or not eid:
                 continue
             for other in upload.tree.xpath("//*[@id=$i]", i=eid):
-                for value in other.attrib.values():
+                # (a message naming the problem's own element says nothing about the other one)
+                refs = [v for k, v in other.attrib.items()
+                        if isinstance(k, str) and k.endswith("Ref") and v != problem.element_id]
+                for value in refs:
                     if len(value) > 1 and re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", problem.message):
                         return True
     return False
@@ -746,10 +749,59 @@ class _Model:
             exc_line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
             # Some messages embed an lxml element's repr ("<Element {ns}sourceRef at 0x7f..>").
             message = ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", message)
-            return self.problem(exc.file_name or file, exc.id or element_id, _short(message.strip()), exc_line)
+            problem_file, problem_id = exc.file_name or file, exc.id or element_id
+            message = self.actionable(message.strip(), problem_file, problem_id)
+            return self.problem(problem_file, problem_id, _short(message), exc_line)
+        if isinstance(exc, NotImplementedError):
+            message = self.actionable(f"NotImplementedError({exc})", file, element_id)
+            if not message.startswith("NotImplementedError"):
+                return self.problem(file, element_id, _short(message))
         # Anything else is SpiffWorkflow tripping over input it did not expect (a KeyError
         # on a missing attribute, an IndexError on an empty element ...).
         return self.problem(file, element_id, f"the model could not be parsed ({type(exc).__name__}: {_short(exc)})")
+
+    def element(self, file: str | None, element_id: str | None):
+        if not element_id:
+            return None
+        for upload in sorted(self.uploads, key=lambda u: u.name != file):
+            found = upload.tree.xpath("//*[@id=$i]", i=element_id)
+            if found:
+                return found[0]
+        return None
+
+    def actionable(self, message: str, file: str | None, element_id: str | None) -> str:
+        """SpiffWorkflow's message rewritten into what to change and where, when we know it."""
+        element = self.element(file, element_id)
+        kind = _label(element) if element is not None else "element"
+        if message.startswith("Multiple outgoing flows are not supported for tasks of type"):
+            flows = []
+            if element is not None:
+                container = element.getparent()
+                flows = [f.get("id") for f in container.iterfind(f"{{{BPMN_NS}}}sequenceFlow")
+                         if f.get("sourceRef") == element_id]
+            listed = f" ({', '.join(flows)})" if flows else ""
+            return (
+                f"the {kind} has {len(flows) or 'several'} outgoing sequence flows{listed}; only a gateway may "
+                "split the flow: connect the task to one exclusive gateway (with a condition on each of its "
+                "outgoing flows) or a parallel gateway, and the flows to that gateway"
+            )
+        if "Unsupported Catch Event" in message:
+            return (
+                f"the {kind} does not say what it waits for: give it a timer, message, signal, error, "
+                "escalation, conditional or cancel event definition, or remove it"
+            )
+        if message.startswith("A Service Task must have an operator"):
+            return (
+                f"the {kind} names no connector: add <spiffworkflow:serviceTaskOperator id=\"CONNECTOR\" "
+                "resultVariable=\"result\"> to its extensionElements, where the id is the name of a connector "
+                "registered in Redwall (its parameters go in <spiffworkflow:parameters>)"
+            )
+        if message.startswith("Unknown Time Specification"):
+            return (
+                f"the timer of the {kind} has no value: give it a duration (timeDuration), a date (timeDate) "
+                "or a repeating cycle (timeCycle)"
+            )
+        return message
 
     def guard(self, action, file: str | None, element_id: str | None = None) -> list[ModelProblem]:
         """Run ``action``; whatever it raises becomes a located problem."""
@@ -982,6 +1034,15 @@ def _syntax(file: str, element, source: str, mode: str, what: str) -> list[Model
         message += "; this looks like JUEL (Camunda 7) — write the expression in Python"
     elif excerpt.startswith("="):
         message += "; this looks like FEEL (Camunda 8) — write the expression in Python"
+    elif "getDataObject" in excerpt or re.search(r"\b[a-z]+:[A-Za-z]+\(", excerpt):
+        message += (
+            "; this looks like XPath (bpmn:getDataObject) — write the expression in Python on the case data, "
+            "e.g. approved == True or clarified == 'yes'"
+        )
+    elif re.search(r"[^=!<>]=[^=]", excerpt) and mode == "eval":
+        message += "; to compare, write == (and names without spaces, e.g. service_level == 'Premium')"
+    elif mode == "eval" and re.search(r"[A-Za-z] [A-Za-z]+ *(==|!=|<|>)", excerpt):
+        message += "; a name cannot contain spaces: write it as in the case data, e.g. service_level"
     return [ModelProblem(file, element.sourceline, element.get("id"), message)]
 
 
@@ -1299,6 +1360,13 @@ def _caused_by(exc: BaseException, kind: type) -> bool:
 def _spiff_executable(process) -> bool:
     # SpiffWorkflow's own reading of the attribute: absent means executable.
     return process.get("isExecutable", "true") == "true"
+
+
+def _label(element) -> str:
+    """How a message names an element: its BPMN type, id and name (``userTask 'review' (Review)``)."""
+    kind = etree.QName(element).localname if isinstance(element.tag, str) else "element"
+    name = " ".join((element.get("name") or "").split())
+    return f"{kind} {element.get('id')!r}" + (f" ({name})" if name else "")
 
 
 def _nearest_with_id(element):

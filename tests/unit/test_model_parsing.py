@@ -23,7 +23,7 @@ A.4.0     stored, not exec.   isExecutable="false"
 A.4.1     stored, not exec.   isExecutable="false"
 B.1.0     stored, not exec.   isExecutable="false" (its data store does not matter then)
 B.2.0     stored, not exec.   isExecutable="false" (its data store does not matter then)
-C.1.0     refused (5)         four JUEL conditions (``${approved}``); a service task with no operator
+C.1.0     refused (5)         four JUEL conditions (``${approved}``); a service task naming no connector
 C.1.1     refused (5)         four XPath conditions (``bpmn:getDataObject('approved')``); a data store
 C.2.0     stored, not exec.   isExecutable="false"
 C.3.0     refused (2)         condition ``Service Level == 'Premium'``; a subprocess without start event
@@ -34,7 +34,7 @@ C.7.0     refused (2)         business rule task names no decision; data associa
 C.8.0     stored, not exec.   isExecutable="false"
 C.8.1     refused (36)        three prose conditions; no decision; 32 data associations
 C.9.0     refused (7)         four FEEL conditions; calls absent ``ManualCheck``; no decision; a service
-                              task with no operator
+                              task naming no connector
 C.9.1     stored, executable  key ``requestDocument_en``, "Document Request"
 C.9.2     refused (2)         FEEL condition (``=fraud``); calls ``requestDocument_en``, not uploaded with it
 ========  ==================  ================================================================
@@ -879,3 +879,51 @@ def test_bpmn20_xml_files_are_bpmn():
     parsed = parse_model_files([("process.bpmn20.xml", bpmn_doc(SIMPLE_BODY))])
     assert parsed.key == "proc" and parsed.executable
     assert "unsupported file type" in single_problem([("process.xml", bpmn_doc(SIMPLE_BODY))]).message
+
+
+# -- messages a designer can act on -----------------------------------------------------------
+def test_several_outgoing_flows_from_a_task_says_to_add_a_gateway():
+    body = SIMPLE_BODY + '\n    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="other_end" />\n    <bpmn:endEvent id="other_end" />'
+    doc = bpmn_doc(body)
+    problem = single_problem([("m.bpmn", doc)])
+    assert (problem.element_id, problem.line) == ("work", line_of(doc, b'id="work"'))
+    assert "userTask 'work' (Work) has 2 outgoing sequence flows (f2, f3)" in problem.message
+    assert "gateway" in problem.message and "tasks of type" not in problem.message
+
+
+def test_a_boundary_event_without_definition_says_what_to_add():
+    body = SIMPLE_BODY + (
+        '\n    <bpmn:boundaryEvent id="b" attachedToRef="work" />'
+        '\n    <bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="other_end" />\n    <bpmn:endEvent id="other_end" />'
+    )
+    problem = single_problem([("m.bpmn", bpmn_doc(body))])
+    assert problem.element_id == "b"
+    assert "boundaryEvent 'b' does not say what it waits for" in problem.message
+    assert "NotImplementedError" not in problem.message and "<bpmn:" not in problem.message
+
+
+def test_a_service_task_without_connector_says_which_property_names_it():
+    body = SIMPLE_BODY.replace('<bpmn:userTask id="work" name="Work" />', '<bpmn:serviceTask id="work" name="Look up" />')
+    problem = single_problem([("m.bpmn", bpmn_doc(body))])
+    assert problem.element_id == "work"
+    assert "serviceTask 'work' (Look up) names no connector" in problem.message
+    assert "spiffworkflow:serviceTaskOperator" in problem.message and "registered in Redwall" in problem.message
+
+
+@pytest.mark.parametrize(
+    "condition, hint",
+    [
+        ("bpmn:getDataObject('approved')", "looks like XPath"),
+        ("not(bpmn:getDataObject('clarified') = 'yes')", "looks like XPath"),
+        ('Vacation Approval = "Approved"', "to compare, write =="),
+        ("Service Level == 'Premium'", "a name cannot contain spaces"),
+    ],
+)
+def test_conditions_from_other_tools_get_a_hint(condition, hint):
+    body = SIMPLE_BODY.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />',
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end">'
+        f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    )
+    problem = single_problem([("m.bpmn", bpmn_doc(body.replace('"Approved"', "&quot;Approved&quot;")))])
+    assert problem.element_id == "f2" and hint in problem.message
