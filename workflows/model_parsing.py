@@ -796,6 +796,11 @@ class _Model:
                 "resultVariable=\"result\"> to its extensionElements, where the id is the name of a connector "
                 "registered in Redwall (its parameters go in <spiffworkflow:parameters>)"
             )
+        if message.startswith("There is no support implemented for this task type"):
+            hint = ""
+            if element is not None and etree.QName(element).localname == "complexGateway":
+                hint = ": use an exclusive, inclusive or parallel gateway (with conditions on the outgoing flows)"
+            return f"the {kind} is an element Redwall cannot run{hint or ': replace it with a supported one'}"
         if message.startswith("Unknown Time Specification"):
             return (
                 f"the timer of the {kind} has no value: give it a duration (timeDuration), a date (timeDate) "
@@ -876,7 +881,18 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                     ModelProblem(upload.name, task.sourceline, task.get("id"), "the script task has no script")
                 )
                 continue
-            problems += _syntax(upload.name, task, script.text, "exec", "script")
+            found = _syntax(upload.name, task, script.text, "exec", "script")
+            language = (task.get("scriptFormat") or "").strip()
+            if found and language and "python" not in language.lower():
+                # Not Python, and not meant to be: say so rather than point at a syntax error.
+                found = [
+                    ModelProblem(
+                        upload.name, task.sourceline, task.get("id"),
+                        f"the script task's scriptFormat is {language!r}; Redwall runs Python scripts only — "
+                        "rewrite the script in Python and set scriptFormat to \"python\" (or leave it out)",
+                    )
+                ]
+            problems += found
         for tag in ("preScript", "postScript"):
             for script in root.iter(f"{{{SPIFF_NS}}}{tag}"):
                 if (script.text or "").strip():

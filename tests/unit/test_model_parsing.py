@@ -927,3 +927,21 @@ def test_conditions_from_other_tools_get_a_hint(condition, hint):
     )
     problem = single_problem([("m.bpmn", bpmn_doc(body.replace('"Approved"', "&quot;Approved&quot;")))])
     assert problem.element_id == "f2" and hint in problem.message
+
+
+def test_a_complex_gateway_says_what_to_use_instead():
+    body = SIMPLE_BODY.replace('<bpmn:userTask id="work" name="Work" />', '<bpmn:complexGateway id="work" />')
+    problem = single_problem([("m.bpmn", bpmn_doc(body))])
+    assert problem.element_id == "work"
+    assert "complexGateway 'work' is an element Redwall cannot run: use an exclusive" in problem.message
+
+
+def test_a_script_in_another_language_says_redwall_runs_python():
+    body = SIMPLE_BODY.replace(
+        '<bpmn:userTask id="work" name="Work" />',
+        '<bpmn:scriptTask id="work" scriptFormat="javascript"><bpmn:script>var a = 1;</bpmn:script></bpmn:scriptTask>',
+    )
+    problem = single_problem([("m.bpmn", bpmn_doc(body))])
+    assert problem.element_id == "work" and "scriptFormat is 'javascript'; Redwall runs Python scripts only" in problem.message
+    # A script that is Python whatever its scriptFormat says runs as it did.
+    assert parse_model_files([("m.bpmn", bpmn_doc(body.replace("var a = 1;", "a = 1")))]).executable
