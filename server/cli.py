@@ -126,7 +126,12 @@ def deploy(files, tenant, key):
         model, created = deploy_model(ctx, system_actor(ctx, tenant), [(f.name, f.read_bytes()) for f in files], key=key)
     except RedwallError as exc:
         _fail(exc)
-    click.echo(f"{model['key']} version {model['version']} {'deployed' if created else 'unchanged'}")
+    note = "" if model["executable"] else " (not executable: stored to be viewed and edited; cases cannot start)"
+    click.echo(f"{model['key']} version {model['version']} {'deployed' if created else 'unchanged'}{note}")
+    for warning in model.get("warnings", []):
+        where = ":".join(str(part) for part in (warning["file"], warning["line"]) if part is not None)
+        element = f" [{warning['element_id']}]" if warning["element_id"] else ""
+        click.echo(f"warning: {where}{element}: {warning['message']}")
 
 
 @click.command("demo")

@@ -25,7 +25,7 @@ from .deadlines import plan_step
 from .engine import ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
-from .process_models import find_model
+from .process_models import find_model, require_executable
 from .form_problems import identity_number_problems, problems_of
 from .personal_data import mask_personal_data, may_read_case, personal_data_view
 from .trail import remember_head, write_case_row
@@ -125,6 +125,7 @@ def start_case(
 def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, version, service_code, applicant_id) -> dict:
     s = uow.session
     model = find_model(s, actor.tenant_id, key, version)
+    require_executable(s, actor.tenant_id, model)
     runtime = ctx.runtimes.get(s, model.id)
     workflow, outcome = ctx.engine.start(runtime, data)
     _check_size(outcome.data)

@@ -17,7 +17,7 @@ from .calendar import WorkingCalendar, script_helpers
 from .connectors import ConnectorRegistry, default_connectors
 from .deadlines import TimingPolicy
 from .engine import CaseEngine, ModelRuntime, WorkflowCache
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .model_parsing import parse_model_files
 from .models import ProcessModel, ProcessModelFile, utcnow
 from .unit_of_work import EventSink, UnitOfWork
@@ -43,6 +43,8 @@ class RuntimeCache:
             .order_by(ProcessModelFile.position)
         ).all()
         parsed = parse_model_files([(f, bytes(c)) for f, c in files], key=model.key)
+        if not parsed.executable:  # start_case refuses these first; never build a runtime of nothing
+            raise Conflict(f"version {model.version} of process model {model.key!r} is not executable")
         return self.put(model_id, parsed, tenant_id=model.tenant_id)
 
     def clear(self) -> None:

@@ -6,19 +6,26 @@
 and a message a designer can act on. Nothing else escapes for bad input: the REST layer
 turns :class:`InvalidModel` into a 422, never a 500.
 
-The work happens in three stages; each stage reports all of its problems at once, and a
-later stage only runs when the earlier ones found nothing (otherwise a file that could not
-be read would cause a cascade of confusing follow-on errors):
+The work happens in three stages, and one answer lists every blocker of every file:
 
-1. *Reading* each file on its own: extension, size, a DOCTYPE check before any XML parser
-   sees the bytes, well-formedness with a hardened lxml parser, the root element, XSD
-   validation (every schema error, not just the first) and JSON form schemas.
-2. *Checking the model as a whole*: choosing the entry process; our own checks of what
-   SpiffWorkflow would only notice late or explain badly (Python syntax of scripts and
-   conditions, sequence-flow ends, call-activity and decision targets, data stores and
-   data associations); then handing the trees to SpiffWorkflow's parser, DMN included.
+1. *Reading* each file on its own: extension (``.bpmn``, ``.bpmn20.xml``, ``.dmn``,
+   ``.json``), size, a DOCTYPE check before any XML parser sees the bytes, well-formedness
+   with a hardened lxml parser, the root element, XSD validation (every schema error, not just
+   the first) and JSON form schemas. A schema violation in the diagram interchange part
+   (BPMNDI, DC, DI) or in a vendor extension is a *warning* (``ParsedModel.warnings``), not a
+   blocker. Only files that cannot be read at all are left out of the later stages.
+2. *Checking the model as a whole*: a model with no executable process (every process
+   ``isExecutable="false"``, or only empty black-box pools) is returned as it is, with
+   ``executable=False``, to be stored and viewed but never started. Otherwise: choosing the
+   entry process; our own checks of what SpiffWorkflow would only notice late or explain badly
+   (Python syntax of scripts and conditions, timer values — plain ISO 8601 text becomes the
+   quoted expression the engine evaluates —, sequence-flow ends, call-activity and decision
+   targets, data stores and data associations); then handing the trees to SpiffWorkflow's
+   parser, DMN included.
 3. *Building specs*: every executable process is built, so that errors SpiffWorkflow only
-   finds lazily surface at deploy time rather than in the middle of a citizen's case.
+   finds lazily surface at deploy time rather than in the middle of a citizen's case. An
+   engine error that only follows from one of ours (same element, or naming the element a
+   reported one refers to, or a whole process with a reported element) is not repeated.
 
 Our own checks look at executable processes only (not ``isExecutable="false"``): a
 documentation-only pool next to the real process is never run, so never nitpicked.
@@ -50,6 +57,7 @@ __all__ = [
     "InvalidModel",
     "ModelProblem",
     "ParsedModel",
+    "is_bpmn_file",
     "parse_model_files",
 ]
 
@@ -75,7 +83,16 @@ DMN_NAMESPACES = {
 }
 
 FORM_EXTENSION = ".json"
-XML_EXTENSIONS = {".bpmn": "bpmn", ".dmn": "dmn"}
+XML_EXTENSIONS = {".bpmn": "bpmn", ".bpmn20.xml": "bpmn", ".dmn": "dmn"}
+"""File name endings of XML files and their kind; ``.bpmn20.xml`` is the Flowable/Activiti convention."""
+
+# Schema violations about elements in these namespaces (the diagram interchange part) do
+# not block deployment: nothing that runs depends on them.
+DI_NAMESPACES = frozenset({
+    "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DC",
+    "http://www.omg.org/spec/DD/20100524/DI",
+})
 
 # Flow nodes: the BPMN elements that become task specs, and so may sit in a lane.
 FLOW_NODE_TAGS = frozenset(
@@ -108,6 +125,8 @@ class ModelProblem:
     line: int | None
     element_id: str | None
     message: str
+    #: False for a warning: reported, but the model deploys.
+    blocking: bool = field(default=True, compare=False)
 
     def as_dict(self) -> dict:
         """The shape of one entry of ``errors.bpmn`` in a 422 response."""
@@ -144,6 +163,13 @@ class ParsedModel:
     subprocess_specs: dict
     forms: dict[str, dict] = field(default_factory=dict)
     lanes: dict[str, str] = field(default_factory=dict)
+    #: False for a model with no process to run (every process ``isExecutable="false"``, or
+    #: only empty black-box pools): stored to be viewed and edited, never started; ``spec``
+    #: is then ``None``.
+    executable: bool = True
+    #: What does not block deployment but a designer should know (schema violations in the
+    #: diagram interchange part or in vendor extensions), located like problems.
+    warnings: list[ModelProblem] = field(default_factory=list)
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -172,41 +198,63 @@ def parse_model_files(files: list[tuple[str, bytes]], key: str | None = None) ->
 
 
 def _parse(files, key: str | None) -> ParsedModel:
-    # Stage 1: read every file on its own.
-    uploads, forms, problems = _read_files(files)
-    if problems:
-        raise _invalid(problems)
+    # Stage 1: read every file on its own. Schema violations do not stop the later stages:
+    # a file that is well-formed XML is checked as a whole too, so that one answer lists
+    # every blocker (only files that cannot be read at all are left out of stage 2).
+    uploads, forms, problems, warnings = _read_files(files)
     bpmn = [u for u in uploads if u.kind == "bpmn"]
     dmn = [u for u in uploads if u.kind == "dmn"]
     if not bpmn:
-        raise InvalidModel([ModelProblem(None, None, None, "no executable process: the upload has no .bpmn file")])
+        if not problems:  # a broken file that may have been the .bpmn is reported as such
+            problems.append(ModelProblem(None, None, None, "no executable process: the upload has no .bpmn file"))
+        raise _invalid(problems)
+
+    model = _Model(uploads)
+    if not _has_executable_process(model, key):
+        # Nothing to run: store it to be viewed and edited, as long as it is valid BPMN.
+        if problems:
+            raise _invalid(problems)
+        key, name = _non_executable_key(model, key)
+        return ParsedModel(
+            key=key, name=name, spec=None, subprocess_specs={}, forms=forms, lanes=_lanes(bpmn),
+            executable=False, warnings=warnings,
+        )
 
     # Stage 2: check the model as a whole and hand it to SpiffWorkflow.
-    model = _Model(uploads)
-    key, problems = _choose_key(model, key)
+    key, found = _choose_key(model, key)
+    problems += found
     problems += (
         _check_sequence_flows(model)
         + _check_expressions(model)
+        + _check_timers(model)
         + _check_call_activities(model)
         + _check_decision_refs(model)
         + _check_data_associations(model)
     )
-    parser = SpiffBpmnParser(validator=BpmnValidator(), dmn_schemas=_usable_dmn_schemas())
+    # Files were XSD-validated in stage 1 (with the reasons kept as warnings or problems);
+    # SpiffWorkflow's own validator would stop at the first violation, also in the diagram part.
+    parser = SpiffBpmnParser(validator=None, dmn_schemas=_usable_dmn_schemas())
+    engine_problems: list[ModelProblem] = []  # what SpiffWorkflow itself says
     for upload in bpmn:
         unsupported = _check_data_stores(upload, parser)
         if unsupported:  # SpiffWorkflow would stop at the first, without saying where
             problems += unsupported
             continue
-        problems += model.guard(lambda u=upload: parser.add_bpmn_xml(u.tree, filename=u.name), upload.name)
+        engine_problems += model.guard(lambda u=upload: parser.add_bpmn_xml(u.tree, filename=u.name), upload.name)
     for upload in dmn:
-        problems += _add_dmn(parser, model, upload)
-    if problems:
-        raise _invalid(problems)
+        engine_problems += _add_dmn(parser, model, upload)
 
     # Stage 3: build every executable process's spec, then the entry process's.
-    problems = _build_all_specs(parser, model)
+    engine_problems += _build_all_specs(parser, model)
+    # SpiffWorkflow's errors often follow from one of ours (a dangling flow becomes "perhaps a
+    # form has the same ID?"): drop those about an element, or inside a process, already reported.
+    reported = {(p.file, p.element_id) for p in problems} | {(p.file, None) for p in problems}
+    problems += [
+        p for p in engine_problems
+        if (p.file, p.element_id) not in reported and not _follows_from_reported(model, p, reported)
+    ]
     if problems:
-        raise _invalid(problems)
+        raise _invalid(_unique(problems))
     entry_file = model.process_file(key)
     result: dict = {}
 
@@ -227,7 +275,81 @@ def _parse(files, key: str | None) -> ParsedModel:
         subprocess_specs=result["subprocess_specs"],
         forms=forms,
         lanes=_lanes(bpmn),
+        warnings=warnings,
     )
+
+
+def _unique(problems: list[ModelProblem]) -> list[ModelProblem]:
+    seen, result = set(), []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            result.append(problem)
+    return result
+
+
+def _follows_from_reported(model: _Model, problem: ModelProblem, reported: set) -> bool:
+    """Whether an engine problem is a follow-on of one of ours: about a whole process that has
+    a reported element, or naming in its message an element a reported element refers to
+    (a dangling flow's missing target becomes "perhaps a form has the same ID? (nowhere)")."""
+    for upload in model.uploads:
+        if upload.name != problem.file or not problem.element_id:
+            continue
+        hits = upload.tree.xpath("//*[@id=$i]", i=problem.element_id)
+        if not hits:
+            continue
+        if hits[0].tag == f"{{{BPMN_NS}}}process":
+            return any((upload.name, e.get("id")) in reported for e in hits[0].iter() if e.get("id"))
+        for f, eid in reported:
+            if f != upload.name or not eid:
+                continue
+            for other in upload.tree.xpath("//*[@id=$i]", i=eid):
+                # (a message naming the problem's own element says nothing about the other one)
+                refs = [v for k, v in other.attrib.items()
+                        if isinstance(k, str) and k.endswith("Ref") and v != problem.element_id]
+                for value in refs:
+                    if len(value) > 1 and re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", problem.message):
+                        return True
+    return False
+
+
+def _has_executable_process(model: _Model, key: str | None) -> bool:
+    """Whether the upload has a process to run: with ``key``, that process; else any process
+    SpiffWorkflow reads as executable that is not an empty (black-box) pool."""
+    if key and key in model.processes:
+        return _spiff_executable(model.processes[key][1])
+    if key:
+        return bool(model.processes)  # an unknown key: _choose_key reports it
+    if not model.processes and not any(
+        u.tree.getroot().find(f".//{{{BPMN_NS}}}participant") is not None for u in model.uploads if u.kind == "bpmn"
+    ):
+        return True  # no process and no pool at all: nothing to store; _choose_key says so
+    return any(_spiff_executable(p) and not _is_empty(p) for _, p in model.processes.values())
+
+
+def _is_empty(process) -> bool:
+    """A process with no flow node: a black-box pool some tools export as ``<process/>``."""
+    return not any(child.tag in FLOW_NODE_TAGS for child in process)
+
+
+def _non_executable_key(model: _Model, key: str | None) -> tuple[str, str]:
+    """The key and name a model with nothing to run is stored under: the given key, else its
+    first process with content, else its first process, else its collaboration (or the
+    definitions) for a file of black-box pools only."""
+    if key:
+        found = model.processes.get(key)
+        element = found[1] if found else None
+        return key, (" ".join((element.get("name") or "").split()) if element is not None else "") or key
+    processes = [p for _, p in model.processes.values()]
+    ordered = [p for p in processes if not _is_empty(p)] + [p for p in processes if _is_empty(p)]
+    for element in ordered:
+        return element.get("id"), " ".join((element.get("name") or "").split()) or element.get("id")
+    first = next(u for u in model.uploads if u.kind == "bpmn")
+    root = first.tree.getroot()
+    element = root.find(f"{{{BPMN_NS}}}collaboration")
+    element = element if element is not None and element.get("id") else root
+    ident = element.get("id") or root.get("id") or PurePath(first.name).name.split(".")[0]
+    return ident, " ".join((element.get("name") or root.get("name") or "").split()) or ident
 
 
 # -- stage 1: reading files -------------------------------------------------------------------
@@ -238,16 +360,28 @@ class _Upload:
     tree: etree._ElementTree
 
 
-def _read_files(files) -> tuple[list[_Upload], dict[str, dict], list[ModelProblem]]:
+def is_bpmn_file(name: str) -> bool:
+    """Whether a file name says BPMN (``.bpmn``, or ``.bpmn20.xml`` as Flowable and Activiti write)."""
+    return _xml_kind(name) == "bpmn"
+
+
+def _xml_kind(name: str) -> str | None:
+    lowered = name.lower()
+    return next((kind for ending, kind in XML_EXTENSIONS.items() if lowered.endswith(ending)), None)
+
+
+def _read_files(files) -> tuple[list[_Upload], dict[str, dict], list[ModelProblem], list[ModelProblem]]:
+    """Uploads that are well-formed XML (schema-valid or not), forms, blocking problems, warnings."""
     uploads: list[_Upload] = []
     forms: dict[str, dict] = {}
     problems: list[ModelProblem] = []
+    warnings: list[ModelProblem] = []
     try:
         entries = list(files or [])
     except TypeError:
         entries = []
     if not entries:
-        return [], {}, [ModelProblem(None, None, None, "no files were uploaded: send at least one .bpmn file")]
+        return [], {}, [ModelProblem(None, None, None, "no files were uploaded: send at least one .bpmn file")], []
 
     for entry in entries:
         try:
@@ -274,9 +408,11 @@ def _read_files(files) -> tuple[list[_Upload], dict[str, dict], list[ModelProble
             )
             continue
         extension = PurePath(name).suffix.lower()
-        if extension in XML_EXTENSIONS:
-            upload, found = _read_xml(name, data, XML_EXTENSIONS[extension])
-            problems += found
+        kind = _xml_kind(name)
+        if kind is not None:
+            upload, found = _read_xml(name, data, kind)
+            problems += [p for p in found if p.blocking]
+            warnings += [p for p in found if not p.blocking]
             if upload is not None:
                 uploads.append(upload)
         elif extension == FORM_EXTENSION:
@@ -289,10 +425,10 @@ def _read_files(files) -> tuple[list[_Upload], dict[str, dict], list[ModelProble
                 ModelProblem(
                     name, None, None,
                     f"unsupported file type {extension or '(no extension)'!r}: "
-                    "upload .bpmn (BPMN 2.0), .dmn (DMN) or .json (form schema) files",
+                    "upload .bpmn or .bpmn20.xml (BPMN 2.0), .dmn (DMN) or .json (form schema) files",
                 )
             )
-    return uploads, forms, problems
+    return uploads, forms, problems, warnings
 
 
 def _safe_xml_parser() -> etree.XMLParser:
@@ -363,7 +499,12 @@ def _read_xml(name: str, data: bytes, kind: str) -> tuple[_Upload | None, list[M
 
 
 def _validated(name: str, kind: str, tree, validator: BpmnValidator) -> tuple[_Upload | None, list[ModelProblem]]:
-    """XSD-validate ``tree``, reporting every error libxml2 finds (SpiffWorkflow stops at the first)."""
+    """XSD-validate ``tree``, reporting every error libxml2 finds (SpiffWorkflow stops at the first).
+
+    The tree is returned even when it violates the schema, so that the model checks run on it
+    too and one answer lists every blocker. A violation about the diagram interchange part
+    (BPMNDI, DC, DI) or a vendor extension element is a warning (``blocking=False``).
+    """
     # The same rewrite SpiffWorkflow applies before validating (bpmn-js writes correlation
     # expressions the schema does not allow), so that we accept exactly what it accepts.
     validator.preprocess(tree)
@@ -372,25 +513,61 @@ def _validated(name: str, kind: str, tree, validator: BpmnValidator) -> tuple[_U
         return _Upload(name, kind, tree), []
     errors = [e for e in schema.error_log if e.level >= etree.ErrorLevels.ERROR]
     problems = []
-    for entry in errors[:MAX_SCHEMA_ERRORS_PER_FILE]:
+    counts = {True: 0, False: 0}  # blocking or not -> violations seen
+    for entry in errors:
         element = _element_of_log_entry(tree, entry)
+        blocking = kind != "bpmn" or not _outside_bpmn_semantics(element, entry.message)
+        counts[blocking] += 1
+        if counts[blocking] > MAX_SCHEMA_ERRORS_PER_FILE:
+            continue
+        message = "schema violation: " + _shorten_namespaces(entry.message)
+        if not blocking:
+            message = "schema violation in the diagram or a vendor extension (does not block deployment): " + (
+                _shorten_namespaces(entry.message)
+            )
         problems.append(
             ModelProblem(
                 name,
                 entry.line or (element.sourceline if element is not None else None),
                 _nearest_id(element),
-                "schema violation: " + _shorten_namespaces(entry.message),
+                message,
+                blocking=blocking,
             )
         )
-    if len(errors) > MAX_SCHEMA_ERRORS_PER_FILE:
-        problems.append(
-            ModelProblem(
-                name, None, None, f"{len(errors) - MAX_SCHEMA_ERRORS_PER_FILE} more schema violations not shown"
+    for blocking, count in counts.items():
+        if count > MAX_SCHEMA_ERRORS_PER_FILE:
+            problems.append(
+                ModelProblem(
+                    name, None, None, f"{count - MAX_SCHEMA_ERRORS_PER_FILE} more schema violations not shown",
+                    blocking=blocking,
+                )
             )
-        )
     if not problems:  # invalid, but libxml2 logged nothing at error level
         problems.append(ModelProblem(name, None, None, "the file does not follow the BPMN/DMN schema"))
-    return None, problems
+    return _Upload(name, kind, tree), problems
+
+
+_VIOLATION_ELEMENT = re.compile(r"^Element '\{([^}]*)\}")
+
+
+def _outside_bpmn_semantics(element, message: str) -> bool:
+    """Whether a schema violation concerns only the diagram interchange part or a vendor
+    extension: the element it names, or one of its ancestors, is in a DI namespace, in a
+    namespace other than BPMN's, or inside ``<extensionElements>``."""
+    match = _VIOLATION_ELEMENT.match(message or "")
+    if match and match.group(1) != BPMN_NS:
+        return True
+    while element is not None:
+        if not isinstance(element.tag, str):
+            element = element.getparent()
+            continue
+        namespace = etree.QName(element).namespace
+        if namespace in DI_NAMESPACES or (namespace and namespace != BPMN_NS and element.getparent() is not None):
+            return True
+        if element.tag == f"{{{BPMN_NS}}}extensionElements":
+            return True
+        element = element.getparent()
+    return False
 
 
 def _read_form(name: str, data: bytes) -> tuple[dict | None, list[ModelProblem]]:
@@ -572,10 +749,64 @@ class _Model:
             exc_line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
             # Some messages embed an lxml element's repr ("<Element {ns}sourceRef at 0x7f..>").
             message = ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", message)
-            return self.problem(exc.file_name or file, exc.id or element_id, _short(message.strip()), exc_line)
+            problem_file, problem_id = exc.file_name or file, exc.id or element_id
+            message = self.actionable(message.strip(), problem_file, problem_id)
+            return self.problem(problem_file, problem_id, _short(message), exc_line)
+        if isinstance(exc, NotImplementedError):
+            message = self.actionable(f"NotImplementedError({exc})", file, element_id)
+            if not message.startswith("NotImplementedError"):
+                return self.problem(file, element_id, _short(message))
         # Anything else is SpiffWorkflow tripping over input it did not expect (a KeyError
         # on a missing attribute, an IndexError on an empty element ...).
         return self.problem(file, element_id, f"the model could not be parsed ({type(exc).__name__}: {_short(exc)})")
+
+    def element(self, file: str | None, element_id: str | None):
+        if not element_id:
+            return None
+        for upload in sorted(self.uploads, key=lambda u: u.name != file):
+            found = upload.tree.xpath("//*[@id=$i]", i=element_id)
+            if found:
+                return found[0]
+        return None
+
+    def actionable(self, message: str, file: str | None, element_id: str | None) -> str:
+        """SpiffWorkflow's message rewritten into what to change and where, when we know it."""
+        element = self.element(file, element_id)
+        kind = _label(element) if element is not None else "element"
+        if message.startswith("Multiple outgoing flows are not supported for tasks of type"):
+            flows = []
+            if element is not None:
+                container = element.getparent()
+                flows = [f.get("id") for f in container.iterfind(f"{{{BPMN_NS}}}sequenceFlow")
+                         if f.get("sourceRef") == element_id]
+            listed = f" ({', '.join(flows)})" if flows else ""
+            return (
+                f"the {kind} has {len(flows) or 'several'} outgoing sequence flows{listed}; only a gateway may "
+                "split the flow: connect the task to one exclusive gateway (with a condition on each of its "
+                "outgoing flows) or a parallel gateway, and the flows to that gateway"
+            )
+        if "Unsupported Catch Event" in message:
+            return (
+                f"the {kind} does not say what it waits for: give it a timer, message, signal, error, "
+                "escalation, conditional or cancel event definition, or remove it"
+            )
+        if message.startswith("A Service Task must have an operator"):
+            return (
+                f"the {kind} names no connector: add <spiffworkflow:serviceTaskOperator id=\"CONNECTOR\" "
+                "resultVariable=\"result\"> to its extensionElements, where the id is the name of a connector "
+                "registered in Redwall (its parameters go in <spiffworkflow:parameters>)"
+            )
+        if message.startswith("There is no support implemented for this task type"):
+            hint = ""
+            if element is not None and etree.QName(element).localname == "complexGateway":
+                hint = ": use an exclusive, inclusive or parallel gateway (with conditions on the outgoing flows)"
+            return f"the {kind} is an element Redwall cannot run{hint or ': replace it with a supported one'}"
+        if message.startswith("Unknown Time Specification"):
+            return (
+                f"the timer of the {kind} has no value: give it a duration (timeDuration), a date (timeDate) "
+                "or a repeating cycle (timeCycle)"
+            )
+        return message
 
     def guard(self, action, file: str | None, element_id: str | None = None) -> list[ModelProblem]:
         """Run ``action``; whatever it raises becomes a located problem."""
@@ -618,6 +849,8 @@ def _choose_key(model: _Model, key: str | None) -> tuple[str | None, list[ModelP
         return None, [ModelProblem(None, None, None, "no executable process: the .bpmn files define no process")]
     marked = [pid for pid, (_, p) in model.processes.items() if p.get("isExecutable") == "true"]
     candidates = marked or [pid for pid, (_, p) in model.processes.items() if _spiff_executable(p)]
+    # Empty (black-box) pools are never an entry point while there is a process with content.
+    candidates = [pid for pid in candidates if not _is_empty(model.processes[pid][1])] or candidates
     if not candidates:
         upload, process = next(iter(model.processes.values()))
         return None, [
@@ -648,7 +881,18 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                     ModelProblem(upload.name, task.sourceline, task.get("id"), "the script task has no script")
                 )
                 continue
-            problems += _syntax(upload.name, task, script.text, "exec", "script")
+            found = _syntax(upload.name, task, script.text, "exec", "script")
+            language = (task.get("scriptFormat") or "").strip()
+            if found and language and "python" not in language.lower():
+                # Not Python, and not meant to be: say so rather than point at a syntax error.
+                found = [
+                    ModelProblem(
+                        upload.name, task.sourceline, task.get("id"),
+                        f"the script task's scriptFormat is {language!r}; Redwall runs Python scripts only — "
+                        "rewrite the script in Python and set scriptFormat to \"python\" (or leave it out)",
+                    )
+                ]
+            problems += found
         for tag in ("preScript", "postScript"):
             for script in root.iter(f"{{{SPIFF_NS}}}{tag}"):
                 if (script.text or "").strip():
@@ -662,6 +906,129 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                 # eval() strips leading spaces and tabs; ast.parse does not.
                 problems += _syntax(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition")
     return problems
+
+
+_ISO_NUMBER = r"\d+(?:[.,]\d+)?"
+ISO_DURATION = re.compile(
+    rf"^P(?=[\dT])(?:{_ISO_NUMBER}Y)?(?:{_ISO_NUMBER}M)?(?:{_ISO_NUMBER}W)?(?:{_ISO_NUMBER}D)?"
+    rf"(?:T(?=\d)(?:{_ISO_NUMBER}H)?(?:{_ISO_NUMBER}M)?(?:{_ISO_NUMBER}S)?)?$",
+    re.IGNORECASE,
+)
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T.*)?$", re.IGNORECASE)
+ISO_CYCLE = re.compile(r"^R\d*/\S+$", re.IGNORECASE)
+# A bare word that starts like an ISO 8601 value (P…, R3/…, 2026-…) is a mistyped one, not a
+# Python variable that happens to be called P5X.
+_LOOKS_ISO = re.compile(r"^(?:P\d|PT|R\d*/|\d{4}-)", re.IGNORECASE)
+
+TIMER_KINDS = {
+    "timeDuration": ("an ISO 8601 duration such as PT5S, P3D or PT1H30M", "duration"),
+    "timeDate": ("an ISO 8601 date and time such as 2026-12-01T09:00:00+08:00", "date"),
+    "timeCycle": ("an ISO 8601 repeating interval such as R3/PT10M", "cycle"),
+}
+
+
+def _iso_value_error(kind: str, value: str) -> str | None:
+    """Why ``value`` is not a valid timer value of this kind, as SpiffWorkflow reads it; None if it is."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    value = value.strip()
+    try:
+        if kind == "duration":
+            if not ISO_DURATION.match(value):
+                return "not an ISO 8601 duration"
+            TimerEventDefinition.parse_iso_duration(value)
+        elif kind == "date":
+            if not ISO_DATE.match(value):
+                return "not an ISO 8601 date"
+            TimerEventDefinition.get_datetime(value)
+        else:
+            if not ISO_CYCLE.match(value):
+                return "not an ISO 8601 repeating interval (R<n>/<duration>)"
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception as exc:  # noqa: BLE001 - ValueError, KeyError, AttributeError ... from the parsers
+        return _short(exc, 120) or type(exc).__name__
+    return None
+
+
+def _iso_kind(value: str) -> str | None:
+    if ISO_DURATION.match(value):
+        return "duration"
+    if ISO_CYCLE.match(value):
+        return "cycle"
+    if ISO_DATE.match(value):
+        return "date"
+    return None
+
+
+def _check_timers(model: _Model) -> list[ModelProblem]:
+    """Timer values as modelling tools write them, and as Redwall's engine evaluates them.
+
+    SpiffWorkflow evaluates a timer's text as a Python expression, so ``PT5S`` written as plain
+    text (what every modelling tool writes) is a name that is never defined and the timer
+    never fires. A plain ISO 8601 duration, date or repeating interval is therefore turned into
+    the quoted expression it means (in the parsed tree only; the stored file is unchanged);
+    a quoted constant is checked as that value; any other Python expression is evaluated when
+    the timer starts. A value that is none of these is refused here, with its line.
+    """
+    problems = []
+    for upload, process in model.executable_processes():
+        for definition in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+            owner = _nearest_with_id(definition.getparent())
+            owner = definition if owner is None else owner
+            values = [child for child in definition if etree.QName(child).localname in TIMER_KINDS]
+            if not values:
+                problems.append(
+                    ModelProblem(
+                        upload.name, definition.sourceline, owner.get("id"),
+                        "the timer has no value: give it a duration (timeDuration), a date (timeDate) or "
+                        "a repeating cycle (timeCycle)",
+                    )
+                )
+                continue
+            for value in values:
+                problem = _check_timer_value(upload.name, owner, value)
+                if problem is not None:
+                    problems.append(problem)
+    return problems
+
+
+def _check_timer_value(file: str, owner, value) -> ModelProblem | None:
+    tag = etree.QName(value).localname
+    expected, kind = TIMER_KINDS[tag]
+    text = (value.text or "").strip()
+    line = value.sourceline or owner.sourceline
+
+    def refuse(reason: str) -> ModelProblem:
+        excerpt = text if len(text) <= 60 else text[:59] + "…"
+        return ModelProblem(
+            file, line, owner.get("id"),
+            f"the timer's {tag} {excerpt!r} {reason}; write {expected} as plain text, "
+            "or a Python expression that gives one (e.g. a quoted value or a variable)",
+        )
+
+    if not text:
+        return refuse("is empty")
+    iso = _iso_kind(text)
+    if iso is not None:
+        reason = _iso_value_error(kind, text) if iso == kind else f"is an ISO 8601 {iso}, not a {kind}"
+        if reason:
+            return refuse(f"is not valid ({reason})")
+        value.text = repr(text)  # what the engine evaluates: the quoted value
+        return None
+    if _LOOKS_ISO.match(text) and text.isidentifier():
+        return refuse("is not valid ISO 8601")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return refuse("is neither ISO 8601 nor a Python expression")
+    if isinstance(tree.body, ast.Constant):
+        constant = tree.body.value
+        if not isinstance(constant, str):
+            return refuse("is a constant that is not text")
+        reason = _iso_value_error(kind, constant)
+        if reason:
+            return refuse(f"is not valid ({reason})")
+    return None
 
 
 def _syntax(file: str, element, source: str, mode: str, what: str) -> list[ModelProblem]:
@@ -683,6 +1050,15 @@ def _syntax(file: str, element, source: str, mode: str, what: str) -> list[Model
         message += "; this looks like JUEL (Camunda 7) — write the expression in Python"
     elif excerpt.startswith("="):
         message += "; this looks like FEEL (Camunda 8) — write the expression in Python"
+    elif "getDataObject" in excerpt or re.search(r"\b[a-z]+:[A-Za-z]+\(", excerpt):
+        message += (
+            "; this looks like XPath (bpmn:getDataObject) — write the expression in Python on the case data, "
+            "e.g. approved == True or clarified == 'yes'"
+        )
+    elif re.search(r"[^=!<>]=[^=]", excerpt) and mode == "eval":
+        message += "; to compare, write == (and names without spaces, e.g. service_level == 'Premium')"
+    elif mode == "eval" and re.search(r"[A-Za-z] [A-Za-z]+ *(==|!=|<|>)", excerpt):
+        message += "; a name cannot contain spaces: write it as in the case data, e.g. service_level"
     return [ModelProblem(file, element.sourceline, element.get("id"), message)]
 
 
@@ -893,6 +1269,9 @@ def _build_all_specs(parser: SpiffBpmnParser, model: _Model) -> list[ModelProble
             return problems
         for pid in pending:
             attempted.add(pid)
+            found = model.processes.get(pid)
+            if found is not None and _is_empty(found[1]):
+                continue  # a black-box pool: nothing to build, nothing will run it
             problems += model.guard(lambda pid=pid: parser.get_spec(pid), model.process_file(pid), pid)
 
 
@@ -997,6 +1376,13 @@ def _caused_by(exc: BaseException, kind: type) -> bool:
 def _spiff_executable(process) -> bool:
     # SpiffWorkflow's own reading of the attribute: absent means executable.
     return process.get("isExecutable", "true") == "true"
+
+
+def _label(element) -> str:
+    """How a message names an element: its BPMN type, id and name (``userTask 'review' (Review)``)."""
+    kind = etree.QName(element).localname if isinstance(element.tag, str) else "element"
+    name = " ".join((element.get("name") or "").split())
+    return f"{kind} {element.get('id')!r}" + (f" ({name})" if name else "")
 
 
 def _nearest_with_id(element):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -152,6 +153,8 @@ class ProcessModel(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    #: False: stored to be viewed and edited, never started (no executable process in it).
+    executable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     files: Mapped[list[ProcessModelFile]] = relationship(
         back_populates="model", cascade="all, delete-orphan", order_by="ProcessModelFile.position"

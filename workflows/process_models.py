@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from .accounts import Actor
 from .context import EngineContext
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .model_parsing import InvalidModel, parse_model_files
+from .model_parsing import InvalidModel, is_bpmn_file, parse_model_files
 from .models import ProcessModel, ProcessModelFile
 
 DEPLOY_ROLES = ("designer", "admin")
@@ -24,7 +24,7 @@ def model_view(model: ProcessModel) -> dict:
         "checksum": model.checksum,
         "deployed_at": model.deployed_at,
         "deployed_by": model.deployed_by,
-        "executable": True,
+        "executable": bool(model.executable),
     }
 
 
@@ -45,7 +45,10 @@ def deploy_model(
 
     Returns ``(model, created)``: content identical to the latest version gives that
     version back with ``created=False``. Invalid files raise :class:`InvalidInput` with
-    ``errors["bpmn"]`` listing each problem (file, line, element id, message).
+    ``errors["bpmn"]`` listing each problem (file, line, element id, message). A model with
+    no executable process is stored with ``executable: false`` (never started). The answer's
+    ``warnings`` lists what does not block deployment (schema violations in the diagram part
+    or vendor extensions), in the shape of the problems.
     """
     if not actor.has_role(*DEPLOY_ROLES):
         raise Forbidden("only designers and admins deploy process models")
@@ -61,6 +64,7 @@ def deploy_model(
             {"bpmn": [p.as_dict() for p in exc.problems]},
         ) from None
     checksum = checksum_of(files)
+    warnings = [p.as_dict() for p in parsed.warnings]
     with ctx.unit_of_work() as uow:
         s = uow.session
         latest = s.scalar(
@@ -70,7 +74,7 @@ def deploy_model(
             .limit(1)
         )
         if latest is not None and latest.checksum == checksum:
-            return model_view(latest), False
+            return {**model_view(latest), "warnings": warnings}, False
         model = ProcessModel(
             tenant_id=actor.tenant_id,
             key=parsed.key,
@@ -79,6 +83,7 @@ def deploy_model(
             checksum=checksum,
             deployed_at=ctx.clock(),
             deployed_by=actor.username,
+            executable=parsed.executable,
         )
         model.files = [
             ProcessModelFile(position=i, filename=name, content=content) for i, (name, content) in enumerate(files)
@@ -91,11 +96,15 @@ def deploy_model(
         view = model_view(model)
         uow.record(
             "model.deployed", actor.tenant_id, actor=actor.username, at=model.deployed_at,
-            data={"key": model.key, "version": model.version, "checksum": checksum, "files": names},
+            data={
+                "key": model.key, "version": model.version, "checksum": checksum, "files": names,
+                "executable": parsed.executable,
+            },
         )
         uow.commit()
-    ctx.runtimes.put(view["id"], parsed, tenant_id=actor.tenant_id)
-    return view, True
+    if parsed.executable:
+        ctx.runtimes.put(view["id"], parsed, tenant_id=actor.tenant_id)
+    return {**view, "warnings": warnings}, True
 
 
 def list_models(ctx: EngineContext, actor: Actor) -> list[dict]:
@@ -129,7 +138,7 @@ def model_versions(ctx: EngineContext, actor: Actor, key: str) -> list[dict]:
 
 
 _MODELS = ProcessModel.__table__
-_MODEL_REF = (_MODELS.c.id, _MODELS.c.key, _MODELS.c.version)
+_MODEL_REF = (_MODELS.c.id, _MODELS.c.key, _MODELS.c.version, _MODELS.c.executable)
 # Built once: starting a case looks its model up on every call.
 _LATEST_MODEL = (
     select(*_MODEL_REF)
@@ -145,7 +154,7 @@ _MODEL_VERSION = select(*_MODEL_REF).where(
 
 
 def find_model(session, tenant_id: int, key: str, version: int | None = None):
-    """``(id, key, version)`` of the latest or the given version of ``key`` in the tenant."""
+    """``(id, key, version, executable)`` of the latest or the given version of ``key`` in the tenant."""
     params = {"tenant_id": tenant_id, "key": key}
     if version is None:
         row = session.connection().execute(_LATEST_MODEL, params).one_or_none()
@@ -160,9 +169,30 @@ def model_xml(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple
     """The BPMN file that defines ``key`` in that version: ``(filename, content)``."""
     with ctx.unit_of_work() as uow:
         model = uow.session.get(ProcessModel, find_model(uow.session, actor.tenant_id, key, version).id)
-        bpmn_files = [f for f in model.files if f.filename.lower().endswith(".bpmn")]
+        bpmn_files = [f for f in model.files if is_bpmn_file(f.filename)]
         marker = f'id="{key}"'.encode()
         for f in bpmn_files:
             if marker in f.content:
                 return f.filename, bytes(f.content)
         return bpmn_files[0].filename, bytes(bpmn_files[0].content)
+
+
+def require_executable(session, tenant_id: int, model_row) -> None:
+    """Refuse (409) to start a case of a version stored with nothing to run."""
+    if model_row.executable:
+        return
+    latest_executable = session.connection().execute(
+        select(_MODELS.c.version)
+        .where(_MODELS.c.tenant_id == tenant_id, _MODELS.c.key == model_row.key, _MODELS.c.executable.is_(True))
+        .order_by(_MODELS.c.version.desc())
+        .limit(1)
+    ).scalar()
+    hint = (
+        f"; version {latest_executable} is executable: start that version"
+        if latest_executable is not None
+        else "; mark its process executable (isExecutable=\"true\") and deploy it again"
+    )
+    raise Conflict(
+        f"version {model_row.version} of process model {model_row.key!r} is not executable "
+        f"(it was stored to be viewed and edited, no process in it can run){hint}"
+    )

@@ -64,7 +64,11 @@ class ProcessModelSchema(Schema):
     checksum = fields.String()
     deployed_at = LocalDateTime()
     deployed_by = fields.String(allow_none=True)
-    executable = fields.Boolean()
+    executable = fields.Boolean(metadata={"description": "false: stored to be viewed and edited; starting a case is refused (409)"})
+    warnings = fields.List(
+        fields.Dict(),
+        metadata={"description": "deploy answer only: what does not block deployment (file, line, element_id, message)"},
+    )
 
 
 class ProcessModelList(Schema):

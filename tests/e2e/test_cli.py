@@ -33,6 +33,21 @@ def test_deploy_command(app):
     assert "version 1 unchanged" in result.output
 
 
+def test_deploy_command_says_when_a_model_cannot_run_and_what_it_warns(app, tmp_path):
+    from tests.e2e.test_designer_uploads import NOT_EXECUTABLE
+    from tests.unit.test_model_parsing import DI_AND_VENDOR
+
+    runner = app.test_cli_runner()
+    (tmp_path / "leave.bpmn").write_bytes(NOT_EXECUTABLE)
+    result = runner.invoke(args=["deploy", "--tenant", "xichangan", str(tmp_path / "leave.bpmn")])
+    assert result.exit_code == 0, result.output
+    assert "leave_request version 1 deployed (not executable: stored to be viewed and edited" in result.output
+    (tmp_path / "di.bpmn20.xml").write_bytes(DI_AND_VENDOR)
+    result = runner.invoke(args=["deploy", "--tenant", "xichangan", str(tmp_path / "di.bpmn20.xml")])
+    assert result.exit_code == 0 and "proc version 1 deployed\n" in result.output, result.output
+    assert "warning: di.bpmn20.xml:" in result.output and "[shape_work]" in result.output
+
+
 def test_demo_loads_users_and_models_idempotently(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])

@@ -24,8 +24,11 @@ def miwg_files():
 
 @pytest.mark.skipif(not MIWG.is_dir(), reason=f"the MIWG reference models are not at {MIWG}")
 def test_every_miwg_model_gets_201_or_a_precise_422(api):
+    from tests.unit.test_model_parsing import MIWG_EXPECTED
+
     outcomes = {}
     for path in miwg_files():
+        expected = MIWG_EXPECTED[path.name]
         r = api.deploy("designer1", [(path.name, path.read_bytes())])
         assert r.status_code in (201, 422), (path.name, r.status_code, r.get_data(as_text=True)[:500])
         if r.status_code == 422:
@@ -35,8 +38,92 @@ def test_every_miwg_model_gets_201_or_a_precise_422(api):
             for problem in problems:
                 assert problem["file"] == path.name and problem["message"]
                 assert set(problem) == {"file", "line", "element_id", "message"}
-        outcomes[path.name] = r.status_code
-    assert len(outcomes) == len(miwg_files()) >= 20
+            assert sorted(p["line"] for p in problems) == expected[1], path.name
+        else:
+            body = r.get_json()
+            assert (body["executable"], body["key"]) == expected[1:], path.name
+            xml = api.get(f"/api/process-models/{body['key']}/versions/{body['version']}/xml", "designer1")
+            assert xml.status_code == 200 and xml.data == path.read_bytes()
+        outcomes[path.name] = (r.status_code, r.status_code == 201 and r.get_json()["executable"])
+    tally = {o: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())}
+    assert tally == {(201, True): 1, (201, False): 10, (422, False): 10}
+
+
+NOT_EXECUTABLE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="leave_request" name="Leave request (documentation)" isExecutable="false">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>
+    <bpmn:userTask id="t1" name="Approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_model_that_cannot_run_is_stored_viewable_and_refuses_to_start(api):
+    r = api.deploy("designer1", [("leave.bpmn", NOT_EXECUTABLE)])
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert (body["key"], body["version"], body["executable"], body["warnings"]) == ("leave_request", 1, False, [])
+    assert body["name"] == "Leave request (documentation)"
+    [listed] = [m for m in api.get("/api/process-models", "designer1").get_json()["items"] if m["key"] == "leave_request"]
+    assert listed["executable"] is False
+    assert api.get("/api/process-models/leave_request", "designer1").get_json()["items"][0]["executable"] is False
+    xml = api.get("/api/process-models/leave_request/versions/1/xml", "designer1")
+    assert xml.status_code == 200 and xml.data == NOT_EXECUTABLE
+
+    started = api.post("/api/process-models/leave_request/instances", "admin1", json={"data": {}})
+    error = assert_error_shape(started, 409)
+    assert "not executable" in error["message"] and "isExecutable" in error["message"]
+
+    # The same content again: the same version, still not executable.
+    again = api.deploy("designer1", [("leave.bpmn", NOT_EXECUTABLE)])
+    assert again.status_code == 200 and again.get_json()["executable"] is False
+
+    # Made executable, it is version 2 and starts; version 1 still refuses and names version 2.
+    runnable = NOT_EXECUTABLE.replace(b'isExecutable="false"', b'isExecutable="true"')
+    v2 = api.deploy("designer1", [("leave.bpmn", runnable)])
+    assert v2.status_code == 201 and (v2.get_json()["version"], v2.get_json()["executable"]) == (2, True)
+    assert api.post("/api/process-models/leave_request/instances", "admin1", json={"data": {}}).status_code == 201
+    old = api.post("/api/process-models/leave_request/instances", "admin1", json={"data": {}, "version": 1})
+    assert "version 2 is executable" in assert_error_shape(old, 409)["message"]
+
+
+def test_every_blocker_of_every_file_in_one_422(api):
+    schema_broken = NOT_EXECUTABLE.replace(b'isExecutable="false"', b'isExecutable="true"').replace(
+        b'<bpmn:userTask id="t1" name="Approve"/>', b'<bpmn:userTask id="t1" colour="red"/>'
+    ).replace(b'targetRef="e"/>', b'targetRef="e"><bpmn:conditionExpression>${ok}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    timer = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d2" targetNamespace="t">
+  <bpmn:process id="other" isExecutable="true">
+    <bpmn:startEvent id="s2"><bpmn:timerEventDefinition>
+      <bpmn:timeDuration>5 minutes</bpmn:timeDuration>
+    </bpmn:timerEventDefinition></bpmn:startEvent>
+    <bpmn:sequenceFlow id="g1" sourceRef="s2" targetRef="e2"/>
+    <bpmn:endEvent id="e2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    r = api.deploy("designer1", [("a.bpmn", schema_broken), ("b.bpmn", timer)], key="leave_request")
+    problems = assert_error_shape(r, 422)["errors"]["bpmn"]
+    found = {(p["file"], p["element_id"], p["line"]) for p in problems}
+    assert found == {("a.bpmn", "t1", 6), ("a.bpmn", "f2", 7), ("b.bpmn", "s2", 5)}, problems
+
+
+def test_diagram_violations_come_back_as_warnings(api):
+    from tests.unit.test_model_parsing import DI_AND_VENDOR
+
+    r = api.deploy("designer1", [("di.bpmn20.xml", DI_AND_VENDOR)])
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["executable"] is True and len(body["warnings"]) >= 3
+    for warning in body["warnings"]:
+        assert set(warning) == {"file", "line", "element_id", "message"} and warning["file"] == "di.bpmn20.xml"
+    xml = api.get(f"/api/process-models/proc/versions/{body['version']}/xml", "designer1")
+    assert xml.status_code == 200 and xml.data == DI_AND_VENDOR
+    assert "di.bpmn20.xml" in xml.headers["Content-Disposition"]
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -1,0 +1,28 @@
+"""process_models.executable: models with nothing to run are stored too
+
+A model whose processes are all ``isExecutable="false"`` (or only empty black-box pools)
+is stored as a version that can be viewed and edited but never started (issue 12). Every
+version deployed before was executable, hence the server default.
+
+Revision ID: 0011
+Revises: 0010 (the lead re-chains it after the other branches' migrations when merging)
+Create Date: 2026-11-29
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('process_models', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('executable', sa.Boolean(), server_default=sa.true(), nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('process_models', schema=None) as batch_op:
+        batch_op.drop_column('executable')
