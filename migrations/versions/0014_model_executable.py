@@ -4,16 +4,16 @@ A model whose processes are all ``isExecutable="false"`` (or only empty black-bo
 is stored as a version that can be viewed and edited but never started (issue 12). Every
 version deployed before was executable, hence the server default.
 
-Revision ID: 0011
-Revises: 0010 (the lead re-chains it after the other branches' migrations when merging)
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
