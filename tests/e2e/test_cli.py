@@ -38,6 +38,7 @@ def test_deploy_command_says_when_a_model_cannot_run_and_what_it_warns(app, tmp_
     from tests.unit.test_model_parsing import DI_AND_VENDOR
 
     runner = app.test_cli_runner()
+    assert runner.invoke(args=["tenants", "add", "xichangan", "--name", "西长安街街道"]).exit_code == 0
     (tmp_path / "leave.bpmn").write_bytes(NOT_EXECUTABLE)
     result = runner.invoke(args=["deploy", "--tenant", "xichangan", str(tmp_path / "leave.bpmn")])
     assert result.exit_code == 0, result.output
