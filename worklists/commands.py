@@ -16,49 +16,20 @@ from __future__ import annotations
 from workflows.accounts import Actor
 from workflows.cases import OPEN_TASK_STATUSES
 from workflows.context import EngineContext
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import handling
 from .access import has_worklist, may_see, may_work, require_worklist, supervises
-from .repository import MAX_ID, TaskRecord, task_item
-from .unit_of_work import SqlTaskUnitOfWork, TaskUnitOfWork
+from .repository import MAX_ID
+from .task_changes import answer as _answer
+from .task_changes import change as _change
+from .task_changes import check_version as _check_version
+from .task_changes import record as _record
+from .task_changes import unit as _unit
+from .task_changes import visible as _visible
+from .unit_of_work import TaskUnitOfWork
 
 MAX_COMMENT = 2000
-
-
-def _unit(ctx: EngineContext, uow: TaskUnitOfWork | None) -> TaskUnitOfWork:
-    return uow if uow is not None else SqlTaskUnitOfWork(ctx)
-
-
-def _visible(uow: TaskUnitOfWork, actor: Actor, task_id: int) -> TaskRecord:
-    require_worklist(actor)
-    task = uow.tasks.get(actor.tenant_id, task_id)
-    if task is None or not may_see(actor, task):
-        raise NotFound(f"task {task_id} does not exist")
-    return task
-
-
-def _check_version(task: TaskRecord, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != task.version:
-        raise StaleWrite(f"task {task.id} has changed since you read it (now version {task.version})")
-
-
-def _change(uow: TaskUnitOfWork, task: TaskRecord, **values) -> TaskRecord:
-    changed = uow.tasks.change(task, **values)
-    if changed is None:
-        raise Conflict("someone else changed the task at the same time; reload it and try again")
-    return changed
-
-
-def _answer(uow: TaskUnitOfWork, task: TaskRecord) -> dict:
-    return task_item(task, uow.tasks.case_number(task.case_id))
-
-
-def _record(uow: TaskUnitOfWork, ctx: EngineContext, kind: str, actor: Actor, task: TaskRecord, **data) -> None:
-    uow.record(
-        kind, task.tenant_id, case_id=task.case_id, task_id=task.id, actor=actor.username, at=ctx.clock(),
-        data={k: v for k, v in data.items() if v is not None},
-    )
 
 
 def _comment(comment: str | None) -> str | None:
