@@ -196,3 +196,16 @@ def test_deploying_needs_the_csrf_header(app, actors):
     browser.sign_in("designer1")
     answer = _post_json(browser, "/studio/new/deploy", {"key": "doc_only", "xml": NOT_EXECUTABLE}, csrf=False)
     assert answer.status_code == 400
+
+
+def test_warnings_come_back_to_the_page_with_the_stored_version(app, actors):
+    from tests.unit.test_model_parsing import DI_AND_VENDOR
+
+    browser = Browser(app)
+    browser.sign_in("designer1")
+    browser.get("/studio")
+    answer = _post_json(browser, "/studio/new/deploy", {"key": "proc", "xml": DI_AND_VENDOR.decode()})
+    assert answer.status_code == 201, browser.text(answer)[:300]
+    body = answer.get_json()
+    assert body["executable"] is True and len(body["warnings"]) >= 3
+    assert all(w["file"] == "proc.bpmn" and w["line"] for w in body["warnings"])
