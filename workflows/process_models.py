@@ -183,6 +183,34 @@ def model_files(ctx: EngineContext, actor: Actor, key: str, version: int) -> lis
         return [(f.filename, bytes(f.content)) for f in sorted(model.files, key=lambda f: f.position)]
 
 
+def studio_version(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple[dict, dict]:
+    """``(model, shown)``: the key's entry of :func:`model_catalogue` and its version ``version``."""
+    model = next((m for m in model_catalogue(ctx, actor) if m["key"] == key), None)
+    shown = next((v for v in (model or {}).get("versions", []) if v["version"] == version), None)
+    if shown is None:
+        raise NotFound(f"no process model {key!r} version {version}")
+    return model, shown
+
+
+def deploy_new_model(ctx: EngineContext, actor: Actor, key: str, bpmn_xml: bytes) -> tuple[dict, bool]:
+    """Deploy a model drawn from scratch as version 1 of a key nobody uses yet. A key that exists
+    is refused (409): its next version is made from one of its versions, with its forms."""
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins deploy process models")
+    with ctx.unit_of_work() as uow:
+        if find_model_or_none(uow.session, actor.tenant_id, key) is not None:
+            raise Conflict(f"a process model {key!r} exists already: open its latest version to deploy the next one",
+                           {"key": ["already used by a deployed model"]})
+    return deploy_model(ctx, actor, [(f"{key}.bpmn", bpmn_xml)], key=key)
+
+
+def find_model_or_none(session, tenant_id: int, key: str):
+    try:
+        return find_model(session, tenant_id, key)
+    except NotFound:
+        return None
+
+
 def deploy_edited_version(
     ctx: EngineContext, actor: Actor, key: str, version: int, bpmn_xml: bytes
 ) -> tuple[dict, bool]:

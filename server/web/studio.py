@@ -12,13 +12,14 @@ import re
 from flask import current_app, g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
+from workflows.errors import Forbidden, InvalidInput, RedwallError
 from workflows.process_models import (
     DEPLOY_ROLES,
     deploy_edited_version,
-    deploy_model,
+    deploy_new_model,
     model_catalogue,
     model_xml,
+    studio_version,
 )
 
 from ..errors import STATUS_OF, error_response
@@ -51,11 +52,7 @@ def home():
 def modeler(key: str, version: int):
     _require_designer()
     g.allow_inline_styles = True  # bpmn-js styles the SVG it draws
-    versions = {m["key"]: m for m in model_catalogue(ctx(), g.actor)}
-    model = versions.get(key)
-    shown = next((v for v in (model or {}).get("versions", []) if v["version"] == version), None)
-    if shown is None:
-        raise NotFound(f"no process model {key!r} version {version}")
+    model, shown = studio_version(ctx(), g.actor, key, version)
     return render_template(
         "studio/modeler.html", model=model, shown=shown, latest=model["versions"][0]["version"],
         source_url=url_for("studio.source", key=key, version=version),
@@ -107,7 +104,7 @@ def deploy_new():
                 "(at most 100 characters)", {"key": ["not a valid process key"]})
         key = key.strip()
         xml = _posted_xml()
-        model, created = deploy_model(ctx(), g.actor, [(f"{key}.bpmn", xml)], key=key)
+        model, created = deploy_new_model(ctx(), g.actor, key, xml)
     except (RedwallError, HTTPException) as exc:
         return _json_error(exc)
     return _deployed(model, created)

@@ -209,3 +209,18 @@ def test_warnings_come_back_to_the_page_with_the_stored_version(app, actors):
     body = answer.get_json()
     assert body["executable"] is True and len(body["warnings"]) >= 3
     assert all(w["file"] == "proc.bpmn" and w["line"] for w in body["warnings"])
+
+
+def test_a_new_model_under_a_key_in_use_is_refused_and_the_model_keeps_its_forms(app, ctx, actors):
+    from workflows.process_models import model_files as stored_files
+
+    browser = Browser(app)
+    browser.sign_in("designer1")
+    browser.get("/studio")
+    xml = NOT_EXECUTABLE.replace('id="doc_only"', f'id="{CIVIL}"')
+    answer = _post_json(browser, "/studio/new/deploy", {"key": CIVIL, "xml": xml})
+    assert answer.status_code == 409 and answer.get_json()["errors"]["key"], browser.text(answer)[:300]
+    from workflows.process_models import model_versions
+
+    assert len(stored_files(ctx, actors["designer1"], CIVIL, 1)) > 1
+    assert [m["version"] for m in model_versions(ctx, actors["designer1"], CIVIL)] == [1]
