@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .accounts import Actor
 from .context import EngineContext
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model_parsing import InvalidModel, is_bpmn_file, parse_model_files
-from .models import ProcessModel, ProcessModelFile
+from .models import Case, ProcessModel, ProcessModelFile
 
 DEPLOY_ROLES = ("designer", "admin")
 
@@ -135,6 +135,91 @@ def model_versions(ctx: EngineContext, actor: Actor, key: str) -> list[dict]:
         if not rows:
             raise NotFound(f"no process model {key!r}")
         return [model_view(m) for m in rows]
+
+
+#: Statuses of a case that still runs on its model version (not ended).
+RUNNING_CASE_STATUSES = ("open", "waiting_applicant")
+
+
+def model_catalogue(ctx: EngineContext, actor: Actor) -> list[dict]:
+    """Every process key of the tenant with all its versions, newest first, and per version how
+    many cases still run on it (``running_cases``) and how many were ever started (``cases``).
+    Designers and admins only: it is the studio's list."""
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins see the studio's models")
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        counts = {
+            model_id: (total, running or 0)
+            for model_id, total, running in s.execute(
+                select(
+                    Case.model_id,
+                    func.count(Case.id),
+                    func.sum(case((Case.status.in_(RUNNING_CASE_STATUSES), 1), else_=0)),
+                )
+                .where(Case.tenant_id == actor.tenant_id)
+                .group_by(Case.model_id)
+            )
+        }
+        rows = s.scalars(
+            select(ProcessModel)
+            .where(ProcessModel.tenant_id == actor.tenant_id)
+            .order_by(ProcessModel.key, ProcessModel.version.desc())
+        )
+        catalogue: dict[str, dict] = {}
+        for m in rows:
+            total, running = counts.get(m.id, (0, 0))
+            entry = catalogue.setdefault(m.key, {"key": m.key, "name": m.name, "versions": []})
+            entry["versions"].append({**model_view(m), "cases": int(total), "running_cases": int(running)})
+        return list(catalogue.values())
+
+
+def model_files(ctx: EngineContext, actor: Actor, key: str, version: int) -> list[tuple[str, bytes]]:
+    """All files of one version in upload order (BPMN, DMN, forms): what the studio redeploys."""
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins open models in the studio")
+    with ctx.unit_of_work() as uow:
+        model = uow.session.get(ProcessModel, find_model(uow.session, actor.tenant_id, key, version).id)
+        return [(f.filename, bytes(f.content)) for f in sorted(model.files, key=lambda f: f.position)]
+
+
+def studio_version(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple[dict, dict]:
+    """``(model, shown)``: the key's entry of :func:`model_catalogue` and its version ``version``."""
+    model = next((m for m in model_catalogue(ctx, actor) if m["key"] == key), None)
+    shown = next((v for v in (model or {}).get("versions", []) if v["version"] == version), None)
+    if shown is None:
+        raise NotFound(f"no process model {key!r} version {version}")
+    return model, shown
+
+
+def deploy_new_model(ctx: EngineContext, actor: Actor, key: str, bpmn_xml: bytes) -> tuple[dict, bool]:
+    """Deploy a model drawn from scratch as version 1 of a key nobody uses yet. A key that exists
+    is refused (409): its next version is made from one of its versions, with its forms."""
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins deploy process models")
+    with ctx.unit_of_work() as uow:
+        if find_model_or_none(uow.session, actor.tenant_id, key) is not None:
+            raise Conflict(f"a process model {key!r} exists already: open its latest version to deploy the next one",
+                           {"key": ["already used by a deployed model"]})
+    return deploy_model(ctx, actor, [(f"{key}.bpmn", bpmn_xml)], key=key)
+
+
+def find_model_or_none(session, tenant_id: int, key: str):
+    try:
+        return find_model(session, tenant_id, key)
+    except NotFound:
+        return None
+
+
+def deploy_edited_version(
+    ctx: EngineContext, actor: Actor, key: str, version: int, bpmn_xml: bytes
+) -> tuple[dict, bool]:
+    """Deploy the BPMN of ``key`` version ``version`` as edited in the studio, together with that
+    version's other files (forms, DMN, further BPMN) unchanged: the next version, checked by
+    :func:`deploy_model` exactly as an upload through the API is."""
+    filename, _ = model_xml(ctx, actor, key, version)
+    files = [(name, bpmn_xml if name == filename else content) for name, content in model_files(ctx, actor, key, version)]
+    return deploy_model(ctx, actor, files, key=key)
 
 
 _MODELS = ProcessModel.__table__

@@ -19,7 +19,7 @@ NAVIGATION = (
     ("window.home", _l("Intake window"), ("intake", "admin"), "w"),
     ("inbox.home", _l("Inbox"), ("clerk", "intake", "supervisor", "admin"), "i"),
     ("supervision_desk.dashboard", _l("Supervision"), ("supervisor", "admin"), "s"),
-    ("homes.studio", _l("Process studio"), ("designer", "admin"), "d"),
+    ("studio.home", _l("Process studio"), ("designer", "admin"), "d"),
     ("audit_pages.home", _l("Audit"), ("auditor", "admin"), "a"),
     ("ops_pages.home", _l("Operations"), ("admin",), "o"),
     ("emergency_pages.board", _l("Emergencies"), ("clerk", "supervisor", "admin"), "e"),
@@ -29,7 +29,7 @@ HOME_OF_ROLE = {
     "intake": "window.home",
     "clerk": "inbox.home",
     "supervisor": "supervision_desk.dashboard",
-    "designer": "homes.studio",
+    "designer": "studio.home",
     "auditor": "audit_pages.home",
     "admin": "ops_pages.home",
 }

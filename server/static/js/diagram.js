@@ -34,6 +34,9 @@
     return new XMLSerializer().serializeToString(doc);
   }
 
+  // the studio's modeler lays shipped models out the same way
+  window.RedwallDiagram = { withFlowRefs: withFlowRefs };
+
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("diagram");
     if (!box || !window.BpmnJS) { return; }
