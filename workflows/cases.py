@@ -142,7 +142,7 @@ def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, vers
         applicant_id=applicant_id,
         data=outcome.data,
         version=1,
-        has_incident=False,
+        has_incident=outcome.incident is not None,  # a start that failed on a script is stored with it
         started_by=actor.username,
         created_at=now,
         updated_at=now,
