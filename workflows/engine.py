@@ -626,7 +626,11 @@ def _final_status(workflow: BpmnWorkflow, data: dict) -> str:
     if declared in FINAL_STATUSES:
         return declared
     for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if isinstance(getattr(task.task_spec, "event_definition", None), TerminateEventDefinition):
+        # A terminate end event ends the process it sits in: one inside a call activity or
+        # subprocess ends that, and the case goes on (and may end normally).
+        if task.workflow is workflow and isinstance(
+            getattr(task.task_spec, "event_definition", None), TerminateEventDefinition
+        ):
             return "terminated"
     if any(type(e.event_definition).__name__ == "ErrorEventDefinition" for e in workflow.bpmn_events):
         return "terminated"

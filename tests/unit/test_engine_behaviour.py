@@ -193,6 +193,17 @@ def test_call_activity_runs_the_callee_and_returns():
     assert out.status == "concluded"
 
 
+def test_terminate_end_inside_a_call_activity_ends_only_the_callee():
+    # A terminate end event ends the process it sits in: the called process, not the case.
+    case = Case("call_activity_caller.bpmn", "call_activity_callee_terminates.bpmn", key="call_activity_caller")
+    case.start({"applicant": "Zhang San"})
+    out = case.complete("verify_identity", {"identity_verified": True})
+    assert [(t.element_id, t.lane) for t in out.ready] == [("register_household", "intake")]
+    assert out.status == "open"
+    out = case.complete("register_household")
+    assert out.completed and out.status == "concluded"
+
+
 # -- 6. multi-instance -------------------------------------------------------------------
 def test_parallel_then_sequential_multi_instance():
     case = Case("multi_instance.bpmn", key="multi_instance")
