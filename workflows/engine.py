@@ -320,7 +320,10 @@ class CaseEngine:
         task = self.find_ready_task(workflow, spiff_id)
         if task is None:
             raise LookupError(f"task {spiff_id} is not ready in this case")
-        if data:
+        variable = getattr(task.task_spec, "variable", None)  # spiffworkflow:variableName
+        if variable:
+            task.data[variable] = dict(data or {})  # the form's fields, nested under that name (as Spiff does)
+        elif data:
             task.data.update(data)
         incident = None
         try:
