@@ -164,6 +164,8 @@ def _start_in(ctx: EngineContext, uow: UnitOfWork, actor: Actor, key, data, vers
               "service_code": service_code, "applicant_id": applicant_id, "data": data},
     )
     tasks = _apply_outcome(uow, record, outcome, before=set(), now=now, previous_status=None, ctx=ctx)
+    if record.has_incident:  # the start failed (a script, or a service call with no retry left)
+        conn.execute(_CASE_HAS_INCIDENT, {"b_id": record.id})
     view = case_view(record, tasks)
     case_id, case_version = record.id, record.version
     uow.after_commit(lambda: ctx.workflows.put(case_id, case_version, workflow))
@@ -210,6 +212,7 @@ def _param(name: str, column):
 
 _INSERT_CASE = CASES.insert().returning(CASES.c.id)
 _NUMBER_CASE = CASES.update().where(CASES.c.id == bindparam("b_id")).values(number=bindparam("b_number"))
+_CASE_HAS_INCIDENT = CASES.update().where(CASES.c.id == bindparam("b_id")).values(has_incident=True)
 _INSERT_TASKS = TASKS.insert().returning(TASKS.c.id, sort_by_parameter_order=True)
 # Built once: constructing a statement costs more than executing its cached compiled form.
 _COMPLETE_TASK = (

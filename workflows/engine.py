@@ -320,7 +320,10 @@ class CaseEngine:
         task = self.find_ready_task(workflow, spiff_id)
         if task is None:
             raise LookupError(f"task {spiff_id} is not ready in this case")
-        if data:
+        variable = getattr(task.task_spec, "variable", None)  # spiffworkflow:variableName
+        if variable:
+            task.data[variable] = dict(data or {})  # the form's fields, nested under that name (as Spiff does)
+        elif data:
             task.data.update(data)
         incident = None
         try:
@@ -626,7 +629,11 @@ def _final_status(workflow: BpmnWorkflow, data: dict) -> str:
     if declared in FINAL_STATUSES:
         return declared
     for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if isinstance(getattr(task.task_spec, "event_definition", None), TerminateEventDefinition):
+        # A terminate end event ends the process it sits in: one inside a call activity or
+        # subprocess ends that, and the case goes on (and may end normally).
+        if task.workflow is workflow and isinstance(
+            getattr(task.task_spec, "event_definition", None), TerminateEventDefinition
+        ):
             return "terminated"
     if any(type(e.event_definition).__name__ == "ErrorEventDefinition" for e in workflow.bpmn_events):
         return "terminated"

@@ -268,14 +268,15 @@ def _parse(files, key: str | None) -> ParsedModel:
 
     process = model.processes[key][1]
     name = " ".join((process.get("name") or "").split()) or key
+    lanes = _lanes(bpmn)
     return ParsedModel(
         key=key,
         name=name,
         spec=result["spec"],
         subprocess_specs=result["subprocess_specs"],
         forms=forms,
-        lanes=_lanes(bpmn),
-        warnings=warnings,
+        lanes=lanes,
+        warnings=warnings + _laneless_task_warnings(bpmn, lanes),
     )
 
 
@@ -1294,8 +1295,60 @@ def _lanes(bpmn: list[_Upload]) -> dict[str, str]:
                 for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
                     if ref.text and ref.text.strip():
                         direct[ref.text.strip()] = lane_id
-            _assign_lanes(process, None, direct, lanes)
+            # Nodes no lane lists (nor an enclosing subprocess's) go to the process's default group.
+            _assign_lanes(process, default_group(process), direct, lanes)
     return lanes
+
+
+#: The process property naming the group that works the process's tasks no lane lists
+#: (``<spiffworkflow:property name="default_group" value="intake"/>`` in the process's
+#: ``extensionElements``).
+DEFAULT_GROUP_PROPERTY = "default_group"
+HUMAN_TASK_TAGS = frozenset(f"{{{BPMN_NS}}}{name}" for name in ("userTask", "manualTask"))
+
+
+def _properties(element) -> dict[str, str]:
+    """The ``spiffworkflow:properties`` of an element (its own, not its children's)."""
+    found = {}
+    for prop in element.iterfind(
+        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
+    ):
+        if prop.get("name"):
+            found[prop.get("name")] = (prop.get("value") or "").strip()
+    return found
+
+
+def default_group(process) -> str | None:
+    return _properties(process).get(DEFAULT_GROUP_PROPERTY) or None
+
+
+def _laneless_task_warnings(bpmn: list[_Upload], lanes: dict[str, str]) -> list[ModelProblem]:
+    """Warnings for the human tasks of executable processes that no group would work.
+
+    A user or manual task outside every lane (and without a ``default_group`` process
+    property) that names no candidate groups or users lands in no group's queue: admins see
+    it, and admins and supervisors can assign it to someone, but nobody can claim it.
+    """
+    warnings = []
+    for upload in bpmn:
+        for process in upload.tree.getroot().iter(f"{{{BPMN_NS}}}process"):
+            if not _spiff_executable(process):
+                continue
+            for task in process.iter(*HUMAN_TASK_TAGS):
+                task_id = task.get("id")
+                if not task_id or task_id in lanes:
+                    continue
+                props = _properties(task)
+                if props.get("candidate_groups") or props.get("candidate_users"):
+                    continue
+                warnings.append(ModelProblem(
+                    upload.name, task.sourceline, task_id,
+                    f"{_label(task)} is in no lane, so no group works it: admins and supervisors "
+                    "can assign it to someone. Put it in a lane (the lane id is the group), or give the "
+                    f"process the property {DEFAULT_GROUP_PROPERTY} naming the group that works such tasks",
+                    blocking=False,
+                ))
+    return warnings
 
 
 def _assign_lanes(container, inherited: str | None, direct: dict[str, str], lanes: dict[str, str]) -> None:

@@ -3,6 +3,10 @@
 * Members of the group its BPMN lane names (lane id = group) work a task, and so do the
   candidate groups' members and the candidate users a process sets at run time.
 * Supervisors see (and assign, and hand back) the tasks of the groups they supervise.
+* A task in no lane that names no candidates (the model gave it no group, nor a
+  ``default_group`` process property: deploy warned) is nobody's to claim: admins see it in
+  their inbox, and admins and every supervisor of the tenant may assign it to anyone with a
+  worklist.
 * Admins see every task of their tenant; auditors and designers have no worklist at all
   (auditors read case trails instead).
 * Whoever holds a task, delegated it, or completed it keeps seeing it.
@@ -37,6 +41,11 @@ def task_groups(task) -> set[str]:
     return groups
 
 
+def unrouted(task) -> bool:
+    """A task no group works and that names no candidate users (a user task in no lane)."""
+    return not task_groups(task) and not task.candidate_users
+
+
 def may_work(person, task) -> bool:
     """A member of the task's lane or candidate groups, or one of its candidate users."""
     if not has_worklist(person):
@@ -48,7 +57,12 @@ def supervises(actor: Actor, task) -> bool:
     """Admins of the tenant, and supervisors of the task's lane or candidate groups."""
     if actor.is_admin:
         return True
-    return actor.has_role("supervisor") and bool(task_groups(task) & actor.supervised_groups)
+    return actor.has_role("supervisor") and (bool(task_groups(task) & actor.supervised_groups) or unrouted(task))
+
+
+def may_be_assigned(person, task) -> bool:
+    """Whom a supervisor may give the task: who may work it, or anyone with a worklist if no group works it."""
+    return may_work(person, task) or (unrouted(task) and has_worklist(person))
 
 
 def may_see(actor: Actor, task) -> bool:

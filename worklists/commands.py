@@ -19,7 +19,7 @@ from workflows.context import EngineContext
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import handling
-from .access import has_worklist, may_see, may_work, require_worklist, supervises
+from .access import has_worklist, may_be_assigned, may_see, may_work, require_worklist, supervises
 from .repository import MAX_ID
 from .task_changes import answer as _answer
 from .task_changes import change as _change
@@ -105,7 +105,7 @@ def assign(
             raise Forbidden("only a supervisor of this task's group may assign it")
         _check_version(task, expected_version)
         assignee = uow.tasks.colleague(actor.tenant_id, username)
-        if assignee is None or not may_work(assignee, task):
+        if assignee is None or not may_be_assigned(assignee, task):
             raise InvalidInput(
                 f"{username!r} is not a member of this task's groups nor one of its candidate users",
                 {"username": ["not a member of the task's groups"]},

@@ -177,3 +177,57 @@ def test_semantic_error_names_file_line_and_element(api):
     body = assert_error_shape(api.deploy("designer1", [("p.bpmn", bpmn)]), 422)
     [problem] = [p for p in body["errors"]["bpmn"] if p["element_id"] == "f2"]
     assert problem["file"] == "p.bpmn" and problem["line"] == 7
+
+
+def laneless_model(key: str, default_group: str | None = None) -> bytes:
+    properties = (
+        '<bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="default_group" value="{default_group}"/>'
+        "</spiffworkflow:properties></bpmn:extensionElements>"
+        if default_group else ""
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="{key}" name="Lane-less" isExecutable="true">
+    {properties}
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="approve"/>
+    <bpmn:userTask id="approve" name="Approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_user_task_in_no_lane_is_warned_at_deploy_and_assigned_by_a_supervisor(api):
+    r = api.deploy("designer1", [("laneless.bpmn", laneless_model("laneless"))])
+    assert r.status_code == 201, r.get_json()
+    [warning] = r.get_json()["warnings"]
+    assert (warning["file"], warning["element_id"], warning["line"]) == ("laneless.bpmn", "approve", 8)
+    assert "no lane" in warning["message"] and "default_group" in warning["message"]
+    case = api.post("/api/process-models/laneless/instances", "intake1", json={"data": {}}).get_json()
+    [task] = case["tasks"]
+    assert task["group"] is None
+    # nobody's group: not claimable, not in a group queue; the admin sees it
+    assert_error_shape(api.post(f"/api/tasks/{task['id']}/claim", "intake1"), 404)
+    assert api.get("/api/tasks?scope=group", "intake1").get_json()["items"] == []
+    assert [t["id"] for t in api.get("/api/tasks", "admin1").get_json()["items"]] == [task["id"]]
+    # a supervisor (of any group) gives it to a clerk of any department, who completes it
+    assert_error_shape(api.post(f"/api/tasks/{task['id']}/assign", "super1", json={"username": "auditor1"}), 422)
+    r = api.post(f"/api/tasks/{task['id']}/assign", "super1", json={"username": "intake1"})
+    assert r.status_code == 200 and r.get_json()["assignee"] == "intake1", r.get_json()
+    done = api.post(f"/api/tasks/{task['id']}/complete", "intake1", json={"data": {}})
+    assert done.status_code == 200, done.get_json()
+    assert api.get(f"/api/cases/{case['id']}", "intake1").get_json()["status"] == "concluded"
+
+
+def test_the_default_group_process_property_routes_tasks_in_no_lane(api):
+    r = api.deploy("designer1", [("grouped.bpmn", laneless_model("grouped", default_group="intake"))])
+    assert r.status_code == 201 and r.get_json()["warnings"] == [], r.get_json()
+    case = api.post("/api/process-models/grouped/instances", "intake1", json={"data": {}}).get_json()
+    [task] = case["tasks"]
+    assert task["group"] == "intake"
+    assert [t["id"] for t in api.get("/api/tasks?scope=group", "intake1").get_json()["items"]] == [task["id"]]
+    assert api.post(f"/api/tasks/{task['id']}/claim", "intake1").status_code == 200

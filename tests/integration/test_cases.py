@@ -46,6 +46,9 @@ def test_hostile_or_failing_script_puts_only_that_case_into_an_incident(ctx, act
     broken = start_case(ctx, intake, "scripted")
     assert time.perf_counter() - started < 10  # the endless loop was stopped by the time limit
     assert broken["has_incident"] is True and broken["status"] == "open" and broken["tasks"] == []
+    # read back, the stored case says so too (not only the answer to the start)
+    stored = get_case(ctx, intake, broken["id"])
+    assert stored["has_incident"] is True and stored["status"] == "open" and stored["tasks"] == []
     with ctx.unit_of_work() as uow:
         [incident] = uow.session.scalars(select(Incident).where(Incident.case_id == broken["id"])).all()
         assert incident.element_id == "run_script" and incident.kind == "script"

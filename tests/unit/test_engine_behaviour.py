@@ -119,6 +119,19 @@ def test_exclusive_gateway_takes_the_default_flow():
     assert out.status == "concluded"
 
 
+# -- 1b. a user task's spiffworkflow:variableName ------------------------------------------
+def test_user_task_variable_nests_the_submitted_data_under_its_name():
+    case = Case("user_task_variable.bpmn", key="user_task_variable")
+    case.start({"applicant": "Li Wei"})
+    out = case.complete("enter_household", {"members": ["Li Wei", "Li Na"], "address": "Xinhua Rd 1"})
+    assert out.data["household"] == {"members": ["Li Wei", "Li Na"], "address": "Xinhua Rd 1"}
+    assert "members" not in out.data and "address" not in out.data
+    assert out.data["member_count"] == 2 and out.data["applicant"] == "Li Wei"
+    # a task without the extension keeps putting the fields at the top level
+    out = case.complete("check_count", {"count_ok": True})
+    assert out.status == "concluded" and out.data["count_ok"] is True
+
+
 # -- 2. parallel gateway -----------------------------------------------------------------
 def test_parallel_gateway_waits_for_both_branches():
     case = Case("parallel_gateway.bpmn", key="parallel_gateway")
@@ -191,6 +204,17 @@ def test_call_activity_runs_the_callee_and_returns():
     assert out.data["identity_verified"] is True and out.data["applicant"] == "Zhang San"
     out = case.complete("register_household")
     assert out.status == "concluded"
+
+
+def test_terminate_end_inside_a_call_activity_ends_only_the_callee():
+    # A terminate end event ends the process it sits in: the called process, not the case.
+    case = Case("call_activity_caller.bpmn", "call_activity_callee_terminates.bpmn", key="call_activity_caller")
+    case.start({"applicant": "Zhang San"})
+    out = case.complete("verify_identity", {"identity_verified": True})
+    assert [(t.element_id, t.lane) for t in out.ready] == [("register_household", "intake")]
+    assert out.status == "open"
+    out = case.complete("register_household")
+    assert out.completed and out.status == "concluded"
 
 
 # -- 6. multi-instance -------------------------------------------------------------------

@@ -62,6 +62,8 @@ from workflows.model_parsing import (
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bpmn" / "parsing"
 MIWG = Path(__file__).parents[2] / ".." / "shared" / "conformance" / "miwg"
+# Executable reference models whose user tasks sit in no lane: a warning each.
+MIWG_LANELESS = {"C.9.1.bpmn": {"UserTask_CallCustomer"}}
 # file -> ("stored", executable, key) or ("refused", the lines of every blocker, sorted)
 MIWG_EXPECTED = {
     "A.1.0.bpmn": ("stored", False, "WFP-6-"),
@@ -159,6 +161,49 @@ SIMPLE_BODY = """\
     <bpmn:userTask id="work" name="Work" />
     <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
     <bpmn:endEvent id="end" />"""
+
+
+# -- human tasks outside every lane ---------------------------------------------------------
+SPIFF = 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+
+
+def test_a_user_task_in_no_lane_is_a_warning_naming_it():
+    parsed = parse_model_files([("simple.bpmn", bpmn_doc(SIMPLE_BODY))])
+    assert parsed.executable and "work" not in parsed.lanes
+    [warning] = parsed.warnings
+    assert (warning.file, warning.line, warning.element_id, warning.blocking) == ("simple.bpmn", 6, "work", False)
+    assert "no lane" in warning.message and "default_group" in warning.message and "assign" in warning.message
+
+
+def test_the_default_group_process_property_takes_the_tasks_no_lane_lists():
+    body = """\
+    <bpmn:extensionElements>
+      <spiffworkflow:properties {spiff}>
+        <spiffworkflow:property name="default_group" value="intake" />
+      </spiffworkflow:properties>
+    </bpmn:extensionElements>
+""".format(spiff=SPIFF) + SIMPLE_BODY
+    parsed = parse_model_files([("simple.bpmn", bpmn_doc(body))])
+    assert parsed.lanes["work"] == "intake" and parsed.warnings == []
+
+
+def test_a_task_in_a_lane_or_naming_candidates_is_no_warning():
+    laned = bpmn_doc(
+        '    <bpmn:laneSet id="ls"><bpmn:lane id="intake"><bpmn:flowNodeRef>work</bpmn:flowNodeRef>'
+        "</bpmn:lane></bpmn:laneSet>\n" + SIMPLE_BODY
+    )
+    assert parse_model_files([("laned.bpmn", laned)]).warnings == []
+    candidates = SIMPLE_BODY.replace(
+        '<bpmn:userTask id="work" name="Work" />',
+        f'<bpmn:userTask id="work" name="Work"><bpmn:extensionElements><spiffworkflow:properties {SPIFF}>'
+        '<spiffworkflow:property name="candidate_groups" value="civil_affairs" /></spiffworkflow:properties>'
+        "</bpmn:extensionElements></bpmn:userTask>",
+    )
+    assert parse_model_files([("cand.bpmn", bpmn_doc(candidates))]).warnings == []
+    # a non-executable model is stored to be viewed: nothing to warn about
+    idle = bpmn_doc(SIMPLE_BODY, 'id="proc" name="A process" isExecutable="false"')
+    stored = parse_model_files([("idle.bpmn", idle)])
+    assert not stored.executable and stored.warnings == []
 
 
 # -- valid models -----------------------------------------------------------------------------
@@ -690,7 +735,10 @@ def test_miwg_reference_model(path: Path):
         assert (parsed.executable, parsed.key) == expected[1:]
         assert parsed.name
         assert (parsed.spec is not None) == parsed.executable
-        assert parsed.warnings == []
+        # the only warnings: user tasks no lane lists (in the executable C.9.1)
+        laneless = {w.element_id for w in parsed.warnings}
+        assert laneless == MIWG_LANELESS.get(path.name, set()), [str(w) for w in parsed.warnings]
+        assert all("is in no lane" in w.message for w in parsed.warnings)
 
 
 @needs_miwg
@@ -777,7 +825,9 @@ def test_diagram_and_vendor_schema_violations_are_warnings():
     assert ("shape_work", line_of(DI_AND_VENDOR, b"<dc:Bounds")) in warned
     assert ("shape_end", line_of(DI_AND_VENDOR, b'id="shape_end"')) in warned
     assert any(w.line == line_of(DI_AND_VENDOR, b"<vendor:layout") for w in parsed.warnings)
-    assert all(w.file == "di.bpmn" and "does not block deployment" in w.message for w in parsed.warnings)
+    assert all(w.file == "di.bpmn" for w in parsed.warnings)
+    # besides the schema warnings, the one about its user task in no lane
+    assert {w.element_id for w in parsed.warnings if "does not block deployment" not in w.message} == {"work"}
 
 
 def test_a_bpmn_schema_violation_next_to_diagram_ones_still_blocks():

@@ -174,6 +174,29 @@ def test_assign_to_a_candidate_user_outside_the_group():
     assert run(commands.assign, SUPER1, uow, 1, "disabled1")["assignee"] == "disabled1"
 
 
+def test_a_task_in_no_lane_is_assigned_by_an_admin_or_any_supervisor_to_anyone_with_a_worklist():
+    # deploy warned: nobody's group works it, so nobody can claim it...
+    for who in (CIVIL1, DISABLED1):
+        with pytest.raises((Forbidden, NotFound)):
+            run(commands.claim, who, unit(task(1, group=None)), 1)
+    # ...but an admin, or a supervisor of any group, gives it to someone of any department
+    uow = unit(task(1, group=None))
+    assert run(commands.assign, SUPER1, uow, 1, "disabled1")["assignee"] == "disabled1"
+    assert run(commands.assign, ADMIN1, uow, 1, "civil1")["assignee"] == "civil1"
+    run(commands.complete, CIVIL1, uow, 1, {})
+    assert uow.tasks.rows[1].status == "completed"
+    # never to someone without a worklist
+    with pytest.raises(InvalidInput):
+        run(commands.assign, ADMIN1, unit(task(1, group=None)), 1, "auditor1")
+
+
+def test_a_task_of_a_group_stays_its_supervisors_to_assign():
+    with pytest.raises((Forbidden, NotFound)):
+        run(commands.assign, SUPER1, unit(task(1, group="disabled_federation")), 1, "disabled1")
+    with pytest.raises(InvalidInput):  # and only to who may work it
+        run(commands.assign, ADMIN1, unit(task(1)), 1, "disabled1")
+
+
 def test_only_supervisors_assign():
     with pytest.raises(Forbidden):
         run(commands.assign, CIVIL1, unit(task(1)), 1, "civil2")
