@@ -338,30 +338,21 @@ def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
         return
     pauses = list(clock["pauses"] or []) + [[clock["paused_at"].isoformat(), now.isoformat()]]
     if clock["time_limit_minutes"] is not None and clock["remaining_seconds"] is not None:
+        # a limit in calendar minutes (emergencies): what was left runs on from now
         deadline = now + timedelta(seconds=clock["remaining_seconds"])
         times = _minute_thresholds(deadline, clock["time_limit_minutes"], now)
-        conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-            state="running", paused_at=None, remaining_seconds=None, pauses=pauses, **times))
-        _set_case_deadline(conn, record, deadline)
-        conn.execute(TASKS.update().where(
-            TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at.is_(None),
-        ).values(due_at=deadline, warn_at=times["warn_at"]))
-        _schedule_levels(conn, record, times, clock["level"], now)
-        uow.record(
-            "deadline.resumed", record.tenant_id, case_id=record.id, at=now,
-            data={"remaining_seconds": clock["remaining_seconds"], "deadline": deadline.isoformat(),
-                  "paused_since": clock["paused_at"].isoformat()},
-        )
-        return
-    if clock["time_limit_working_days"] is None or clock["remaining_working_days"] is None:
+        cleared, left = {"remaining_seconds": None}, {"remaining_seconds": clock["remaining_seconds"]}
+    elif clock["time_limit_working_days"] is not None and clock["remaining_working_days"] is not None:
+        remaining = clock["remaining_working_days"]
+        deadline = calendar.end_of_day(calendar.shift(calendar.local_date(now), remaining))
+        times = _thresholds(calendar, deadline, clock["warn_working_days"], clock["red_after_working_days"], now)
+        cleared, left = {"remaining_working_days": None}, {"remaining_working_days": remaining}
+    else:
         conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
             state="running", paused_at=None, pauses=pauses))
         return
-    remaining = clock["remaining_working_days"]
-    deadline = calendar.end_of_day(calendar.shift(calendar.local_date(now), remaining))
-    times = _thresholds(calendar, deadline, clock["warn_working_days"], clock["red_after_working_days"], now)
     conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-        state="running", paused_at=None, remaining_working_days=None, pauses=pauses, **times))
+        state="running", paused_at=None, pauses=pauses, **cleared, **times))
     _set_case_deadline(conn, record, deadline)
     conn.execute(TASKS.update().where(
         TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at.is_(None),
@@ -369,8 +360,7 @@ def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
     _schedule_levels(conn, record, times, clock["level"], now)
     uow.record(
         "deadline.resumed", record.tenant_id, case_id=record.id, at=now,
-        data={"remaining_working_days": remaining, "deadline": deadline.isoformat(),
-              "paused_since": clock["paused_at"].isoformat()},
+        data={**left, "deadline": deadline.isoformat(), "paused_since": clock["paused_at"].isoformat()},
     )
 
 
