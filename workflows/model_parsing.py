@@ -52,6 +52,8 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from .scripting import ScriptRejected, check_source
+
 __all__ = [
     "MAX_FILE_BYTES",
     "InvalidModel",
@@ -230,6 +232,7 @@ def _parse(files, key: str | None) -> ParsedModel:
         + _check_call_activities(model)
         + _check_decision_refs(model)
         + _check_data_associations(model)
+        + _check_dmn_cells(model)
     )
     # Files were XSD-validated in stage 1 (with the reasons kept as warnings or problems);
     # SpiffWorkflow's own validator would stop at the first violation, also in the diagram part.
@@ -882,7 +885,7 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                     ModelProblem(upload.name, task.sourceline, task.get("id"), "the script task has no script")
                 )
                 continue
-            found = _syntax(upload.name, task, script.text, "exec", "script")
+            found = _sandboxed(upload.name, task, script.text, "exec", "script", script)
             language = (task.get("scriptFormat") or "").strip()
             if found and language and "python" not in language.lower():
                 # Not Python, and not meant to be: say so rather than point at a syntax error.
@@ -899,14 +902,102 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                 if (script.text or "").strip():
                     owner = _nearest_with_id(script)
                     owner = script if owner is None else owner
-                    problems += _syntax(upload.name, owner, script.text, "exec", tag)
+                    problems += _sandboxed(upload.name, owner, script.text, "exec", tag, script)
         for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
             condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             # SpiffWorkflow treats an empty condition element as "no condition".
             if condition is not None and condition.text is not None:
                 # eval() strips leading spaces and tabs; ast.parse does not.
-                problems += _syntax(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition")
+                problems += _sandboxed(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition", condition)
+        # multi-instance expressions: evaluated by the same engine as conditions
+        for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+            owner = loop.getparent()
+            for tag, what in (("loopCardinality", "loop cardinality"), ("completionCondition", "completion condition")):
+                expression = loop.find(f"{{{BPMN_NS}}}{tag}")
+                if expression is not None and (expression.text or "").strip():
+                    problems += _sandboxed(upload.name, owner, expression.text.strip(), "eval", what, expression)
     return problems
+
+
+def _sandboxed(file: str, element, source: str, mode: str, what: str, text_element=None) -> list[ModelProblem]:
+    """Python syntax, then the rules of Redwall's restricted script engine
+    (:func:`workflows.scripting.check_source`, the very check it applies before running
+    anything), so that a script the sandbox would refuse mid-case is refused at deploy.
+    The line is that of the offending line in the file where it can be known."""
+    found = _syntax(file, element, source, mode, what)
+    if found:
+        return found
+    try:
+        check_source(source, mode)
+    except ScriptRejected as exc:
+        lines = source.count("\n") + 1
+        line = element.sourceline
+        if exc.line and text_element is not None and text_element.sourceline:
+            # the text starts on the line of its element's start tag
+            line = text_element.sourceline + (exc.line - 1 if mode == "exec" else 0)
+        where = f" (line {exc.line} of the {what})" if exc.line and lines > 1 else ""
+        return [ModelProblem(
+            file, line, element.get("id"),
+            f"the {what} breaks a rule of Redwall's script sandbox: {exc.reason}{where}. "
+            f"{SANDBOX_HINT}",
+        )]
+    except SyntaxError:  # already reported by _syntax; only reachable for odd inputs
+        return []
+    return []
+
+
+#: What a designer can do about a sandbox rule (it follows the rule that was broken).
+SANDBOX_HINT = (
+    "Scripts and expressions run in a sandbox: no imports, no names or attributes starting with '_', "
+    "no open/eval/exec/getattr; use the case data and the helpers Redwall provides"
+)
+
+
+def _check_dmn_cells(model: _Model) -> list[ModelProblem]:
+    """Input expressions, input entries and output entries of every decision table, checked with
+    the sandbox's rules in the form SpiffWorkflow's DMN engine evaluates them."""
+    problems = []
+    for upload in model.uploads:
+        if upload.kind != "dmn":
+            continue
+        root = upload.tree.getroot()
+        namespace = etree.QName(root).namespace
+        ns = f"{{{namespace}}}"
+        for table in root.iter(f"{ns}decisionTable"):
+            inputs = []
+            for column in table.iterfind(f"{ns}input"):
+                text = column.find(f"{ns}inputExpression/{ns}text")
+                source = (text.text or "").strip() if text is not None else ""
+                inputs.append(source)
+                if source:
+                    problems += _sandboxed(upload.name, column, source, "eval", "input expression", text)
+            for rule in table.iterfind(f"{ns}rule"):
+                for index, entry in enumerate(rule.iterfind(f"{ns}inputEntry")):
+                    text = entry.find(f"{ns}text")
+                    cell = (text.text or "").strip() if text is not None else ""
+                    if not cell or cell == "-":
+                        continue
+                    input_expr = inputs[index] if index < len(inputs) else ""
+                    problems += _sandboxed(upload.name, entry, _dmn_test(input_expr, cell), "eval", "input entry", text)
+                for entry in rule.iterfind(f"{ns}outputEntry"):
+                    text = entry.find(f"{ns}text")
+                    cell = (text.text or "").strip() if text is not None else ""
+                    if cell:
+                        problems += _sandboxed(upload.name, entry, cell, "eval", "output entry", text)
+    return problems
+
+
+def _dmn_test(input_expr: str, cell: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for one input entry (DMNEngine.evaluate)."""
+    cell = re.sub(r'(\?)(?=(?:[^\'"]|[\'"][^\'"]*[\'"])*$)', "dmninputexpr", cell)
+    if "dmninputexpr" in cell or not input_expr:
+        return cell
+    try:
+        ast.parse(cell, mode="exec")
+        needs_eq = True
+    except (SyntaxError, ValueError):
+        needs_eq = False
+    return f"({input_expr}) == ({cell})" if needs_eq else input_expr + cell
 
 
 _ISO_NUMBER = r"\d+(?:[.,]\d+)?"
@@ -1029,7 +1120,10 @@ def _check_timer_value(file: str, owner, value) -> ModelProblem | None:
         reason = _iso_value_error(kind, constant)
         if reason:
             return refuse(f"is not valid ({reason})")
-    return None
+        return None
+    # any other expression is evaluated by the restricted engine when the timer starts
+    found = _sandboxed(file, owner, text, "eval", f"timer's {tag}", value)
+    return found[0] if found else None
 
 
 def _syntax(file: str, element, source: str, mode: str, what: str) -> list[ModelProblem]:
