@@ -124,7 +124,10 @@ class ModelRuntime:
     def start_properties(self) -> dict:
         """``spiffworkflow:properties`` of the process's start event(s), e.g. ``time_limit_working_days``."""
         props: dict = {}
-        for task_spec in self.spec.task_specs.values():
+        spec = self.spec
+        if spec.name != self.key and self.key in self.subprocess_specs:
+            spec = self.subprocess_specs[self.key]  # a collaboration: the key's own process
+        for task_spec in spec.task_specs.values():
             if type(task_spec).__name__.endswith("StartEvent"):
                 props.update((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
         return props

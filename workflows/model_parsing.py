@@ -260,10 +260,34 @@ def _parse(files, key: str | None) -> ParsedModel:
         raise _invalid(_unique(problems))
     entry_file = model.process_file(key)
     result: dict = {}
+    collaboration, participants = _collaboration_of(model, key)
+    collaboration_notes = []
 
     def build_entry():
-        result["spec"] = parser.get_spec(key)
-        result["subprocess_specs"] = parser.get_subprocess_specs(key)
+        if collaboration is None:
+            result["spec"] = parser.get_spec(key)
+            result["subprocess_specs"] = parser.get_subprocess_specs(key)
+            return
+        # Several executable participants: SpiffWorkflow runs them together, each as a
+        # participant of the collaboration's spec, and delivers their message flows.
+        for pid in model.processes:
+            if pid not in participants and parser.get_process_parser(pid) is not None:
+                # a black-box pool is never run (SpiffWorkflow would start an empty process)
+                if _is_empty(model.processes[pid][1]):
+                    parser.get_process_parser(pid).process_executable = False
+        result["spec"], result["subprocess_specs"] = parser.get_collaboration(collaboration)
+
+    if collaboration is not None:
+        upload = next(u for u in model.uploads if u.kind == "bpmn" and u.tree.getroot().xpath(
+            "//*[@id=$i]", i=collaboration))
+        element = upload.tree.getroot().xpath("//*[@id=$i]", i=collaboration)[0]
+        collaboration_notes.append(ModelProblem(
+            upload.name, element.sourceline, collaboration,
+            f"the collaboration {collaboration!r} has {len(participants)} executable participants "
+            f"({', '.join(participants)}): a case of {key!r} runs them all together, and the message "
+            "flows between them are delivered inside the case",
+            blocking=False,
+        ))
 
     problems = model.guard(build_entry, entry_file, key)
     if problems:
@@ -279,8 +303,33 @@ def _parse(files, key: str | None) -> ParsedModel:
         subprocess_specs=result["subprocess_specs"],
         forms=forms,
         lanes=lanes,
-        warnings=warnings + _laneless_task_warnings(bpmn, lanes),
+        warnings=warnings + collaboration_notes + _laneless_task_warnings(bpmn, lanes),
     )
+
+
+def _collaboration_of(model: _Model, key: str) -> tuple[str | None, list[str]]:
+    """The collaboration ``key`` takes part in, when it has more than one executable participant
+    with content (else ``(None, [])``: the process runs on its own, as before), and those
+    participants' process ids. Participants that are not executable, or are empty black-box
+    pools, are documentation: nothing runs them."""
+    for upload in model.uploads:
+        if upload.kind != "bpmn":
+            continue
+        # SpiffWorkflow knows one collaboration per file (the first)
+        collaboration = upload.tree.getroot().find(f"{{{BPMN_NS}}}collaboration")
+        if collaboration is None or not collaboration.get("id"):
+            continue
+        refs = [p.get("processRef") for p in collaboration.iter(f"{{{BPMN_NS}}}participant") if p.get("processRef")]
+        if key not in refs:
+            continue
+        running = [
+            ref for ref in refs
+            if ref in model.processes and _spiff_executable(model.processes[ref][1])
+            and not _is_empty(model.processes[ref][1])
+        ]
+        if len(running) > 1:
+            return collaboration.get("id"), running
+    return None, []
 
 
 def _unique(problems: list[ModelProblem]) -> list[ModelProblem]:
