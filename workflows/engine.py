@@ -339,19 +339,44 @@ class CaseEngine:
 
     @_in_tenant_scope
     def send_message(
-        self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None
+        self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None,
+        correlation: dict | None = None,
     ) -> StepOutcome:
         """Deliver a message (e.g. "materials supplied") to the case's waiting catch event.
 
         The payload's keys land in the catching task's data, unless the model names a
-        ``spiffworkflow:messageVariable`` to receive the payload as a whole.
+        ``spiffworkflow:messageVariable`` to receive the payload as a whole (as SpiffWorkflow).
+
+        A message whose catch event takes part in a conversation (BPMN correlation keys: the
+        case already holds values for them) is caught only with the matching values, as in
+        SpiffWorkflow: ``correlation`` gives them by correlation property id
+        (``{"application_no": "A-7"}``); without it they are taken from the payload with the
+        message's retrieval expressions, as SpiffWorkflow does for a message thrown by a process.
+        Missing or unknown values raise :class:`CorrelationRequired`, values that differ
+        from the case's :class:`CorrelationMismatch`.
         """
-        payload = payload or {}
+        payload = payload if isinstance(payload, dict) else {}
         # Event definitions only match their own class: the parsed model's are SpiffWorkflow's
         # "spiff" subclass, so the event must be built from that class, not the BPMN base.
-        event = BpmnEvent(_message_definition(workflow, name), payload)
+        definition = _message_definition(workflow, name)
+        correlations, payload = _event_correlations(workflow, name, payload, correlation)
+        event = BpmnEvent(definition, payload, correlations)
         catchers = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
-        if workflow.event_manager.catch(event, internal=False) == 0:
+        try:
+            caught = workflow.event_manager.catch(event, internal=False)
+        except Exception as exc:  # SpiffWorkflow reads the correlations from the payload as it catches
+            raise CorrelationRequired(
+                f"the message {name!r} could not be correlated: its payload lacks what the message's "
+                f"correlation retrieval expressions read ({_readable(exc)[:300]}); send the values "
+                "in the payload or as \"correlation\""
+            ) from None
+        if caught == 0:
+            if correlations:
+                raise CorrelationMismatch(
+                    f"the case waits for the message {name!r}, but for other correlation values "
+                    f"({', '.join(sorted({p for values in correlations.values() for p in values}))}): "
+                    "this message belongs to another case"
+                )
             raise LookupError(f"the case is not waiting for the message {name!r}")
         for task in catchers:
             # The spiff message definition drops a payload that has no messageVariable.
@@ -607,6 +632,67 @@ def _timer_due(definition: TimerEventDefinition, task) -> datetime | None:
     if not isinstance(due, datetime):
         return None
     return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+
+
+class CorrelationRequired(ValueError):
+    """A message needs correlation values that were not given (or names ones it does not have)."""
+
+
+class CorrelationMismatch(LookupError):
+    """The case waits for the message, but with other correlation values."""
+
+
+def _event_correlations(workflow: BpmnWorkflow, name: str, payload: dict, given: dict | None) -> tuple[dict, dict]:
+    """``(correlations, payload)`` of a message from outside: the correlations in SpiffWorkflow's
+    shape (``{correlation key: {property id: value}}``) for the keys the waiting process holds
+    values for, and the payload to deliver.
+
+    SpiffWorkflow catches a correlated message without checking while its process holds no
+    values yet (the first message), and reads the values from the payload with the message's
+    retrieval expressions when it catches one: a value given in ``given`` whose retrieval
+    expression is a plain name the payload lacks is added to the payload under that name.
+    """
+    properties: dict = {}
+    held: dict = {}
+    for task in workflow.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in _definitions(getattr(task.task_spec, "event_definition", None)):
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                for prop in definition.correlation_properties:
+                    properties.setdefault(prop.name, prop)
+                held.update(task.workflow.correlations or {})
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(properties))
+    if unknown:
+        known = ", ".join(map(repr, sorted(properties))) or "none: send it without \"correlation\""
+        raise CorrelationRequired(
+            f"the message {name!r} has no correlation properties {', '.join(map(repr, unknown))} "
+            f"(its correlation properties: {known})"
+        )
+    payload = dict(payload)
+    values = dict(given)
+    for prop_id, prop in properties.items():
+        expression = (prop.retrieval_expression or "").strip()
+        if prop_id in given:
+            if expression.isidentifier() and expression not in payload:
+                payload[expression] = given[prop_id]
+            continue
+        try:  # as SpiffWorkflow computes them for a message a process throws
+            values[prop_id] = workflow.script_engine.environment.evaluate(expression, dict(payload))
+        except Exception:  # noqa: BLE001 - not in the payload: reported as missing below
+            continue
+    needed_keys = sorted({key for prop in properties.values() for key in prop.correlation_keys if key in held})
+    needed = sorted({prop_id for key in needed_keys for prop_id in held[key]})
+    missing = [prop_id for prop_id in needed if prop_id not in values]
+    if missing:
+        raise CorrelationRequired(
+            f"the message {name!r} needs the correlation values {', '.join(map(repr, missing))} "
+            "to find its conversation in the case: send them as \"correlation\": {"
+            + ", ".join(f'"{p}": ...' for p in needed) + "} (or in the payload)"
+        )
+    correlations = {key: {prop_id: values[prop_id] for prop_id in held[key]} for key in needed_keys}
+    return correlations, payload
 
 
 def _message_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition:
