@@ -461,8 +461,8 @@ def _apply_outcome(
             "group": rt.lane,
             "candidate_groups": rt.candidate_groups,
             "candidate_users": rt.candidate_users,
-            "status": "ready",
-            "assignee": None,
+            "status": "claimed" if rt.assignee else "ready",  # camunda:assignee: claimed by that user
+            "assignee": rt.assignee,
             "delegated_by": None,
             "service_code": record.service_code,
             "priority": rt.priority,

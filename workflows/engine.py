@@ -35,6 +35,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
@@ -147,6 +149,8 @@ class ReadyTask:
     priority: int = 50
     # the task's spiffworkflow:properties (e.g. time_limit_working_days)
     properties: dict = field(default_factory=dict)
+    # the user the model assigns the task to (camunda:assignee): it starts claimed by them
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,8 +225,8 @@ class _CaseStateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _make_serializer() -> BpmnWorkflowSerializer:
-    config = dict(SPIFF_CONFIG)
+def _make_serializer(base: dict = SPIFF_CONFIG) -> BpmnWorkflowSerializer:
+    config = dict(base)
     config[BpmnWorkflow] = _CaseStateConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
@@ -287,17 +291,25 @@ class CaseEngine:
     def __init__(self, script_engine):
         self.script_engine = script_engine
         self.serializer = _make_serializer()
+        # Models from Camunda Modeler run on SpiffWorkflow's Camunda specs (workflows.camunda_dialect)
+        self.camunda_serializer = _make_serializer(CAMUNDA_CONFIG)
+
+    def _serializer_for(self, spec) -> BpmnWorkflowSerializer:
+        if getattr(spec, "redwall_dialect", None) == "camunda":
+            return self.camunda_serializer
+        return self.serializer
 
     # -- state ---------------------------------------------------------------------------
     def dump(self, workflow: BpmnWorkflow) -> str:
-        return self.serializer.serialize_json(workflow)
+        return self._serializer_for(workflow.spec).serialize_json(workflow)
 
     def load(self, runtime: ModelRuntime, state: str) -> BpmnWorkflow:
+        serializer = self._serializer_for(runtime.spec)
         dct = json.loads(state)
-        self.serializer.migrate(dct)
+        serializer.migrate(dct)
         dct.pop("typename", None)
-        workflow = self.serializer.registry.convert_from_dict[
-            self.serializer.registry.typenames[BpmnWorkflow]
+        workflow = serializer.registry.convert_from_dict[
+            serializer.registry.typenames[BpmnWorkflow]
         ](dct, spec=runtime.spec, subprocess_specs=runtime.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
@@ -360,7 +372,12 @@ class CaseEngine:
         # "spiff" subclass, so the event must be built from that class, not the BPMN base.
         definition = _message_definition(workflow, name)
         correlations, payload = _event_correlations(workflow, name, payload, correlation)
-        event = BpmnEvent(definition, payload, correlations)
+        if isinstance(definition, CamundaMessageEventDefinition):
+            # SpiffWorkflow's Camunda messages carry {"payload", "result_var"}: the catching task's
+            # data gets the payload under result_var (by default "<task>_Response")
+            event = BpmnEvent(definition, {"payload": payload, "result_var": None}, correlations)
+        else:
+            event = BpmnEvent(definition, payload, correlations)
         catchers = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
         try:
             caught = workflow.event_manager.catch(event, internal=False)
@@ -380,7 +397,10 @@ class CaseEngine:
             raise LookupError(f"the case is not waiting for the message {name!r}")
         for task in catchers:
             # The spiff message definition drops a payload that has no messageVariable.
-            if getattr(task.task_spec.event_definition, "message_var", None) is None and isinstance(payload, dict):
+            # (a Camunda message puts it under its result variable itself)
+            definition_of_task = task.task_spec.event_definition
+            if not isinstance(definition_of_task, CamundaMessageEventDefinition) \
+                    and getattr(definition_of_task, "message_var", None) is None and isinstance(payload, dict):
                 task.data.update(payload)
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
@@ -477,6 +497,7 @@ class CaseEngine:
                     candidate_users=_candidates(task, props, "candidate_users"),
                     priority=_int_or(task.data.get("priority", props.get("priority")), 50),
                     properties=dict(props),
+                    assignee=str(props["assignee"]) if props.get("assignee") else None,
                 )
             )
         return result

@@ -50,8 +50,10 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from . import camunda_dialect
 from .scripting import ScriptRejected, check_source
 
 __all__ = [
@@ -172,6 +174,9 @@ class ParsedModel:
     #: What does not block deployment but a designer should know (schema violations in the
     #: diagram interchange part or in vendor extensions), located like problems.
     warnings: list[ModelProblem] = field(default_factory=list)
+    #: "camunda" for a model from Camunda Modeler (parsed by SpiffWorkflow's Camunda parser),
+    #: else "spiff" (see workflows.camunda_dialect)
+    dialect: str = "spiff"
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -223,6 +228,7 @@ def _parse(files, key: str | None) -> ParsedModel:
         )
 
     # Stage 2: check the model as a whole and hand it to SpiffWorkflow.
+    camunda = camunda_dialect.is_camunda_dialect(u.tree for u in bpmn)
     key, found = _choose_key(model, key)
     problems += found
     problems += (
@@ -230,13 +236,18 @@ def _parse(files, key: str | None) -> ParsedModel:
         + _check_expressions(model)
         + _check_timers(model)
         + _check_call_activities(model)
-        + _check_decision_refs(model)
+        + _check_decision_refs(model, camunda)
+        + (_check_camunda_service_tasks(model) if camunda else [])
         + _check_data_associations(model)
         + _check_dmn_cells(model)
     )
     # Files were XSD-validated in stage 1 (with the reasons kept as warnings or problems);
     # SpiffWorkflow's own validator would stop at the first violation, also in the diagram part.
-    parser = SpiffBpmnParser(validator=None, dmn_schemas=_usable_dmn_schemas())
+    if camunda:  # a model from Camunda Modeler: SpiffWorkflow's Camunda parser reads it
+        parser = CamundaParser(validator=None)
+        parser.dmn_schemas = _usable_dmn_schemas()
+    else:
+        parser = SpiffBpmnParser(validator=None, dmn_schemas=_usable_dmn_schemas())
     engine_problems: list[ModelProblem] = []  # what SpiffWorkflow itself says
     for upload in bpmn:
         unsupported = _check_data_stores(upload, parser)
@@ -296,6 +307,16 @@ def _parse(files, key: str | None) -> ParsedModel:
     process = model.processes[key][1]
     name = " ".join((process.get("name") or "").split()) or key
     lanes = _lanes(bpmn)
+    properties: dict[str, dict[str, str]] = {}
+    dialect_notes: list[ModelProblem] = []
+    for upload, executable in model.executable_processes():
+        found_props, notes = camunda_dialect.task_properties(executable, camunda)
+        properties.update(found_props)
+        dialect_notes += [ModelProblem(upload.name, n.line, n.element_id, n.message, blocking=False) for n in notes]
+    camunda_dialect.apply_properties(
+        [result["spec"], *result["subprocess_specs"].values()], properties, camunda
+    )
+    result["spec"].redwall_dialect = "camunda" if camunda else "spiff"
     return ParsedModel(
         key=key,
         name=name,
@@ -303,7 +324,8 @@ def _parse(files, key: str | None) -> ParsedModel:
         subprocess_specs=result["subprocess_specs"],
         forms=forms,
         lanes=lanes,
-        warnings=warnings + collaboration_notes + _laneless_task_warnings(bpmn, lanes),
+        warnings=warnings + collaboration_notes + dialect_notes + _laneless_task_warnings(bpmn, lanes),
+        dialect="camunda" if camunda else "spiff",
     )
 
 
@@ -1264,7 +1286,27 @@ def _check_sequence_flows(model: _Model) -> list[ModelProblem]:
     return problems
 
 
-def _check_decision_refs(model: _Model) -> list[ModelProblem]:
+def _check_camunda_service_tasks(model: _Model) -> list[ModelProblem]:
+    """SpiffWorkflow's Camunda parser makes a service task that does nothing; Redwall refuses it,
+    as it refuses a service task naming no connector in its own dialect (a Java class, an external
+    task topic or an expression of Camunda's would silently not run)."""
+    problems = []
+    for upload, process in model.executable_processes():
+        for task in process.iter(f"{{{BPMN_NS}}}serviceTask"):
+            how = [f"camunda:{a}" for a in ("class", "delegateExpression", "expression", "type")
+                   if task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}{a}")]
+            message = (
+                f"the {_label(task)} names no connector"
+                + (f" (Redwall runs no Java delegates, expressions or external tasks: {', '.join(how)})" if how else "")
+                + ": in a model from Camunda Modeler SpiffWorkflow's service task does nothing, so Redwall refuses it. "
+                "Name a connector registered in Redwall with <spiffworkflow:serviceTaskOperator> (the model is then "
+                "read in Redwall's own dialect), or replace the task with a script task or a user task"
+            )
+            problems.append(ModelProblem(upload.name, task.sourceline, task.get("id"), message))
+    return problems
+
+
+def _check_decision_refs(model: _Model, camunda: bool = False) -> list[ModelProblem]:
     """Business rule tasks must name a decision of an uploaded .dmn file.
 
     SpiffWorkflow finds the decision by the ``spiffworkflow:calledDecisionId`` extension;
@@ -1280,10 +1322,15 @@ def _check_decision_refs(model: _Model) -> list[ModelProblem]:
     problems = []
     for upload, process in model.executable_processes():
         for task in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
-            ref = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
-            decision = (ref.text or "").strip() if ref is not None else ""
+            if camunda:  # SpiffWorkflow's Camunda parser reads camunda:decisionRef
+                decision = (task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}decisionRef") or "").strip()
+                attribute = "camunda:decisionRef"
+            else:
+                ref = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+                decision = (ref.text or "").strip() if ref is not None else ""
+                attribute = "spiffworkflow:calledDecisionId"
             if not decision:
-                message = "the business rule task names no decision (spiffworkflow:calledDecisionId)"
+                message = f"the business rule task names no decision ({attribute})"
             elif decision not in decisions:
                 available = ", ".join(repr(d) for d in sorted(decisions)) or "none"
                 message = (
@@ -1483,6 +1530,8 @@ def _laneless_task_warnings(bpmn: list[_Upload], lanes: dict[str, str]) -> list[
                     continue
                 props = _properties(task)
                 if props.get("candidate_groups") or props.get("candidate_users"):
+                    continue
+                if any(task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}{a}") for a in ("candidateGroups", "candidateUsers", "assignee")):
                     continue
                 warnings.append(ModelProblem(
                     upload.name, task.sourceline, task_id,
