@@ -12,7 +12,7 @@ its worklists and deadlines already understand:
 ``candidateUsers``     ``candidate_users``
 ``assignee``           ``assignee``: the task starts claimed by that user
 ``dueDate``            an ISO date → ``due_date``; ``${field}`` or a name → ``due_date_field``
-``camunda:property``   a task property, like ``spiffworkflow:property``
+``camunda:property``   a property, like ``spiffworkflow:property`` (``api_roles``, ``default_group`` ...)
 =====================  ==============================================================
 
 Every other ``camunda:`` attribute or element in an executable process is named in the deploy
@@ -100,11 +100,11 @@ def task_properties(process, camunda_dialect: bool) -> tuple[dict[str, dict[str,
         owner_id = owner.get("id") if owner is not None else None
         local = etree.QName(element).localname
         if etree.QName(element).namespace == CAMUNDA_NS:
-            if camunda_dialect and local == "property" and owner_id:
+            if local == "property" and owner_id:  # a task property in either dialect
                 if element.get("name"):
                     found.setdefault(owner_id, {})[element.get("name")] = (element.get("value") or "").strip()
                 continue
-            if camunda_dialect and (None, local) in ENGINE_HONOURED:
+            if local == "properties" or (camunda_dialect and (None, local) in ENGINE_HONOURED):
                 continue
             parent = element.getparent()
             if parent is not None and etree.QName(parent).namespace == CAMUNDA_NS:
@@ -201,8 +201,6 @@ _SPIFF_EQUIVALENT = {
     "decisionRef": "use spiffworkflow:calledDecisionId",
     "expression": "use spiffworkflow:messagePayload",
     "resultVariable": "use spiffworkflow:messageVariable",
-    "properties": "use spiffworkflow:properties",
-    "property": "use spiffworkflow:property",
 }
 
 
@@ -224,3 +222,30 @@ def apply_properties(specs, properties: dict[str, dict[str, str]], camunda_diale
             props = dict(extensions.get("properties") or {})
             props.update(extra or {})
             task_spec.extensions = {**extensions, "properties": props}
+
+
+def settle_multi_instance(specs) -> None:
+    """Do at parse time what SpiffWorkflow's Camunda multi-instance task does to its spec when it
+    starts (``update_task_spec``): the collection is also its input, the element variable its
+    input item. SpiffWorkflow changes the spec at run time; Redwall saves cases without their spec
+    and parses models afresh, so a case loaded in the middle of the loop would find neither. (The
+    same assignments, made again when the task starts, change nothing.) A cardinality that turns
+    out to be a collection at run time is still SpiffWorkflow's to resolve."""
+    from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+    from SpiffWorkflow.camunda.specs.multiinstance_task import (
+        ParallelMultiInstanceTask,
+        SequentialMultiInstanceTask,
+    )
+
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if not isinstance(task_spec, (ParallelMultiInstanceTask, SequentialMultiInstanceTask)):
+                continue
+            if task_spec.cardinality is None:
+                if task_spec.data_output is not None:
+                    task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+                if task_spec.output_item is not None:
+                    task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+            elif task_spec.output_item is not None:
+                task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+

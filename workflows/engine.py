@@ -12,6 +12,7 @@ Two costs dominate a persisted engine and are kept off the hot path here:
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -308,9 +309,11 @@ class CaseEngine:
         dct = json.loads(state)
         serializer.migrate(dct)
         dct.pop("typename", None)
+        spec = _own_spec(runtime.spec)
         workflow = serializer.registry.convert_from_dict[
             serializer.registry.typenames[BpmnWorkflow]
-        ](dct, spec=runtime.spec, subprocess_specs=runtime.subprocess_specs)
+        ](dct, spec=spec, subprocess_specs=runtime.subprocess_specs)
+        _reconnect_triggered_participants(workflow)
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -318,7 +321,7 @@ class CaseEngine:
     @_in_tenant_scope
     def start(self, runtime: ModelRuntime, data: dict | None = None) -> tuple[BpmnWorkflow, StepOutcome]:
         """Create a workflow for ``runtime``, seed it with ``data`` and run it until it waits."""
-        workflow = BpmnWorkflow(runtime.spec, runtime.subprocess_specs, script_engine=self.script_engine)
+        workflow = BpmnWorkflow(_own_spec(runtime.spec), runtime.subprocess_specs, script_engine=self.script_engine)
         if data:
             workflow.task_tree.data.update(data)
             # The start task copies its data to its children when it runs.
@@ -571,6 +574,33 @@ class CaseEngine:
             element_id=getattr(spec, "bpmn_id", None) if spec is not None else None,
             retryable=kind == "service" and not isinstance(_root_cause(exc), _PERMANENT_SERVICE_ERRORS),
         )
+
+
+def _own_spec(spec):
+    """The spec a workflow runs on: the model's, shared by every case, except for a collaboration.
+
+    SpiffWorkflow connects a participant that a message starts to the collaboration's start when
+    the message arrives (``BpmnStartTask.trigger_wf``), i.e. it changes the spec: shared, every later
+    case would start that participant at once. Each case of a collaboration gets its own copy of
+    the (small) collaboration spec; the participants' process specs stay shared.
+    """
+    if getattr(spec.start, "trigger_specs", None):
+        return copy.deepcopy(spec)
+    return spec
+
+
+def _reconnect_triggered_participants(workflow: BpmnWorkflow) -> None:
+    """Redo on a loaded case the connections ``trigger_wf`` made while it ran (the spec is not saved
+    with the case): a participant started by a message hangs off the collaboration's start."""
+    spec = workflow.spec
+    triggered = set(getattr(spec.start, "trigger_specs", None) or ())
+    if not triggered:
+        return
+    for task in workflow.tasks.values():
+        task_spec = task.task_spec
+        if task_spec.name in triggered and spec.start not in task_spec.inputs:
+            spec.start.connect(task_spec)
+            task_spec.connect(spec.end)
 
 
 def _definitions(definition) -> list:

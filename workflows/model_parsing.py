@@ -316,6 +316,9 @@ def _parse(files, key: str | None) -> ParsedModel:
     camunda_dialect.apply_properties(
         [result["spec"], *result["subprocess_specs"].values()], properties, camunda
     )
+    if camunda:
+        camunda_dialect.settle_multi_instance([result["spec"], *result["subprocess_specs"].values()])
+    _connect_loop_children([result["spec"], *result["subprocess_specs"].values()])
     result["spec"].redwall_dialect = "camunda" if camunda else "spiff"
     return ParsedModel(
         key=key,
@@ -327,6 +330,25 @@ def _parse(files, key: str | None) -> ParsedModel:
         warnings=warnings + collaboration_notes + dialect_notes + _laneless_task_warnings(bpmn, lanes),
         dialect="camunda" if camunda else "spiff",
     )
+
+
+def _connect_loop_children(specs) -> None:
+    """Connect each multi-instance or loop task to the completion of its instances now.
+
+    SpiffWorkflow makes that connection on the spec when the task creates its first instance
+    (``create_child``) and never saves it: a case saved in the middle of a loop and loaded on a
+    model parsed afresh (another worker, a restart) would wait for ever. Connecting here is what
+    ``create_child`` would do anyway.
+    """
+    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if not isinstance(task_spec, LoopTask):
+                continue
+            child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def _collaboration_of(model: _Model, key: str) -> tuple[str | None, list[str]]:
@@ -1498,11 +1520,14 @@ HUMAN_TASK_TAGS = frozenset(f"{{{BPMN_NS}}}{name}" for name in ("userTask", "man
 
 
 def _properties(element) -> dict[str, str]:
-    """The ``spiffworkflow:properties`` of an element (its own, not its children's)."""
+    """The ``spiffworkflow:properties`` (or ``camunda:properties``) of an element (its own, not its children's)."""
     found = {}
-    for prop in element.iterfind(
+    # (camunda:property too: a model from Camunda Modeler names default_group & co. that way)
+    for prop in [*element.iterfind(
+        f"{{{BPMN_NS}}}extensionElements/{{{camunda_dialect.CAMUNDA_NS}}}properties/{{{camunda_dialect.CAMUNDA_NS}}}property"
+    ), *element.iterfind(
         f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
-    ):
+    )]:
         if prop.get("name"):
             found[prop.get("name")] = (prop.get("value") or "").strip()
     return found

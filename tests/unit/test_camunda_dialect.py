@@ -100,3 +100,20 @@ def test_a_business_rule_task_names_its_decision_with_camunda_decision_ref():
     assert problem.element_id == "work" and "'no_such_decision'" in problem.message
     problem = single_problem([("p.bpmn", doc('<bpmn:businessRuleTask id="work" camunda:asyncBefore="true" />'))])
     assert "camunda:decisionRef" in problem.message
+
+
+def test_camunda_properties_are_properties_in_either_dialect():
+    process_props = ('<bpmn:extensionElements><camunda:properties>'
+                     '<camunda:property name="default_group" value="intake"/></camunda:properties></bpmn:extensionElements>')
+    task = ('<bpmn:userTask id="work"><bpmn:extensionElements><camunda:properties>'
+            '<camunda:property name="priority" value="90"/></camunda:properties></bpmn:extensionElements></bpmn:userTask>')
+    spiff = '<spiffworkflow:properties><spiffworkflow:property name="x" value="1"/></spiffworkflow:properties>'
+    for extra_ns in ("", SPIFF):
+        content = doc(task if not extra_ns else task.replace("</camunda:properties>", "</camunda:properties>" + spiff),
+                      extra_ns=extra_ns)
+        content = content.replace(b'isExecutable="true">', b'isExecutable="true">' + process_props.encode())
+        parsed = parse_model_files([("p.bpmn", content)])
+        assert parsed.dialect == ("spiff" if extra_ns else "camunda")
+        assert props_of(parsed, "work") == ({"priority": "90", "x": "1"} if extra_ns else {"priority": "90"})
+        assert parsed.lanes["work"] == "intake"  # the process's default group
+        assert parsed.warnings == []

@@ -2,7 +2,7 @@
 
 Each model runs twice with the same inputs: in bare SpiffWorkflow (its Camunda parser, its own
 script engine) and in Redwall (the deploy parser, the restricted script engine, the case state
-saved and loaded between steps as cases are). The tasks offered at every step, whether the
+saved and loaded between steps, on a model parsed afresh each time, as cases are). The tasks offered at every step, whether the
 process completed and its end data must be the same.
 
 SpiffWorkflow's own Camunda test models are not among these: the public-code index this project
@@ -98,17 +98,23 @@ def run_bare(names, key, steps) -> tuple[list[list[str]], bool, dict]:
     return offered, workflow.completed, {k: v for k, v in workflow.last_task.data.items() if not k.startswith("_")}
 
 
-def run_redwall(names, key, steps) -> tuple[list[list[str]], bool, dict, str]:
+def parsed_runtime(names, key) -> ModelRuntime:
     parsed = parse_model_files(files_of(names), key=key)
     assert parsed.dialect == "camunda"
-    runtime = ModelRuntime(1, parsed.key, parsed.spec, parsed.subprocess_specs, parsed.lanes, parsed.forms)
+    return ModelRuntime(1, parsed.key, parsed.spec, parsed.subprocess_specs, parsed.lanes, parsed.forms)
+
+
+def run_redwall(names, key, steps) -> tuple[list[list[str]], bool, dict, str]:
+    runtime = parsed_runtime(names, key)
     engine = CaseEngine(RestrictedScriptEngine())
     workflow, outcome = engine.start(runtime)
     offered = []
     for kind, what, data in steps:
         assert outcome.incident is None, outcome.incident
         offered.append(sorted(t.element_id for t in outcome.ready))
-        workflow = engine.load(runtime, outcome.state)  # every step starts from the saved case
+        # every step starts from the saved case and a model parsed afresh (another worker, a restart)
+        runtime = parsed_runtime(names, key)
+        workflow = engine.load(runtime, outcome.state)
         if kind == "task":
             task = next(t for t in outcome.ready if t.element_id == what)
             outcome = engine.complete_task(runtime, workflow, task.spiff_id, data)
