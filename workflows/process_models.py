@@ -38,6 +38,29 @@ def checksum_of(files: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
+def check_model(actor: Actor, files: list[tuple[str, bytes]], key: str | None = None) -> dict:
+    """Every check deployment applies, without storing anything: what the studio calls as the
+    designer edits (scripts, conditions, timers and DMN cells against the sandbox's rules,
+    the schema, the engine's own parse).
+
+    Returns ``{"valid", "key", "executable", "problems", "warnings"}``; ``problems`` are the
+    blockers a deploy would answer with a 422, in the same shape (file, line, element_id,
+    message), ``warnings`` what a deploy would accept but report.
+    """
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins check process models")
+    names = [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
+    try:
+        parsed = parse_model_files(files, key=key)
+    except InvalidModel as exc:
+        return {"valid": False, "key": key, "executable": None,
+                "problems": [p.as_dict() for p in exc.problems], "warnings": []}
+    return {"valid": True, "key": parsed.key, "executable": parsed.executable, "problems": [],
+            "warnings": [p.as_dict() for p in parsed.warnings]}
+
+
 def deploy_model(
     ctx: EngineContext, actor: Actor, files: list[tuple[str, bytes]], key: str | None = None
 ) -> tuple[dict, bool]:

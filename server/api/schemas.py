@@ -160,6 +160,17 @@ class CompleteResponse(Schema):
 class MessageRequest(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
+    correlation = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=255)), load_default=None,
+        validate=validate.Length(max=50),
+        metadata={"description": (
+            "Values of the message's correlation properties by property id, e.g. "
+            "{\"application_no\": \"A-7\"}, for a message the model correlates (BPMN correlation keys): "
+            "the case takes it only with the values it holds. Left out, they are read from the payload "
+            "with the message's retrieval expressions. Missing or unknown values: 422; values of "
+            "another conversation: 409."
+        )},
+    )
 
 
 class HealthSchema(Schema):
