@@ -473,15 +473,30 @@ def _batch_done(ctx: EngineContext, run_id: int, number: int) -> None:
         uow.commit()
 
 
+#: a run whose executor has not reported for this long is taken to have died: it may be resumed
+LEASE_SECONDS = 120
+
+
 def migrate_cases(
     ctx: EngineContext, actor: Actor, key: str, from_version: Any, to_version: Any, *,
     case_ids: Any = None, mapping: Any = None, dry_run: bool = True, resume: int | None = None,
     batch_size: int = DEFAULT_BATCH, progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Start (or resume) a migration run and carry it to its end; returns the run's report.
+    """Start (or resume) a migration run and carry it to its end here; returns the run's report.
 
     Re-posting the same parameters while an earlier real run of them is unfinished resumes it.
     """
+    run_id = start_run(ctx, actor, key, from_version, to_version, case_ids=case_ids, mapping=mapping,
+                       dry_run=dry_run, resume=resume, batch_size=batch_size)
+    return execute_run(ctx, run_id, actor.username, progress=progress)
+
+
+def start_run(
+    ctx: EngineContext, actor: Actor, key: str, from_version: Any, to_version: Any, *,
+    case_ids: Any = None, mapping: Any = None, dry_run: bool = True, resume: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> int:
+    """Check the request and write (or take over) the run row; :func:`execute_run` does the work."""
     if not actor.has_role(*MIGRATE_ROLES):
         raise Forbidden("only designers and admins move cases to another version")
     if not isinstance(dry_run, bool):
@@ -490,12 +505,11 @@ def migrate_cases(
         raise InvalidInput("batch_size must be between 1 and 1000", {"batch_size": ["1 … 1000"]})
     with ctx.unit_of_work() as uow:
         s = uow.session
+        run = None
         if resume is not None:
             run = s.get(CaseMigration, resume)
             if run is None or run.tenant_id != actor.tenant_id or run.process_key != key:
                 raise NotFound(f"migration run {resume} does not exist")
-            if run.status == "done":
-                raise Conflict(f"migration run {resume} is finished; nothing to resume")
             from_version, to_version, mapping, case_ids = run.from_version, run.to_version, run.mapping, run.case_ids
             dry_run = run.dry_run
         old_model = _model(s, actor.tenant_id, key, from_version, "from_version")
@@ -510,15 +524,13 @@ def migrate_cases(
         new = ctx.runtimes.get(s, new_model.id)
         mapping = _check_mapping(mapping, old, new, old_model.version, new_model.version)
         case_ids = _check_case_ids(case_ids)
-        if resume is None and not dry_run:
+        if resume is None and not dry_run:  # the same request again continues its unfinished run
             earlier = s.scalars(select(CaseMigration).where(
                 CaseMigration.tenant_id == actor.tenant_id, CaseMigration.process_key == key,
                 CaseMigration.from_model_id == old_model.id, CaseMigration.to_model_id == new_model.id,
                 CaseMigration.dry_run.is_(False), CaseMigration.status != "done",
             ).order_by(CaseMigration.id.desc())).all()
-            run = next((r for r in earlier if r.mapping == mapping and r.case_ids == case_ids), None)
-        elif resume is None:
-            run = None
+            run = next((r for r in earlier if (r.mapping or {}) == mapping and r.case_ids == case_ids), None)
         now = ctx.clock()
         if run is None:
             run = CaseMigration(
@@ -534,14 +546,40 @@ def migrate_cases(
                              "to_version": new_model.version, "mapping": mapping, "dry_run": dry_run,
                              "cases": len(case_ids) if case_ids is not None else None})
         else:
-            run.status, run.error, run.updated_at = "running", None, now
+            if run.status == "done":
+                raise Conflict(f"migration run {run.id} is finished; nothing to resume")
+            if run.status == "running" and (now - run.updated_at).total_seconds() < LEASE_SECONDS:
+                raise Conflict(f"migration run {run.id} is in progress; follow it, or resume it if it stops "
+                               f"reporting for {LEASE_SECONDS} seconds")
+            taken = s.execute(RUNS.update().where(RUNS.c.id == run.id, RUNS.c.updated_at == run.updated_at)
+                              .values(status="running", error=None, updated_at=now))
+            if taken.rowcount != 1:
+                raise Conflict(f"migration run {run.id} was resumed by someone else at the same time")
+            uow.record("migration.resumed", actor.tenant_id, actor=actor.username, at=now,
+                       data={"run_id": run.id, "process_key": key})
         run_id = run.id
+        uow.commit()
+    return run_id
+
+
+def execute_run(ctx: EngineContext, run_id: int, username: str,
+                progress: Callable[[dict], None] | None = None) -> dict:
+    """Carry a started run to its end: batches of cases, each case in its own transaction."""
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        run = s.get(CaseMigration, run_id)
+        if run is None:
+            raise NotFound(f"migration run {run_id} does not exist")
+        tenant_id, key, dry_run, batch_size = run.tenant_id, run.process_key, run.dry_run, run.batch_size
+        mapping, case_ids = dict(run.mapping or {}), run.case_ids
+        old_model = s.get(ProcessModel, run.from_model_id)
+        new_model = s.get(ProcessModel, run.to_model_id)
+        old = ctx.runtimes.get(s, old_model.id)
+        new = ctx.runtimes.get(s, new_model.id)
         old_model = SimpleNamespace(id=old_model.id, version=old_model.version)
         new_model = SimpleNamespace(id=new_model.id, version=new_model.version)
-        uow.commit()
     top, subprocesses = _spec_diffs(ctx.engine.serializer.registry, old, new, mapping)
-    plan = Plan(run_id, actor.tenant_id, key, old_model, new_model, old, new, mapping, top, subprocesses,
-                dry_run, actor.username)
+    plan = Plan(run_id, tenant_id, key, old_model, new_model, old, new, mapping, top, subprocesses, dry_run, username)
     number = 0
     try:
         while True:
@@ -559,22 +597,25 @@ def migrate_cases(
             number += 1
             _batch_done(ctx, run_id, number)
             if progress is not None:
-                progress(run_report(ctx, actor.tenant_id, run_id, items=False))
-    except Exception as exc:
-        with ctx.unit_of_work() as uow:
-            uow.session.execute(RUNS.update().where(RUNS.c.id == run_id).values(
-                status="interrupted", error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=ctx.clock()))
-            uow.commit()
+                progress(run_report(ctx, tenant_id, run_id, items=False))
+    except BaseException as exc:  # stopped (an error, or the process told to end): resumable
+        try:
+            with ctx.unit_of_work() as uow:
+                uow.session.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                    status="interrupted", error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=ctx.clock()))
+                uow.commit()
+        except Exception:  # the database is what failed: the lease runs out and it is resumed then
+            log.exception("migration run %s: could not note the interruption", run_id)
         raise
     with ctx.unit_of_work() as uow:
         counts = _counts(uow.session, run_id)
         finished = ctx.clock()
         uow.session.execute(RUNS.update().where(RUNS.c.id == run_id).values(status="done", updated_at=finished,
                                                                              finished_at=finished))
-        uow.record("migration.finished", actor.tenant_id, actor=actor.username, at=finished,
+        uow.record("migration.finished", tenant_id, actor=username, at=finished,
                    data={"run_id": run_id, "process_key": key, "dry_run": dry_run, "counts": counts})
         uow.commit()
-    return run_report(ctx, actor.tenant_id, run_id)
+    return run_report(ctx, tenant_id, run_id)
 
 
 def _counts(s, run_id: int) -> dict[str, int]:
@@ -615,9 +656,10 @@ def run_report(ctx: EngineContext, tenant_id: int, run_id: int, items: bool = Tr
             rows = s.execute(select(ITEMS.c.case_id, CASES.c.number, ITEMS.c.outcome, ITEMS.c.reasons, ITEMS.c.at)
                              .join_from(ITEMS, CASES, CASES.c.id == ITEMS.c.case_id)
                              .where(ITEMS.c.run_id == run_id).order_by(ITEMS.c.case_id)).all()
-            view["cases"] = [{"case_id": r.case_id, "number": r.number, "outcome": r.outcome,
-                              "can_migrate": r.outcome in ("migrated", "can_migrate"), "reasons": r.reasons or [],
-                              "at": r.at} for r in rows]
+            view["cases"] = [{"id": r.case_id, "case_id": r.case_id, "number": r.number, "outcome": r.outcome,
+                              "migratable": r.outcome in ("migrated", "can_migrate"),
+                              "reason": "; ".join(x["message"] for x in r.reasons or []) or None,
+                              "reasons": r.reasons or [], "at": r.at} for r in rows]
         return view
 
 

@@ -147,7 +147,7 @@ def test_a_case_waiting_on_a_removed_task_is_left_alone_until_a_mapping_moves_it
         report = migrate_cases(ctx, actors["designer1"], "moving", 1, 2, dry_run=False)
     outcome = {c["case_id"]: c for c in report["cases"]}
     assert outcome[accept]["outcome"] == "migrated"
-    assert outcome[deciding]["outcome"] == "blocked" and not outcome[deciding]["can_migrate"]
+    assert outcome[deciding]["outcome"] == "blocked" and not outcome[deciding]["migratable"]
     [reason] = outcome[deciding]["reasons"]
     assert reason["code"] == "waiting_element_gone" and reason["element_id"] == "decide"
     untouched = get_case(ctx, actors["admin1"], deciding)
@@ -198,6 +198,13 @@ def test_a_crash_between_batches_then_resume_moves_every_case_once(ctx, actors, 
         with pytest.raises(KeyboardInterrupt):
             migrate_cases(ctx, actors["designer1"], "moving", 1, 2, dry_run=False, batch_size=3)
         monkeypatch.setattr(case_migration, "_batch_done", real)
+        [run] = case_migration.list_runs(ctx, actors["designer1"], "moving")
+        assert run["status"] == "interrupted" and "KeyboardInterrupt" in run["error"]
+        with ctx.unit_of_work() as uow:  # as if killed outright: still "running", its lease not yet out
+            uow.session.execute(case_migration.RUNS.update().values(status="running"))
+            uow.commit()
+        with pytest.raises(Conflict):
+            migrate_cases(ctx, actors["designer1"], "moving", 1, 2, dry_run=False, batch_size=3)
         with ctx.unit_of_work() as uow:
             on_v2 = uow.session.scalar(select(func.count()).select_from(Case).where(Case.model_version == 2))
         assert on_v2 == 3
@@ -215,6 +222,7 @@ def test_a_crash_between_batches_then_resume_moves_every_case_once(ctx, actors, 
             return real_write(ctx_, uow, plan, record, moved, now)
 
         monkeypatch.setattr(case_migration, "_write_moved", fail_once)
+    with time_machine.travel(START + timedelta(seconds=case_migration.LEASE_SECONDS + 1), tick=False):
         resumed = migrate_cases(ctx, actors["designer1"], "moving", 1, 2, dry_run=False, batch_size=3)
         monkeypatch.setattr(case_migration, "_write_moved", real_write)
     assert resumed["id"] == run["id"] and resumed["status"] == "done"
