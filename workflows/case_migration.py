@@ -524,6 +524,13 @@ def start_run(
         new = ctx.runtimes.get(s, new_model.id)
         mapping = _check_mapping(mapping, old, new, old_model.version, new_model.version)
         case_ids = _check_case_ids(case_ids)
+        if case_ids and resume is None:
+            known = set(s.scalars(select(CASES.c.id).where(CASES.c.tenant_id == actor.tenant_id,
+                                                            CASES.c.id.in_(case_ids))))
+            unknown = [i for i in case_ids if i not in known]
+            if unknown:
+                raise NotFound(f"case {unknown[0]} does not exist"
+                               + (f" (nor {len(unknown) - 1} more of the cases asked for)" if len(unknown) > 1 else ""))
         if resume is None and not dry_run:  # the same request again continues its unfinished run
             earlier = s.scalars(select(CaseMigration).where(
                 CaseMigration.tenant_id == actor.tenant_id, CaseMigration.process_key == key,
@@ -677,6 +684,9 @@ def list_runs(ctx: EngineContext, actor: Actor, key: str, limit: int = 20) -> li
     if not actor.has_role(*MIGRATE_ROLES):
         raise Forbidden("only designers and admins read migration runs")
     with ctx.unit_of_work() as uow:
+        if uow.session.scalar(select(ProcessModel.id).where(ProcessModel.tenant_id == actor.tenant_id,
+                                                            ProcessModel.key == key).limit(1)) is None:
+            raise NotFound(f"process model {key!r} does not exist")
         runs = uow.session.scalars(select(CaseMigration).where(
             CaseMigration.tenant_id == actor.tenant_id, CaseMigration.process_key == key)
             .order_by(CaseMigration.id.desc()).limit(limit)).all()

@@ -298,6 +298,8 @@ def test_only_the_cases_asked_for_move(ctx, actors):
     with time_machine.travel(START, tick=False):
         first, second = at(ctx, actors, "accept"), at(ctx, actors, "accept")
         deploy_model(ctx, actors["designer1"], v2_files())
-        report = migrate_cases(ctx, actors["designer1"], "moving", 1, 2, case_ids=[second, 999999], dry_run=False)
+        with pytest.raises(NotFound):  # unknown ids (or another tenant's) are refused, nothing moves
+            migrate_cases(ctx, actors["designer1"], "moving", 1, 2, case_ids=[second, 999999], dry_run=False)
+        report = migrate_cases(ctx, actors["designer1"], "moving", 1, 2, case_ids=[second], dry_run=False)
     assert [c["case_id"] for c in report["cases"]] == [second]
     assert get_case(ctx, actors["admin1"], first)["model_version"] == 1
