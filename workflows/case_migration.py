@@ -128,7 +128,8 @@ def _check_mapping(mapping: Any, old: ModelRuntime, new: ModelRuntime, from_vers
         elif new_id not in new_ids:
             problems.append(f"{old_id} → {new_id}: version {to_version} has no element with this id")
     if problems:
-        raise InvalidInput("the mapping names elements the versions do not have", {"mapping": problems})
+        raise InvalidInput("the mapping names elements the versions do not have: " + "; ".join(problems[:3]),
+                           {"mapping": problems})
     return dict(mapping)
 
 
@@ -159,8 +160,8 @@ class Assessment:
     workflow: Any = None
     repointed: list[dict] = field(default_factory=list)
 
-    def why(self, code: str, message: str, element_id: str | None = None) -> None:
-        self.reasons.append({"code": code, "element_id": element_id, "message": message})
+    def why(self, code: str, message: str, element_id: str | None = None, **detail) -> None:
+        self.reasons.append({"code": code, "element_id": element_id, "message": message, **detail})
 
 
 def _label(task) -> str:
@@ -233,7 +234,8 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
         for name in _shown_required(schema):
             if name not in data:
                 result.why("missing_data", f"the form {task.form_key} of {task.element_id} requires {name}, "
-                           "which it shows from the case data, and the case has no such data", task.element_id)
+                           "which it shows from the case data, and the case has no such data", task.element_id,
+                           field=name)
     if result.reasons:
         return result
     # The moved state must stand on the new version alone (no task left on an old element).
@@ -715,3 +717,38 @@ def dumps_report(report: dict) -> str:
 
 
 __all__ = ["migrate_cases", "get_run", "list_runs", "run_report", "assess", "versions_with_cases", "utcnow"]
+
+
+def _element_choices(runtime: ModelRuntime) -> list[dict]:
+    """Elements cases can stand on (tasks and catching events), as {id, name}."""
+    result = []
+    for bpmn_id, task_spec in sorted(_element_ids(runtime).items()):
+        kind = type(task_spec).__name__
+        if "StartEvent" in kind or "Gateway" in kind or "EndEvent" in kind or kind.endswith("Split"):
+            continue
+        result.append({"id": bpmn_id, "name": getattr(task_spec, "bpmn_name", None) or bpmn_id, "kind": kind})
+    return result
+
+
+def compare_versions(ctx: EngineContext, actor: Actor, key: str, from_version: Any, to_version: Any) -> dict:
+    """What a designer maps before moving cases: the old version's elements the new one lacks
+    (SpiffWorkflow's alignment by id and structure) and the new version's elements to map them to."""
+    if not actor.has_role(*MIGRATE_ROLES):
+        raise Forbidden("only designers and admins move cases to another version")
+    with ctx.unit_of_work() as uow:
+        s = uow.session
+        old_model = _model(s, actor.tenant_id, key, from_version, "from_version")
+        new_model = _model(s, actor.tenant_id, key, to_version, "to_version")
+        for model in (old_model, new_model):
+            if not model.executable:
+                raise Conflict(f"version {model.version} of {key!r} is not executable")
+        old = ctx.runtimes.get(s, old_model.id)
+        new = ctx.runtimes.get(s, new_model.id)
+    top, subprocesses = _spec_diffs(ctx.engine.serializer.registry, old, new, {})
+    gone = []
+    for diff in [top, *[d for d in subprocesses.values() if d is not None]]:
+        for task_spec in diff.removed:
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if bpmn_id and not any(g["id"] == bpmn_id for g in gone):
+                gone.append({"id": bpmn_id, "name": getattr(task_spec, "bpmn_name", None) or bpmn_id})
+    return {"gone": gone, "targets": _element_choices(new)}

@@ -1,7 +1,4 @@
-import logging
-import threading
-
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,6 +7,7 @@ from workflows import cases as case_use_cases
 from workflows import process_models as use_cases
 
 from ..auth import login_required
+from ..background import run_migration_in_background
 from .common import actor, ctx, etag
 from .schemas import (
     CaseSchema,
@@ -23,7 +21,6 @@ from .schemas import (
     StartInstanceRequest,
 )
 
-log = logging.getLogger(__name__)
 blp = Blueprint("process_models", __name__, url_prefix="/api/process-models", description="Process models (designers)")
 
 MAX_FILES = 50
@@ -111,7 +108,7 @@ class Migrations(MethodView):
         location = {"Location": f"/api/process-models/{key}/migrations/{run_id}"}
         if body["dry_run"] and body.get("resume") is None:
             return case_migration.execute_run(engine, run_id, who.username), 200, location
-        run_in_background(engine, run_id, who.username)
+        run_migration_in_background(engine, run_id, who.username)
         return case_migration.run_report(engine, who.tenant_id, run_id), 202, location
 
     @login_required
@@ -128,23 +125,3 @@ class Migration(MethodView):
     def get(self, key, run_id):
         """One run's progress and its report per case."""
         return case_migration.get_run(ctx(), actor(), key, run_id)
-
-
-def run_in_background(engine, run_id: int, username: str) -> threading.Thread:
-    """Carry the run on in a thread of this process, with an app context of its own.
-
-    If the process ends first, the run stays resumable (``resume``, ``redwall migrate --resume``).
-    """
-    app = current_app._get_current_object()
-
-    def work():
-        with app.app_context():
-            try:
-                case_migration.execute_run(engine, run_id, username)
-            except Exception:  # noted on the run (interrupted); the log has the rest
-                log.exception("migration run %s stopped", run_id)
-
-    thread = threading.Thread(target=work, name=f"migration-{run_id}", daemon=True)
-    thread.start()
-    app.extensions.setdefault("redwall_migrations", {})[run_id] = thread
-    return thread
