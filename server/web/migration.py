@@ -85,7 +85,9 @@ def progress(key: str, run_id: int):
     run = case_migration.get_run(ctx(), g.actor, key, run_id)
     if not is_htmx():
         return redirect(url_for("studio_migration.page", key=key, run=run_id) + "#report")
-    return render_template("studio/_migration_report.html", key=key, run=run)
+    fragment = render_template("studio/_migration_report.html", key=key, run=run)
+    # once the run is over, the whole page is reloaded: the list of runs shows its new state too
+    return fragment, 200, ({} if run["status"] == "running" else {"HX-Refresh": "true"})
 
 
 OUTCOMES = {
