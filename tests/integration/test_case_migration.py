@@ -303,3 +303,67 @@ def test_only_the_cases_asked_for_move(ctx, actors):
         report = migrate_cases(ctx, actors["designer1"], "moving", 1, 2, case_ids=[second], dry_run=False)
     assert [c["case_id"] for c in report["cases"]] == [second]
     assert get_case(ctx, actors["admin1"], first)["model_version"] == 1
+
+
+def test_a_shipped_model_with_its_event_subprocess_and_a_paused_clock_moves_and_runs_on(ctx, monkeypatch, request):
+    """civil_affairs_service (an event subprocess for pressing, the applicant's lane, forms) edited
+    as version 2: a case waiting for materials (clock paused) and one at review move and run to
+    their end on it."""
+    from onewindow import intake
+    from onewindow.intake import submit_application
+    from server.demo import BPMN_DIR, model_files, system_actor
+    from tests.eligibility_helpers import eligible_resident
+    from tests.onewindow_helpers import one_window
+    from tests.onewindow_helpers import work as ow_work
+    from workflows.cases import send_message
+
+    monkeypatch.setattr(intake, "audit_draw", lambda *args: False)
+    actors = one_window(ctx)
+    waiting = submit_application(ctx, actors["intake1"], "senior_card",
+                                 eligible_resident(ctx, actors["intake1"], "senior_card"), {})["id"]
+    ow_work(ctx, actors["intake1"], waiting, "accept_application",
+            {"acceptance": "supplement", "missing_materials": ["户口簿 household register"]})
+    reviewing = submit_application(ctx, actors["intake1"], "senior_card",
+                                   eligible_resident(ctx, actors["intake1"], "senior_card"), {})["id"]
+    ow_work(ctx, actors["intake1"], reviewing, "accept_application", {"acceptance": "accept"})
+    from tests.timekeeping import run_due
+
+    later = time_machine.travel(ctx.clock() + timedelta(days=40), tick=False)
+    later.start()  # overdue: the case_overdue message opens a task inside the event subprocess
+    request.addfinalizer(later.stop)
+    run_due(ctx)
+    before = {c: get_case(ctx, actors["admin1"], c) for c in (waiting, reviewing)}
+    assert sorted(t["element_id"] for t in before[reviewing]["tasks"]) == ["press_case", "review"]
+    paused = clock_of(ctx, waiting)
+    assert paused.state == "paused"
+    files = [(name, content.replace("Review 审查".encode(), "Review 审查（复核）".encode()))
+             for name, content in model_files(BPMN_DIR / "civil_affairs_service")]
+    system = system_actor(ctx, "xichangan")
+    deploy_model(ctx, system, files)
+    old = before[waiting]["model_version"]
+
+    report = migrate_cases(ctx, system, "civil_affairs_service", old, old + 1, dry_run=False,
+                           case_ids=[waiting, reviewing])
+    assert report["counts"]["migrated"] == 2, report["cases"]
+    for case_id in (waiting, reviewing):
+        after = get_case(ctx, actors["admin1"], case_id)
+        assert after["model_version"] == old + 1 and after["data"] == before[case_id]["data"]
+        assert after["status"] == before[case_id]["status"] and after["deadline"] == before[case_id]["deadline"]
+        assert verify_case_chain(ctx, None, case_id)["valid"]
+    clock = clock_of(ctx, waiting)
+    assert (clock.state, clock.paused_at, clock.remaining_working_days) == (
+        "paused", paused.paused_at, paused.remaining_working_days)
+    tasks = {t["element_id"]: t for t in get_case(ctx, actors["admin1"], reviewing)["tasks"]}
+    assert tasks["review"]["name"] == "Review 审查（复核）" and set(tasks) == {"press_case", "review"}
+    assert {t["id"] for t in tasks.values()} == {t["id"] for t in before[reviewing]["tasks"]}
+
+    resumed = send_message(ctx, actors["intake1"], waiting, "materials_supplied", {"supplied": ["hukou_book"]})
+    assert resumed["status"] == "open" and resumed["deadline"] is not None
+    for case_id in (waiting, reviewing):
+        if case_id == waiting:
+            ow_work(ctx, actors["intake1"], case_id, "accept_application", {"acceptance": "accept"})
+        ow_work(ctx, actors["civil1"], case_id, "review", {"review_result": "meets_conditions"})
+        ow_work(ctx, actors["civil1"], case_id, "decide", {"approved": True})
+        done, _ = ow_work(ctx, actors["intake1"], case_id, "hand_out", {"handed_to": "the applicant"})
+        assert done["status"] == "concluded" and done["model_version"] == old + 1
+        assert verify_case_chain(ctx, None, case_id)["valid"]
