@@ -158,7 +158,6 @@ def _model(s, tenant_id: int, key: str, version: Any, what: str) -> ProcessModel
 class Assessment:
     reasons: list[dict] = field(default_factory=list)
     workflow: Any = None
-    repointed: list[dict] = field(default_factory=list)
 
     def why(self, code: str, message: str, element_id: str | None = None, **detail) -> None:
         self.reasons.append({"code": code, "element_id": element_id, "message": message, **detail})
@@ -209,7 +208,8 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
                            "has; map it to an element of that version", element)
     if result.reasons:
         return result
-    before_ready = {str(t.id): t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    old_forms = {t.spiff_id: plan.old.forms.get(t.form_key) if t.form_key else None
+                 for t in ctx.engine.ready_tasks(plan.old, workflow)}
     for target, diff, spec in diffs:
         migrate_workflow(diff, target, spec)
     workflow.subprocess_specs = plan.new.subprocess_specs
@@ -231,6 +231,8 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
     data = record.data or {}
     for task in ready:
         schema = plan.new.forms.get(task.form_key) if task.form_key else None
+        if schema == old_forms.get(task.spiff_id):
+            continue  # the form the task had: what it lacks now it lacked before the move
         for name in _shown_required(schema):
             if name not in data:
                 result.why("missing_data", f"the form {task.form_key} of {task.element_id} requires {name}, "
@@ -249,7 +251,6 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
     state_after = ctx.engine.dump(workflow)
     result.workflow = SimpleNamespace(
         state=state_after, ready=ready, timers=waiting_timers(workflow), timers_before=timers_before,
-        before_ready=before_ready,
     )
     return result
 
