@@ -40,7 +40,7 @@ from .accounts import Actor
 from .cases import CASES, FINAL_CASE_STATUSES, OPEN_TASK_STATUSES, SUSPENDED, TASK_CANDIDATES, TASKS, CaseRecord
 from .context import EngineContext
 from .deadlines import TIMERS, OPEN_TIMER_STATUSES
-from .engine import ModelRuntime, waiting_timers
+from .engine import ModelRuntime, own_spec, reconnect_triggered_participants, waiting_timers
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import CaseMigration, CaseMigrationItem, ProcessModel, utcnow
 from .trail import write_case_row
@@ -185,7 +185,14 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
         str(task.id): (task._get_internal_data("event_value"), getattr(task.task_spec, "event_definition", None))
         for task in workflow.get_tasks(state=TaskState.WAITING)
     }
-    diffs = [(workflow, WorkflowDiff(workflow, plan.top), plan.new.spec)]
+    top, new_spec = plan.top, plan.new.spec
+    if workflow.spec is not plan.old.spec:
+        # A collaboration's case runs on its own copy of the spec (engine.own_spec): diff that copy,
+        # and move the case onto its own copy of the new spec, never onto the shared one.
+        new_spec = own_spec(plan.new.spec)
+        top = SpecDiff(ctx.engine.registry_for(workflow.spec), workflow.spec, new_spec)
+        _apply_mapping(top, workflow.spec, new_spec, plan.mapping)
+    diffs = [(workflow, WorkflowDiff(workflow, top), new_spec)]
     for sp_id, sub in workflow.subprocesses.items():
         diff = plan.subprocesses.get(sub.spec.name)
         if diff is None:
@@ -213,6 +220,7 @@ def assess(ctx: EngineContext, plan: Plan, record: CaseRecord, state: str) -> As
     for target, diff, spec in diffs:
         migrate_workflow(diff, target, spec)
     workflow.subprocess_specs = plan.new.subprocess_specs
+    reconnect_triggered_participants(workflow)
     # Same timer in both versions: it keeps its due time (migrate_workflow predicted it anew).
     for task in workflow.get_tasks(state=TaskState.WAITING):
         value, definition = kept_values.get(str(task.id), (None, None))
@@ -588,7 +596,7 @@ def execute_run(ctx: EngineContext, run_id: int, username: str,
         new = ctx.runtimes.get(s, new_model.id)
         old_model = SimpleNamespace(id=old_model.id, version=old_model.version)
         new_model = SimpleNamespace(id=new_model.id, version=new_model.version)
-    top, subprocesses = _spec_diffs(ctx.engine.serializer.registry, old, new, mapping)
+    top, subprocesses = _spec_diffs(ctx.engine.registry_for(old.spec), old, new, mapping)
     plan = Plan(run_id, tenant_id, key, old_model, new_model, old, new, mapping, top, subprocesses, dry_run, username)
     number = 0
     try:
@@ -745,7 +753,7 @@ def compare_versions(ctx: EngineContext, actor: Actor, key: str, from_version: A
                 raise Conflict(f"version {model.version} of {key!r} is not executable")
         old = ctx.runtimes.get(s, old_model.id)
         new = ctx.runtimes.get(s, new_model.id)
-    top, subprocesses = _spec_diffs(ctx.engine.serializer.registry, old, new, {})
+    top, subprocesses = _spec_diffs(ctx.engine.registry_for(old.spec), old, new, {})
     gone = []
     for diff in [top, *[d for d in subprocesses.values() if d is not None]]:
         for task_spec in diff.removed:

@@ -295,6 +295,10 @@ class CaseEngine:
         # Models from Camunda Modeler run on SpiffWorkflow's Camunda specs (workflows.camunda_dialect)
         self.camunda_serializer = _make_serializer(CAMUNDA_CONFIG)
 
+    def registry_for(self, spec):
+        """The serializer registry of ``spec``'s dialect (SpiffWorkflow's spec diffs need it)."""
+        return self._serializer_for(spec).registry
+
     def _serializer_for(self, spec) -> BpmnWorkflowSerializer:
         if getattr(spec, "redwall_dialect", None) == "camunda":
             return self.camunda_serializer
@@ -309,11 +313,11 @@ class CaseEngine:
         dct = json.loads(state)
         serializer.migrate(dct)
         dct.pop("typename", None)
-        spec = _own_spec(runtime.spec)
+        spec = own_spec(runtime.spec)
         workflow = serializer.registry.convert_from_dict[
             serializer.registry.typenames[BpmnWorkflow]
         ](dct, spec=spec, subprocess_specs=runtime.subprocess_specs)
-        _reconnect_triggered_participants(workflow)
+        reconnect_triggered_participants(workflow)
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -321,7 +325,7 @@ class CaseEngine:
     @_in_tenant_scope
     def start(self, runtime: ModelRuntime, data: dict | None = None) -> tuple[BpmnWorkflow, StepOutcome]:
         """Create a workflow for ``runtime``, seed it with ``data`` and run it until it waits."""
-        workflow = BpmnWorkflow(_own_spec(runtime.spec), runtime.subprocess_specs, script_engine=self.script_engine)
+        workflow = BpmnWorkflow(own_spec(runtime.spec), runtime.subprocess_specs, script_engine=self.script_engine)
         if data:
             workflow.task_tree.data.update(data)
             # The start task copies its data to its children when it runs.
@@ -576,7 +580,7 @@ class CaseEngine:
         )
 
 
-def _own_spec(spec):
+def own_spec(spec):
     """The spec a workflow runs on: the model's, shared by every case, except for a collaboration.
 
     SpiffWorkflow connects a participant that a message starts to the collaboration's start when
@@ -589,7 +593,7 @@ def _own_spec(spec):
     return spec
 
 
-def _reconnect_triggered_participants(workflow: BpmnWorkflow) -> None:
+def reconnect_triggered_participants(workflow: BpmnWorkflow) -> None:
     """Redo on a loaded case the connections ``trigger_wf`` made while it ran (the spec is not saved
     with the case): a participant started by a message hangs off the collaboration's start."""
     spec = workflow.spec
