@@ -11,7 +11,6 @@ import base64
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from referencing.exceptions import Unresolvable
@@ -200,14 +199,10 @@ _WRITE_CASE = (
 
 def load_case_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, case_id: int):
     """The case's record, its model runtime and its workflow, ready to be advanced in ``uow``."""
-    row = uow.session.connection().execute(
-        select(*_RECORD_COLUMNS, CASES.c.state, _CLOCK_STATE)
-        .select_from(CASES.outerjoin(CLOCKS, CLOCKS.c.case_id == CASES.c.id))
-        .where(CASES.c.id == case_id, CASES.c.tenant_id == tenant_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"case {case_id} does not exist")
-    return _advanceable(ctx, uow, row._asdict())
+    from .case_repository import SqlCaseRepository
+    from .steps import load_case
+
+    return load_case(ctx, uow, SqlCaseRepository(ctx, uow), tenant_id, case_id)
 
 
 @dataclass
@@ -235,29 +230,18 @@ def open_task_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, ta
     Raises NotFound for unknown ids and other tenants' tasks; the caller decides who may
     complete the task (see ``worklists.commands.complete``).
     """
-    row = uow.session.connection().execute(_TASK_AND_CASE, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
-    if row is None:
-        raise NotFound(f"task {task_id} does not exist")
-    values = row._asdict()
-    task = SimpleNamespace(**{c.name: values.pop(f"task_{c.name}") for c in TASKS.c})
-    record, runtime, workflow = _advanceable(ctx, uow, values)
-    return TaskStep(task, record, runtime, workflow)
+    from .case_repository import SqlCaseRepository
+    from .steps import open_task
+
+    return open_task(ctx, uow, SqlCaseRepository(ctx, uow), tenant_id, task_id)
 
 
 def _advanceable(ctx: EngineContext, uow: UnitOfWork, values: dict):
-    """Build the record and take (or rebuild) the workflow at the row's version.
+    """Build the record and take (or rebuild) the workflow at the row's version (``workflows.steps``)."""
+    from .case_repository import SqlCaseRepository
+    from .steps import advanceable
 
-    The workflow may come from the cache when its version matches the row just read;
-    if the transaction is rolled back it is dropped, so a half-run object is never reused.
-    """
-    state = values.pop("state")
-    record = CaseRecord(**values)
-    runtime = ctx.runtimes.get(uow.session, record.model_id)
-    workflow = ctx.workflows.take(record.id, record.version)
-    if workflow is None:
-        workflow = ctx.engine.load(runtime, state)
-    uow.after_rollback(lambda: ctx.workflows.take(record.id, -1))
-    return record, runtime, workflow
+    return advanceable(ctx, uow, SqlCaseRepository(ctx, uow), values)
 
 
 def complete_user_task(

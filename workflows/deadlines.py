@@ -168,7 +168,9 @@ def plan_step(
 
 def plan_retries(ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime) -> None:
     """A failed service call that may work later becomes a retry timer instead of an incident."""
-    if outcome.incident is not None:
+    incident = outcome.incident
+    if incident is not None and incident.retryable and incident.spiff_task_id is not None \
+            and ctx.timing.service_retries > 0:
         _retry_or_incident(uow, uow.session.connection(), record, outcome, ctx.timing, now)
 
 

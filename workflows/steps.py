@@ -29,37 +29,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, literal, select
 
 from .accounts import Actor
+from .case_repository import CaseRepository, SqlCaseRepository
 from .cases import (
-    CASES,
     FINAL_CASE_STATUSES,
-    INCIDENTS,
-    OPEN_TASK_STATUSES,
     SUSPENDED,
-    TASK_CANDIDATES,
-    TASKS,
     CaseRecord,
     TaskStep,
-    _advanceable,
     _check_size,
-    _COMPLETE_TASK,
-    _INSERT_TASKS,
-    _WRITE_CASE,
     data_changes,
-    load_case_for_update,
     validate_form,
 )
 from .context import EngineContext
 from .deadlines import StepDeadlines, plan_bpmn_timers, plan_clock, plan_retries
 from .engine import ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, NotFound
-from .process_models import find_model, require_executable
-from .trail import remember_head, write_case_row
 from .unit_of_work import UnitOfWork
 
 
@@ -165,6 +152,8 @@ class Step:
     tasks: list = field(default_factory=list)
     #: whatever the command reports back (e.g. the incident retried)
     extra: dict = field(default_factory=dict)
+    #: where the step's case, task and incident rows are read and written
+    cases: CaseRepository | None = None
 
     @property
     def new_case(self) -> bool:
@@ -204,8 +193,9 @@ class Skipped:
     reason: str
 
 
-def run_step(ctx: EngineContext, uow: UnitOfWork, command, actor: Actor | str | None = None) -> Step | Skipped:
-    """Run one case step inside ``uow`` (the caller commits).
+def run_step(ctx: EngineContext, uow: UnitOfWork, command, actor: Actor | str | None = None,
+             cases: CaseRepository | None = None) -> Step | Skipped:
+    """Run one case step inside ``uow`` (the caller commits); ``cases``: the storage (default SQL).
 
     Returns the :class:`Step` after its handlers ran, or :class:`Skipped` when the command
     found nothing to do. Raises the command's errors (NotFound, Conflict, Forbidden,
@@ -214,9 +204,11 @@ def run_step(ctx: EngineContext, uow: UnitOfWork, command, actor: Actor | str | 
     advance = _ADVANCE.get(type(command))
     if advance is None:
         raise TypeError(f"not a step command: {command!r}")
-    step = advance(ctx, uow, command, actor)
+    cases = cases if cases is not None else SqlCaseRepository(ctx, uow)
+    step = advance(ctx, uow, cases, command, actor)
     if isinstance(step, Skipped):
         return step
+    step.cases = cases
     _settle(step)
     for _name, handler in ctx.step_handlers or ENGINE_HANDLERS:
         handler(step)
@@ -248,13 +240,11 @@ def _settle(step: Step) -> None:
 
 
 # -- what each command does before the handlers ---------------------------------------------------
-def _start(ctx: EngineContext, uow: UnitOfWork, command: Start, actor) -> Step:
+def _start(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: Start, actor) -> Step:
     if not isinstance(actor, Actor):
         raise Forbidden("a case is started by a user")
-    s = uow.session
-    model = find_model(s, actor.tenant_id, command.key, command.version)
-    require_executable(s, actor.tenant_id, model)
-    runtime = ctx.runtimes.get(s, model.id)
+    model = cases.model_to_start(actor.tenant_id, command.key, command.version)
+    runtime = cases.runtime(model.id)
     workflow, outcome = ctx.engine.start(runtime, command.data)
     _check_size(outcome.data)
     now = ctx.clock()
@@ -264,8 +254,7 @@ def _start(ctx: EngineContext, uow: UnitOfWork, command: Start, actor) -> Step:
         applicant_id=command.applicant_id, data=outcome.data, version=1, has_incident=False,
         started_by=actor.username, created_at=now, updated_at=now, ended_at=None, deadline=None, clock_state=None,
     )
-    _insert_case(uow, record, outcome.state, actor.tenant_code, actor.timezone, now)
-    remember_head(s, record.id, 0, None)  # a new case's trail starts empty
+    cases.insert_case(record, outcome.state, actor.tenant_code, actor.timezone)
     uow.record(
         "case.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
         data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
@@ -274,42 +263,7 @@ def _start(ctx: EngineContext, uow: UnitOfWork, command: Start, actor) -> Step:
     return Step(ctx, uow, command, actor.username, record, runtime, workflow, outcome, set(), now, None)
 
 
-_CASE_COLUMNS = [c for c in CASES.c if c.name != "id"]
-
-
-def _insert_case(uow: UnitOfWork, record: CaseRecord, state: str, tenant_code: str, timezone: str, now) -> None:
-    """Insert the case with its application number (tenant, day of receipt, id) in one statement."""
-    values = {k: v for k, v in vars(record).items()
-              if k in CASES.c and k not in ("id", "number", "trail_seq", "trail_hash")}
-    values["state"] = state
-    prefix = f"{tenant_code.upper()}-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
-    conn = uow.session.connection()
-    if conn.dialect.name == "postgresql":
-        # The id is drawn first so the number can name it in the same INSERT (no follow-up UPDATE).
-        new_id = func.nextval(func.pg_get_serial_sequence("cases", "id")).label("new_id")
-        drawn = select(new_id).subquery()
-        number_expr = _number_expression(prefix, drawn.c.new_id)
-        columns = ["id", "number", *values]
-        source = select(drawn.c.new_id, number_expr, *[
-            literal(v, type_=CASES.c[k].type) for k, v in values.items()]).select_from(drawn)
-        record.id = conn.execute(
-            CASES.insert().from_select(columns, source).returning(CASES.c.id)).scalar_one()
-        record.number = f"{prefix}{record.id:06d}"
-        return
-    values["number"] = None
-    record.id = conn.execute(CASES.insert().returning(CASES.c.id), values).scalar_one()
-    record.number = f"{prefix}{record.id:06d}"
-    conn.execute(CASES.update().where(CASES.c.id == record.id).values(number=record.number))
-
-
-def _number_expression(prefix: str, new_id):
-    from sqlalchemy import String, case, cast
-
-    text = cast(new_id, String)
-    return (literal(prefix) + case((new_id < 1000000, func.lpad(text, 6, "0")), else_=text)).label("number")
-
-
-def _complete(ctx: EngineContext, uow: UnitOfWork, command: CompleteTask, actor) -> Step:
+def _complete(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: CompleteTask, actor) -> Step:
     task_step = command.task_step
     task, record, runtime, workflow = task_step.task, task_step.record, task_step.runtime, task_step.workflow
     data = dict(command.data or {})
@@ -334,9 +288,9 @@ def _complete(ctx: EngineContext, uow: UnitOfWork, command: CompleteTask, actor)
     return step
 
 
-def _deliver(ctx: EngineContext, uow: UnitOfWork, command: DeliverMessage, actor) -> Step | Skipped:
+def _deliver(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: DeliverMessage, actor) -> Step | Skipped:
     tenant_id = command.tenant_id if command.tenant_id is not None else actor.tenant_id
-    record, runtime, workflow = load_case_for_update(ctx, uow, tenant_id, command.case_id)
+    record, runtime, workflow = load_case(ctx, uow, cases, tenant_id, command.case_id)
     if command.public:
         if record.status == SUSPENDED:
             raise Conflict("the case is suspended; it takes messages again when it is resumed")
@@ -370,12 +324,12 @@ class NotDueYet(Exception):
         self.due_at = due_at
 
 
-def _fire(ctx: EngineContext, uow: UnitOfWork, command: FireTimers, actor) -> Step | Skipped:
+def _fire(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: FireTimers, actor) -> Step | Skipped:
     row, loaded = command.timer, command.loaded
     if loaded is not None and loaded["tenant_id"] == row.tenant_id:
-        record, runtime, workflow = _advanceable(ctx, uow, dict(loaded))
+        record, runtime, workflow = advanceable(ctx, uow, cases, dict(loaded))
     else:
-        record, runtime, workflow = load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
+        record, runtime, workflow = load_case(ctx, uow, cases, row.tenant_id, row.case_id)
     if row.kind == "retry":
         if record.status in FINAL_CASE_STATUSES or not workflow.get_tasks(state=TaskState.ERROR):
             return Skipped("stale")
@@ -419,16 +373,13 @@ def _fired_by_timer(task) -> bool:
     return fired_by_timer(task)
 
 
-def _retry(ctx: EngineContext, uow: UnitOfWork, command: RetryIncident, actor) -> Step:
-    conn = uow.session.connection()
-    incident = conn.execute(
-        select(INCIDENTS).where(INCIDENTS.c.id == command.incident_id, INCIDENTS.c.tenant_id == actor.tenant_id)
-    ).one_or_none()
+def _retry(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: RetryIncident, actor) -> Step:
+    incident = cases.open_incident(actor.tenant_id, command.incident_id)
     if incident is None:
         raise NotFound(f"incident {command.incident_id} does not exist")
     if incident.resolved_at is not None:
         raise Conflict("this incident is resolved already")
-    record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, incident.case_id)
+    record, runtime, workflow = load_case(ctx, uow, cases, actor.tenant_id, incident.case_id)
     if record.status in FINAL_CASE_STATUSES:
         raise Conflict("the case has ended; there is nothing to retry")
     if record.status == SUSPENDED:
@@ -446,7 +397,7 @@ def _retry(ctx: EngineContext, uow: UnitOfWork, command: RetryIncident, actor) -
     return step
 
 
-def _reset(ctx: EngineContext, uow: UnitOfWork, command: ResetTo, actor) -> Step:
+def _reset(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: ResetTo, actor) -> Step:
     handle = command.handle
     record, runtime, workflow = handle.record, handle.runtime, handle.workflow
     if record.status == SUSPENDED:
@@ -460,6 +411,41 @@ def _reset(ctx: EngineContext, uow: UnitOfWork, command: ResetTo, actor) -> Step
         raise Conflict("the case cannot go back to that task")
     now = ctx.clock()
     return Step(ctx, uow, command, _actor_name(actor), record, runtime, workflow, outcome, before, now, record.status)
+
+
+# -- loading a case to advance it ---------------------------------------------------------------------
+def advanceable(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, values: dict):
+    """The record, runtime and workflow of a case row just read (``values`` with its ``state``).
+
+    The workflow may come from the cache when its version matches the row just read; if the
+    transaction is rolled back it is dropped, so a half-run object is never reused.
+    """
+    state = values.pop("state")
+    record = CaseRecord(**values)
+    runtime = cases.runtime(record.model_id)
+    workflow = ctx.workflows.take(record.id, record.version)
+    if workflow is None:
+        workflow = ctx.engine.load(runtime, state)
+    uow.after_rollback(lambda: ctx.workflows.take(record.id, -1))
+    return record, runtime, workflow
+
+
+def load_case(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, tenant_id: int, case_id: int):
+    """The case's record, runtime and workflow, ready to be advanced in ``uow``."""
+    values = cases.load(tenant_id, case_id)
+    if values is None:
+        raise NotFound(f"case {case_id} does not exist")
+    return advanceable(ctx, uow, cases, values)
+
+
+def open_task(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, tenant_id: int, task_id: int) -> TaskStep:
+    """A task and its case read together, the workflow ready to complete it (NotFound otherwise)."""
+    found = cases.load_task(tenant_id, task_id)
+    if found is None:
+        raise NotFound(f"task {task_id} does not exist")
+    task, values = found
+    record, runtime, workflow = advanceable(ctx, uow, cases, values)
+    return TaskStep(SimpleNamespace(**task), record, runtime, workflow)
 
 
 _ADVANCE = {
@@ -491,35 +477,16 @@ def bpmn_timers(step: Step) -> None:
 
 def task_rows(step: Step) -> None:
     """The completed task's row; rows of tasks that vanished cancelled, of new ready tasks created."""
-    record, outcome, now, uow, before = step.record, step.outcome, step.now, step.uow, step.before
-    conn = uow.session.connection()
+    record, outcome, now, uow, before, cases = step.record, step.outcome, step.now, step.uow, step.before, step.cases
     command = step.command
     if isinstance(command, CompleteTask) and not (command.row_closed or command.row_completed):
-        done = conn.execute(_COMPLETE_TASK, {"b_id": command.task_step.task.id, "b_now": now, "b_by": step.actor})
-        if done.rowcount != 1:
+        if not cases.complete_task(command.task_step.task.id, now, step.actor):
             raise Conflict("this task was completed or cancelled by someone else")
     ready = {t.spiff_id: t for t in outcome.ready}
     gone = before - set(ready)
     if gone:
-        cancelled = conn.execute(
-            TASKS.update()
-            .where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone), TASKS.c.status.in_(OPEN_TASK_STATUSES))
-            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
-            .returning(TASKS.c.id)
-        ).scalars().all()
-        # co-signers' tasks (加签) go with the task they sign for (open, or completed and held for them)
-        signed_for = select(TASKS.c.id).where(TASKS.c.case_id == record.id, TASKS.c.spiff_id.in_(gone))
-        cancelled += conn.execute(
-            TASKS.update()
-            .where(TASKS.c.case_id == record.id, TASKS.c.parent_id.in_(signed_for),
-                   TASKS.c.status.in_(OPEN_TASK_STATUSES))
-            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
-            .returning(TASKS.c.id)
-        ).scalars().all()
-        for task_id in cancelled:
+        for task_id in cases.cancel_tasks(record.id, gone, now):
             uow.record("task.cancelled", record.tenant_id, case_id=record.id, task_id=task_id, at=now)
-        if cancelled:  # candidates index open tasks only (worklists)
-            conn.execute(TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(cancelled)))
     deadlines = step.deadlines
     new_rows = [
         {
@@ -549,45 +516,23 @@ def task_rows(step: Step) -> None:
     ]
     created = []
     if new_rows:
-        ids = conn.execute(_INSERT_TASKS, new_rows).scalars().all()
+        ids = cases.add_tasks(new_rows)
         created = [SimpleNamespace(id=task_id, **row) for task_id, row in zip(ids, new_rows)]
-        candidates = [  # the worklists find candidate tasks through this side table
-            {"task_id": t.id, "kind": kind, "name": name, "tenant_id": t.tenant_id}
-            for t in created
-            for kind, names in (("group", t.candidate_groups), ("user", t.candidate_users))
-            for name in sorted(set(names or ()))
-            if len(name) <= 150  # longer than any group code or username: names nobody
-        ]
-        if candidates:
-            conn.execute(TASK_CANDIDATES.insert(), candidates)
         for task in created:
             uow.record(
                 "task.created", record.tenant_id, case_id=record.id, task_id=task.id, at=now,
                 data={"name": task.name, "element_id": task.element_id, "group": task.group},
             )
-    kept = []
-    if before - gone:
-        kept = conn.execute(
-            select(TASKS).where(
-                TASKS.c.case_id == record.id,
-                TASKS.c.spiff_id.in_(before - gone),
-                TASKS.c.status.in_(OPEN_TASK_STATUSES),
-            ).order_by(TASKS.c.id)
-        ).all()
+    kept = list(cases.open_tasks(record.id, before - gone)) if before - gone else []
     step.created = created
-    step.tasks = list(kept) + created
+    step.tasks = kept + created
 
 
 def incidents(step: Step) -> None:
     """A retried incident resolved (with every other open one of the case); a new incident written."""
-    record, outcome, now, uow = step.record, step.outcome, step.now, step.uow
-    conn = uow.session.connection()
+    record, outcome, now, uow, cases = step.record, step.outcome, step.now, step.uow, step.cases
     if isinstance(step.command, RetryIncident):
-        resolved = conn.execute(
-            INCIDENTS.update().where(INCIDENTS.c.case_id == record.id, INCIDENTS.c.resolved_at.is_(None))
-            .values(resolved_at=now)
-        ).rowcount
-        if resolved == 0:
+        if cases.resolve_incidents(record.id, now) == 0:
             raise Conflict("this incident was retried by someone else at the same time")
         # every open incident of the case was just resolved: it has one only if this attempt failed
         record.has_incident = False
@@ -598,33 +543,24 @@ def incidents(step: Step) -> None:
             data={"kind": outcome.incident.kind, "element_id": outcome.incident.element_id,
                   "message": outcome.incident.message},
         )
-        conn.execute(
-            INCIDENTS.insert().values(
-                tenant_id=record.tenant_id, case_id=record.id, spiff_task_id=outcome.incident.spiff_task_id,
-                element_id=outcome.incident.element_id, kind=outcome.incident.kind,
-                message=outcome.incident.message, created_at=now,
-            )
-        )
+        cases.add_incident({
+            "tenant_id": record.tenant_id, "case_id": record.id, "spiff_task_id": outcome.incident.spiff_task_id,
+            "element_id": outcome.incident.element_id, "kind": outcome.incident.kind,
+            "message": outcome.incident.message, "created_at": now,
+        })
 
 
 def case_row(step: Step) -> None:
     """The case row under its version check (the trail's events ride along where they can);
     the workflow is kept for the next step once the transaction commits."""
-    ctx, uow, record, workflow = step.ctx, step.uow, step.record, step.workflow
-    conn = uow.session.connection()
+    ctx, uow, record, workflow, cases = step.ctx, step.uow, step.record, step.workflow, step.cases
     if step.new_case:  # inserted by the start; only a failed start changes it again
         if record.has_incident:
-            conn.execute(CASES.update().where(CASES.c.id == record.id).values(has_incident=True))
+            cases.set_has_incident(record.id)
     else:
         _check_size(record.data)
-        params = {
-            "b_id": record.id, "b_version": record.version, "b_state": step.state, "b_status": record.status,
-            "b_data": record.data, "b_updated_at": record.updated_at, "b_ended_at": record.ended_at,
-            "b_has_incident": record.has_incident,
-        }
-        if write_case_row(ctx, uow, conn, _WRITE_CASE, params, record) is None:
+        if not cases.write_case(record, step.state, uow.events):
             raise Conflict("the case was changed by someone else at the same time; reload and try again")
-        record.version += 1
     case_id, version = record.id, record.version
     uow.after_commit(lambda: ctx.workflows.put(case_id, version, workflow))
 
