@@ -2,9 +2,10 @@
 
 Runs whole cases of ``bench/three_tasks.bpmn`` (start, then claim + complete for each of its
 three user tasks) through the real Flask app (its test client: routing, sign-in by token,
-use cases, the trail) over PostgreSQL, and counts what each request sends to the database
-statements at psycopg's cursor (including what the trail writer sends
-straight to the driver), BEGINs, COMMITs and ROLLBACKs with SQLAlchemy's engine events. Round trips = statements + BEGIN + COMMIT + ROLLBACK (psycopg sends each one).
+use cases, the trail) over PostgreSQL, and counts what each request sends to the database:
+statements at psycopg's cursor (so also those the trail writer sends straight to the driver),
+BEGINs, COMMITs and ROLLBACKs with SQLAlchemy's engine events. Round trips = statements +
+BEGIN + COMMIT + ROLLBACK (psycopg sends each one). Medians per request kind and per case.
 
     python bench/step_statements.py [--tree PATH] [--cases 20] [--url URL] [--show-statements]
 

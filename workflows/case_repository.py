@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import String, bindparam, case, cast, func, literal, select
 
 from .cases import (
     _CLOCK_STATE,
@@ -219,3 +219,148 @@ class SqlCaseRepository:
 
     def add_incident(self, values: dict) -> None:
         self._conn.execute(INCIDENTS.insert().values(**values))
+
+
+_INSERT_TASK_ROWS = TASKS.insert()
+_BURST_WRITE = (
+    CASES.update()
+    .where(CASES.c.id == bindparam("b_id", type_=CASES.c.id.type),
+           CASES.c.version == bindparam("b_seen_version", type_=CASES.c.version.type),
+           CASES.c.trail_seq == bindparam("b_seen_seq", type_=CASES.c.trail_seq.type))
+    .values(**{name: bindparam(f"b_{name}", type_=CASES.c[name].type)
+               for name in ("state", "status", "data", "updated_at", "ended_at", "has_incident", "trail_seq",
+                            "trail_hash")},
+            version=CASES.c.version + 1)
+)
+
+
+class BurstCaseRepository(SqlCaseRepository):
+    """A burst of steps in one transaction (timers due together, ``workflows.timers``), on PostgreSQL.
+
+    New task rows and case writes are kept back and written by :meth:`flush` in two statements
+    for the whole burst: one multi-row INSERT of the tasks (their ids drawn ahead from the
+    sequence), and one UPDATE of every case written, under each case's version and trail head
+    as read, with the trail events of the steps appended in the same statement. If any case
+    was changed meanwhile the flush raises Conflict and the caller's transaction is rolled back
+    (the timers then fire one by one). Anything else that reads or writes rows flushes first,
+    so no step ever sees a row the burst still holds back.
+    """
+
+    def __init__(self, ctx, uow, expected_tasks: int = 0):
+        super().__init__(ctx, uow)
+        self._block = max(expected_tasks, 1)
+        self._spare_ids: list[int] = []
+        self._tasks: list[dict] = []
+        self._candidates: list[dict] = []
+        self._writes: list[dict] = []
+        self._events: list[tuple] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._tasks or self._writes)
+
+    def _ids(self, n: int) -> list[int]:
+        if len(self._spare_ids) < n:
+            self._spare_ids += self._conn.execute(
+                select(func.nextval(func.pg_get_serial_sequence("tasks", "id"))).select_from(
+                    func.generate_series(1, max(n, self._block)))).scalars().all()
+        taken, self._spare_ids = self._spare_ids[:n], self._spare_ids[n:]
+        return taken
+
+    def add_tasks(self, rows: list[dict]) -> list[int]:
+        ids = self._ids(len(rows))
+        for task_id, row in zip(ids, rows):
+            self._tasks.append({**row, "id": task_id})
+            for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"])):
+                for name in sorted(set(names or ())):
+                    if len(name) <= 150:
+                        self._candidates.append({"task_id": task_id, "kind": kind, "name": name,
+                                                 "tenant_id": row["tenant_id"]})
+        return ids
+
+    def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
+        from .trail import _WRITTEN, GENESIS, trail_writer_of
+
+        writer = trail_writer_of(self.ctx.event_sink)
+        if writer is None or state is None:
+            self.flush()
+            return super().write_case(record, state, events)
+        pending = [e for e in events if e.case_id == record.id and not getattr(e, _WRITTEN, False)]
+        rows, seq, digest = writer.chain_rows(record.tenant_id, record.id, pending, record.trail_seq,
+                                              record.trail_hash or GENESIS)
+        self._writes.append({
+            "id": record.id, "seen_version": record.version, "seen_seq": record.trail_seq, "state": state,
+            "status": record.status, "data": record.data, "updated_at": record.updated_at,
+            "ended_at": record.ended_at, "has_incident": record.has_incident, "trail_seq": seq, "trail_hash": digest,
+        })
+        self._events += rows
+        for event in pending:
+            setattr(event, _WRITTEN, True)
+        record.version += 1
+        record.trail_seq, record.trail_hash = seq, digest
+        return True
+
+    def flush(self) -> None:
+        """Write what the burst kept back (before anything else reads rows, and before the commit).
+
+        Three cached statements, each sent once for the whole burst: the task rows and the trail
+        events as multi-row INSERTs (SQLAlchemy's insertmanyvalues), the case rows as one
+        executemany UPDATE whose summed row count says whether every case was still as read.
+        """
+        from .errors import Conflict
+        from .trail import _EVENT_COLUMNS, _INSERT_EVENTS
+
+        conn = self._conn
+        if self._tasks:
+            conn.execute(_INSERT_TASK_ROWS, self._tasks)
+            if self._candidates:
+                conn.execute(TASK_CANDIDATES.insert(), self._candidates)
+            self._tasks, self._candidates = [], []
+        if not self._writes:
+            return
+        writes, events = self._writes, self._events
+        self._writes, self._events = [], []
+        if events:
+            conn.execute(_INSERT_EVENTS, [dict(zip(_EVENT_COLUMNS, row)) for row in events])
+        written = conn.execute(_BURST_WRITE, [{f"b_{k}": v for k, v in w.items()} for w in writes]).rowcount
+        if written != len(writes):
+            raise Conflict("a case of the burst was changed by someone else at the same time")
+        for w in writes:
+            remember_head(self.uow.session, w["id"], w["trail_seq"], w["trail_hash"])
+
+    # -- everything else sees the rows written first ------------------------------------------------
+    def load(self, tenant_id: int, case_id: int) -> dict | None:
+        self.flush()
+        return super().load(tenant_id, case_id)
+
+    def load_task(self, tenant_id: int, task_id: int):
+        self.flush()
+        return super().load_task(tenant_id, task_id)
+
+    def set_has_incident(self, case_id: int) -> None:
+        self.flush()
+        super().set_has_incident(case_id)
+
+    def complete_task(self, task_id: int, now, by) -> bool:
+        self.flush()
+        return super().complete_task(task_id, now, by)
+
+    def cancel_tasks(self, case_id: int, spiff_ids: set[str], now) -> list[int]:
+        self.flush()
+        return super().cancel_tasks(case_id, spiff_ids, now)
+
+    def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
+        self.flush()
+        return super().open_tasks(case_id, spiff_ids)
+
+    def open_incident(self, tenant_id: int, incident_id: int):
+        self.flush()
+        return super().open_incident(tenant_id, incident_id)
+
+    def resolve_incidents(self, case_id: int, now) -> int:
+        self.flush()
+        return super().resolve_incidents(case_id, now)
+
+    def add_incident(self, values: dict) -> None:
+        self.flush()
+        super().add_incident(values)

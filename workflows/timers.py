@@ -25,6 +25,7 @@ from typing import Callable
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select
 
+from .case_repository import BurstCaseRepository
 from .cases import _RECORD_COLUMNS, CASES
 from .context import EngineContext
 from .deadlines import OPEN_TIMER_STATUSES, SUPERVISION_KINDS, TIMERS
@@ -196,9 +197,15 @@ def _fire_together(ctx: EngineContext, timer_ids: list[int], worker: str) -> tup
                                                       "b_by": worker[:150]}).all(), key=lambda r: r.id)
         cases = {c.id: c._asdict() for c in conn.execute(
             _CASES_FOR_UPDATE, {"b_ids": sorted({r.case_id for r in rows if r.kind in ("bpmn", "retry")})})}
+        # On PostgreSQL the burst's task rows and case writes go in two statements (case_repository)
+        burst = BurstCaseRepository(ctx, uow, len(rows)) if conn.dialect.name == "postgresql" else None
         for row in rows:
-            result = _fire_taken(ctx, uow, row, now, worker, loaded=cases.pop(row.case_id, None))
+            if burst is not None and row.kind not in ("bpmn", "retry"):
+                burst.flush()  # supervision levels read and write cases outside the burst's repository
+            result = _fire_taken(ctx, uow, row, now, worker, loaded=cases.pop(row.case_id, None), cases=burst)
             counts[result] = counts.get(result, 0) + 1
+        if burst is not None:
+            burst.flush()
         uow.commit()
     taken = {r.id for r in rows}
     return [i for i in timer_ids if i not in taken], counts
@@ -225,14 +232,22 @@ def _fire_in(ctx: EngineContext, uow, timer_id: int, worker: str) -> str:
     return _fire_taken(ctx, uow, row, now, worker)
 
 
-def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded: dict | None = None) -> str:
+def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded: dict | None = None,
+                cases=None) -> str:
     """Run the step of a timer row just marked fired; ``loaded``: its case row, read already."""
     conn = uow.session.connection()
     timer_id = row.id
+    # Recorded before the step so that it rides along with the case row's write (workflows.trail);
+    # taken back if the timer turns out stale.
+    fired = uow.record(
+        "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
+        data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
+              "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
+    )
     if row.kind == "bpmn":
-        effect = _fire_bpmn(ctx, uow, row, now, loaded)
+        effect = _fire_step(ctx, uow, row, now, loaded, cases)
     elif row.kind == "retry":
-        effect = _fire_retry(ctx, uow, row, now, loaded)
+        effect = _fire_step(ctx, uow, row, now, loaded, cases)
     elif row.kind in SUPERVISION_KINDS:
         from .supervision import reach_level
 
@@ -240,13 +255,8 @@ def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded
     else:
         effect = "stale"
     if effect == "stale":
+        uow.events.remove(fired)
         conn.execute(TIMERS.update().where(TIMERS.c.id == timer_id).values(status="cancelled"))
-    else:
-        uow.record(
-            "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
-            data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
-                  "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
-        )
     return "fired" if effect != "stale" else "stale"
 
 
@@ -258,9 +268,9 @@ def _fire_retry(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None
     return _fire_step(ctx, uow, row, now, loaded)
 
 
-def _fire_step(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None) -> str:
+def _fire_step(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None, cases=None) -> str:
     """The case step of a BPMN or retry timer row (``workflows.steps``): fired or stale."""
-    done = run_step(ctx, uow, FireTimers(row, loaded, now), None)
+    done = run_step(ctx, uow, FireTimers(row, loaded, now), None, cases=cases)
     if isinstance(done, Skipped):
         return done.reason
     return "fired"
