@@ -11,7 +11,7 @@ from tests.case_fakes import (
 )
 from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.steps import (
-    CompleteTask, DeliverMessage, RetryIncident, Skipped, Start, StepHandlers, open_task, run_step,
+    CompleteTask, DeliverMessage, RetryIncident, Skipped, Start, open_task, run_step,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn"
