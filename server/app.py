@@ -98,9 +98,9 @@ def create_app(config: dict | None = None) -> Flask:
             script_time_limit=app.config["REDWALL_SCRIPT_TIME_LIMIT"],
             **config_module.engine_options_from(app.config, lambda: db.session),
         )
-        from onewindow.conclusion import install as install_one_window
+        from .wiring import wire
 
-        install_one_window(app.extensions["redwall"])  # certificates and the audit queue on conclusion
+        wire(app.extensions["redwall"])  # the case step's handlers: engine rows, certificates, the audit queue
     # Embedded mode (no REDIS_URL): timers fire in a thread of this app (server.background).
     from .background import start_with_app
 

@@ -21,8 +21,9 @@ from workflows.context import EngineContext
 
 log = logging.getLogger(__name__)
 
-#: timer ids per Celery task: small enough to spread over workers, large enough to save round trips
-CHUNK = 20
+#: timer ids per Celery task: small enough to spread over workers, large enough that a burst of them
+#: is written in a few statements (workflows.case_repository.BurstCaseRepository)
+CHUNK = 50
 HOUSEKEEPING_EVERY = 600.0
 
 

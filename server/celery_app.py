@@ -74,7 +74,7 @@ def engine_context():
                     script_time_limit=config["REDWALL_SCRIPT_TIME_LIMIT"],
                     **config_module.engine_options_from(config, session_factory),
                 )
-                from onewindow.conclusion import install
+                from .wiring import wire
 
-                install(_context)  # certificates and the audit queue when cases conclude
+                wire(_context)  # the case step's handlers: engine rows, certificates, the audit queue
     return _context

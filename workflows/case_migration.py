@@ -284,7 +284,7 @@ def _shown_required(schema: dict | None) -> list[str]:
 
 
 # -- writing a moved case -----------------------------------------------------------------------------
-_RECORD_COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__]
+_RECORD_COLUMNS = [CASES.c[name] for name in CaseRecord.__dataclass_fields__ if name in CASES.c]
 _MOVE_CASE = (
     CASES.update()
     .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"),

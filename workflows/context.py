@@ -79,6 +79,9 @@ class EngineContext:
     # Working days (holidays, 调休, override table) and the deadline/timer rules (workflows.deadlines).
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     timing: TimingPolicy = field(default_factory=TimingPolicy)
+    # What every case step writes, in order (workflows.steps.StepHandlers); None: the engine's own.
+    # The host registers them once at start-up (server.wiring).
+    step_handlers: "object | None" = None
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.event_sink)

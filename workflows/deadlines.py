@@ -162,22 +162,45 @@ def plan_step(
 ) -> StepDeadlines:
     """Bring the case's clock and timer rows in line with ``outcome``; see the module docstring.
 
+    The three parts run as separate step handlers (``workflows.steps``); this runs them in their order.
+    """
+    plan_retries(ctx, uow, record, outcome, now)
+    deadlines = plan_clock(ctx, uow, record, outcome, now, previous_status)
+    plan_bpmn_timers(uow, record, outcome, now, previous_status)
+    return deadlines
+
+
+def plan_retries(ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime) -> None:
+    """A failed service call that may work later becomes a retry timer instead of an incident."""
+    incident = outcome.incident
+    if incident is not None and incident.retryable and incident.spiff_task_id is not None \
+            and ctx.timing.service_retries > 0:
+        _retry_or_incident(uow, uow.session.connection(), record, outcome, ctx.timing, now)
+
+
+def plan_clock(
+    ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None,
+    runtime=None,
+) -> StepDeadlines | None:
+    """Start, pause, resume or stop the case clock as ``outcome`` says; the due times of new tasks.
+
     ``record`` is the case's ``CaseRecord``: its ``deadline`` is updated here (and in the row).
+    Returns None (and sends no statement) when the step creates no task and leaves the clock alone.
     """
     s = uow.session
+    runtime = runtime or ctx.runtimes.get(s, record.model_id)
+    data = outcome.data or {}
+    status = outcome.status
+    if not _touches_clock(runtime, record, outcome, data, previous_status):
+        return None
     conn = s.connection()
     calendar = ctx.calendar.for_tenant(record.tenant_id, s)
     policy = ctx.timing
-    runtime = ctx.runtimes.get(s, record.model_id)
-    data = outcome.data or {}
     warn_days = _whole_days(data.get(WARN_KEY))
     if warn_days is None:
         warn_days = _whole_days(runtime.start_properties.get(WARN_KEY))
     if warn_days is None:
         warn_days = policy.warn_working_days
-
-    _retry_or_incident(uow, conn, record, outcome, policy, now)
-    status = outcome.status
     if previous_status is None:
         limit = _whole_days(data.get(TIME_LIMIT_KEY))
         if limit is None:
@@ -197,7 +220,7 @@ def plan_step(
                 _pause(uow, conn, calendar, record, now)
     elif status != previous_status:
         if status in FINAL_STATUSES:
-            _stop(uow, conn, record, status, now)
+            _stop(uow, conn, record, status, now, runtime)
         elif status == "waiting_applicant":
             _pause(uow, conn, calendar, record, now)
         elif previous_status == "waiting_applicant":
@@ -206,10 +229,22 @@ def plan_step(
             and _whole_days(data.get(TIME_LIMIT_KEY)) is not None):
         _start_later(uow, conn, calendar, record, _whole_days(data.get(TIME_LIMIT_KEY)), warn_days,
                      _whole_days(data.get(RED_KEY)) or policy.red_after_working_days, now)
-    if outcome.timers is not None:
-        sync_bpmn_timers(uow, conn, record, outcome, now, new_case=previous_status is None)
     case_warn = warning_time(calendar, record.deadline, warn_days, now) if record.deadline is not None else None
     return StepDeadlines(calendar, now, record.deadline, case_warn, warn_days, data)
+
+
+def _touches_clock(runtime, record, outcome: StepOutcome, data: dict, previous_status: str | None) -> bool:
+    """Whether the step may change the clock or needs due times (else no calendar, no statement)."""
+    if outcome.ready or previous_status is None or outcome.status != previous_status:
+        return True
+    return (record.deadline is None and outcome.status == "open"
+            and _whole_days(data.get(TIME_LIMIT_KEY)) is not None)
+
+
+def plan_bpmn_timers(uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None) -> None:
+    """One open timer row per timer event the workflow waits on (none for models without timers)."""
+    if outcome.timers is not None:
+        sync_bpmn_timers(uow, uow.session.connection(), record, outcome, now, new_case=previous_status is None)
 
 
 # -- the clock ----------------------------------------------------------------------------------
@@ -258,6 +293,7 @@ def _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now, n
     done = 0 if new_case else conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(**values)).rowcount
     if not done:
         conn.execute(CLOCKS.insert().values(case_id=record.id, pauses=[], **values))
+    record.clock_state = "running"
     _set_case_deadline(conn, record, times["deadline"])
     _schedule_levels(conn, record, times, "none", now)
     uow.record(
@@ -291,25 +327,29 @@ def _start_minutes_clock(uow, conn, record, minutes: int, now: datetime) -> None
 
 def _start_later(uow, conn, calendar, record, limit, warn_days, red_days, now) -> None:
     """A process set its time limit after the start (e.g. at acceptance): start counting now."""
-    clock = _clock(conn, record.id)
+    clock = _clock(conn, record.id, record)
     if clock is not None and clock["time_limit_working_days"] is not None:
         return
     _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now)
 
 
-def _clock(conn, case_id: int) -> dict | None:
+def _clock(conn, case_id: int, record=None) -> dict | None:
+    """The case's clock row; none read when the case was read with no clock (``CaseRecord.clock_state``)."""
+    if record is not None and getattr(record, "clock_state", "unknown") is None:
+        return None
     row = conn.execute(select(CLOCKS).where(CLOCKS.c.case_id == case_id)).one_or_none()
     return row._asdict() if row is not None else None
 
 
 def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
-    clock = _clock(conn, record.id)
+    clock = _clock(conn, record.id, record)
     if clock is None:  # no time limit: remember the pause for the handling time only
         conn.execute(CLOCKS.insert().values(
             case_id=record.id, tenant_id=record.tenant_id, time_limit_working_days=None, warn_working_days=0,
             red_after_working_days=0, state="paused", started_at=record.created_at, paused_at=now, pauses=[],
             level="none",
         ))
+        record.clock_state = "paused"
         return
     if clock["state"] != "running":
         return
@@ -337,7 +377,7 @@ def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
 
 
 def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
-    clock = _clock(conn, record.id)
+    clock = _clock(conn, record.id, record)
     if clock is None or clock["state"] != "paused":
         return
     pauses = list(clock["pauses"] or []) + [[clock["paused_at"].isoformat(), now.isoformat()]]
@@ -368,9 +408,11 @@ def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
     )
 
 
-def _stop(uow, conn, record, status: str, now: datetime) -> None:
-    _cancel(conn, record.id)
-    clock = _clock(conn, record.id)
+def _stop(uow, conn, record, status: str, now: datetime, runtime=None) -> None:
+    # open timer rows: supervision levels (a running clock has a deadline), BPMN timers, service retries
+    if runtime is None or record.deadline is not None or runtime.has_timers or runtime.calls_services:
+        _cancel(conn, record.id)
+    clock = _clock(conn, record.id, record)
     if clock is None or clock["state"] == "stopped":
         return
     pauses = list(clock["pauses"] or [])

@@ -82,6 +82,12 @@ class ModelRuntime:
         )
 
     @cached_property
+    def calls_services(self) -> bool:
+        """Whether the model has service tasks (whose failures may leave retry timers)."""
+        return any("ServiceTask" in type(task_spec).__name__
+                   for spec in [self.spec, *self.subprocess_specs.values()] for task_spec in spec.task_specs.values())
+
+    @cached_property
     def caught_messages(self) -> frozenset[str]:
         """Names of the messages some event of the model catches (intermediate, boundary, start)."""
         names = set()

@@ -29,8 +29,6 @@ from .cases import (
     SUSPENDED,
     TASKS,
     CaseRecord,
-    _apply_outcome,
-    _write_case,
     case_view,
     load_case_for_update,
     open_tasks,
@@ -107,20 +105,10 @@ def rewind(ctx: EngineContext, uow: UnitOfWork, actor: Actor, handle: CaseHandle
     The caller has put the task's row back to open (it is the same engine task, so the same
     row); the tasks that followed are cancelled here, with their timers.
     """
-    record, runtime, workflow = handle.record, handle.runtime, handle.workflow
-    if record.status == SUSPENDED:
-        raise Conflict("the case is suspended")
-    task = _spiff(workflow, spiff_id)
-    if task is None or task.state != TaskState.COMPLETED:
-        raise Conflict("that task is not a finished step of this case")
-    before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)} | {spiff_id}
-    outcome = ctx.engine.reset_to(runtime, workflow, spiff_id, data=task.data)
-    if spiff_id not in outcome.ready_ids():
-        raise Conflict("the case cannot go back to that task")
-    now = ctx.clock()
-    tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
-    _write_case(ctx, uow, uow.session, record, outcome, workflow)
-    return case_view(record, tasks)
+    from .steps import ResetTo, run_step
+
+    step = run_step(ctx, uow, ResetTo(handle, spiff_id), actor)
+    return case_view(step.record, step.tasks)
 
 
 # -- suspend and resume -------------------------------------------------------------------------

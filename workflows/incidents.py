@@ -2,27 +2,13 @@
 retries ran out (``workflows.deadlines``); listing them and trying again by hand."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .accounts import Actor
-from .cases import (
-    CASES,
-    FINAL_CASE_STATUSES,
-    SUSPENDED,
-    INCIDENTS,
-    _apply_outcome,
-    _write_case,
-    case_view,
-    decode_cursor,
-    encode_cursor,
-    load_case_for_update,
-)
+from .cases import CASES, INCIDENTS, case_view, decode_cursor, encode_cursor
 from .context import EngineContext
 from .personal_data import mask_text
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput
 
 READ_ROLES = ("admin", "supervisor", "auditor", "designer")
 RETRY_ROLES = ("admin", "supervisor", "designer")
@@ -87,43 +73,11 @@ def retry_incident(ctx: EngineContext, actor: Actor, incident_id: int) -> dict:
     """
     if not actor.has_role(*RETRY_ROLES):
         raise Forbidden("your roles do not allow retrying incidents")
+    from .steps import RetryIncident, run_step
+
     with ctx.unit_of_work() as uow:
-        s = uow.session
-        conn = s.connection()
-        incident = conn.execute(
-            select(INCIDENTS).where(INCIDENTS.c.id == incident_id, INCIDENTS.c.tenant_id == actor.tenant_id)
-        ).one_or_none()
-        if incident is None:
-            raise NotFound(f"incident {incident_id} does not exist")
-        if incident.resolved_at is not None:
-            raise Conflict("this incident is resolved already")
-        record, runtime, workflow = load_case_for_update(ctx, uow, actor.tenant_id, incident.case_id)
-        if record.status in FINAL_CASE_STATUSES:
-            raise Conflict("the case has ended; there is nothing to retry")
-        if record.status == SUSPENDED:
-            raise Conflict("the case is suspended; retry it when it is resumed")
-        now: datetime = ctx.clock()
-        resolved = conn.execute(
-            INCIDENTS.update().where(INCIDENTS.c.case_id == record.id, INCIDENTS.c.resolved_at.is_(None))
-            .values(resolved_at=now)
-        ).rowcount
-        if resolved == 0:
-            raise Conflict("this incident was retried by someone else at the same time")
-        before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        outcome = ctx.engine.retry(runtime, workflow)
-        succeeded = outcome.incident is None
-        uow.record(
-            "incident.retried", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
-            data={"incident_id": incident_id, "element_id": incident.element_id, "succeeded": succeeded},
-        )
-        tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
-        if outcome.incident is None:
-            record.has_incident = bool(conn.execute(
-                select(func.count()).select_from(INCIDENTS).where(
-                    INCIDENTS.c.case_id == record.id, INCIDENTS.c.resolved_at.is_(None))
-            ).scalar_one())
-        _write_case(ctx, uow, s, record, outcome, workflow)
-        view = case_view(record, tasks)
-        row = conn.execute(_query().where(INCIDENTS.c.id == incident_id)).one()
+        step = run_step(ctx, uow, RetryIncident(incident_id), actor)
+        view = case_view(step.record, step.tasks)
+        row = uow.session.connection().execute(_query().where(INCIDENTS.c.id == incident_id)).one()
         uow.commit()
-    return {"incident": incident_view(row), "case": view, "succeeded": succeeded}
+    return {"incident": incident_view(row), "case": view, "succeeded": step.extra["succeeded"]}

@@ -26,11 +26,9 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, case, func, or_, select
 
 from .accounts import Actor
-from .cases import FINAL_CASE_STATUSES, _apply_outcome, _write_case, load_case_for_update
 from .context import EngineContext
 from .deadlines import CASES, CLOCKS, LEVEL_DELAY, LEVEL_OF_KIND, LEVELS, TASKS
 from .errors import Forbidden, InvalidInput
@@ -83,18 +81,11 @@ def reach_level(ctx: EngineContext, uow, row, now: datetime) -> str:
 
 
 def _tell_process(ctx: EngineContext, uow, row, name: str, payload: dict, now: datetime) -> None:
-    record, runtime, workflow = load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
-    if record.status in FINAL_CASE_STATUSES:
-        return
-    before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    try:
-        outcome = ctx.engine.send_message(runtime, workflow, name, payload)
-    except LookupError:
-        return  # not waiting for it at this point of the process
-    uow.record("message.received", record.tenant_id, case_id=record.id, at=now, actor="supervision",
-               data={"name": name, "payload": payload})
-    _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
-    _write_case(ctx, uow, uow.session, record, outcome, workflow)
+    from .steps import DeliverMessage, run_step
+
+    run_step(ctx, uow, DeliverMessage(row.case_id, name, payload, public=False, tenant_id=row.tenant_id,
+                                       now=now),
+             "supervision")
 
 
 # -- metrics ------------------------------------------------------------------------------------

@@ -23,23 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, bindparam, delete, func, or_, select
 
-from .cases import (
-    _RECORD_COLUMNS,
-    CASES,
-    FINAL_CASE_STATUSES,
-    _advanceable,
-    _apply_outcome,
-    _write_case,
-    load_case_for_update,
-)
+from .case_repository import BurstCaseRepository
+from .cases import _RECORD_COLUMNS, CASES
 from .context import EngineContext
 from .deadlines import OPEN_TIMER_STATUSES, SUPERVISION_KINDS, TIMERS
-from .engine import fired_by_timer
 from .errors import Conflict, NotFound
 from .models import SchedulerHeartbeat
+from .steps import FireTimers, NotDueYet, Skipped, run_step
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +110,7 @@ def forget_scheduler(ctx: EngineContext, name: str) -> None:
 
 
 # -- firing -----------------------------------------------------------------------------------------
-class _NotDueYet(Exception):
-    def __init__(self, due_at: datetime):
-        self.due_at = due_at
+_NotDueYet = NotDueYet
 
 
 def fire_timer(ctx: EngineContext, timer_id: int, worker: str = "worker") -> str:
@@ -207,9 +197,15 @@ def _fire_together(ctx: EngineContext, timer_ids: list[int], worker: str) -> tup
                                                       "b_by": worker[:150]}).all(), key=lambda r: r.id)
         cases = {c.id: c._asdict() for c in conn.execute(
             _CASES_FOR_UPDATE, {"b_ids": sorted({r.case_id for r in rows if r.kind in ("bpmn", "retry")})})}
+        # On PostgreSQL the burst's task rows and case writes go in two statements (case_repository)
+        burst = BurstCaseRepository(ctx, uow, len(rows)) if conn.dialect.name == "postgresql" else None
         for row in rows:
-            result = _fire_taken(ctx, uow, row, now, worker, loaded=cases.pop(row.case_id, None))
+            if burst is not None and row.kind not in ("bpmn", "retry"):
+                burst.flush()  # supervision levels read and write cases outside the burst's repository
+            result = _fire_taken(ctx, uow, row, now, worker, loaded=cases.pop(row.case_id, None), cases=burst)
             counts[result] = counts.get(result, 0) + 1
+        if burst is not None:
+            burst.flush()
         uow.commit()
     taken = {r.id for r in rows}
     return [i for i in timer_ids if i not in taken], counts
@@ -236,14 +232,22 @@ def _fire_in(ctx: EngineContext, uow, timer_id: int, worker: str) -> str:
     return _fire_taken(ctx, uow, row, now, worker)
 
 
-def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded: dict | None = None) -> str:
+def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded: dict | None = None,
+                cases=None) -> str:
     """Run the step of a timer row just marked fired; ``loaded``: its case row, read already."""
     conn = uow.session.connection()
     timer_id = row.id
+    # Recorded before the step so that it rides along with the case row's write (workflows.trail);
+    # taken back if the timer turns out stale.
+    fired = uow.record(
+        "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
+        data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
+              "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
+    )
     if row.kind == "bpmn":
-        effect = _fire_bpmn(ctx, uow, row, now, loaded)
+        effect = _fire_step(ctx, uow, row, now, loaded, cases)
     elif row.kind == "retry":
-        effect = _fire_retry(ctx, uow, row, now, loaded)
+        effect = _fire_step(ctx, uow, row, now, loaded, cases)
     elif row.kind in SUPERVISION_KINDS:
         from .supervision import reach_level
 
@@ -251,68 +255,24 @@ def _fire_taken(ctx: EngineContext, uow, row, now: datetime, worker: str, loaded
     else:
         effect = "stale"
     if effect == "stale":
+        uow.events.remove(fired)
         conn.execute(TIMERS.update().where(TIMERS.c.id == timer_id).values(status="cancelled"))
-    else:
-        uow.record(
-            "timer.fired", row.tenant_id, case_id=row.case_id, at=now, actor=worker[:150],
-            data={"timer_id": row.id, "kind": row.kind, "element_id": row.element_id,
-                  "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
-        )
     return "fired" if effect != "stale" else "stale"
 
 
-def _open_tasks(workflow) -> set[str]:
-    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-
-
-def _case(ctx: EngineContext, uow, row, loaded: dict | None):
-    if loaded is not None and loaded["tenant_id"] == row.tenant_id:
-        return _advanceable(ctx, uow, dict(loaded))
-    return load_case_for_update(ctx, uow, row.tenant_id, row.case_id)
-
-
 def _fire_bpmn(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None = None) -> str:
-    record, runtime, workflow = _case(ctx, uow, row, loaded)
-    task = _spiff_task(workflow, row.spiff_id)
-    if task is not None and task.state == TaskState.COMPLETED and fired_by_timer(task):
-        return "fired"  # with another timer of the case, due at the same time, in this transaction
-    if record.status in FINAL_CASE_STATUSES or task is None or task.state != TaskState.WAITING:
-        return "stale"  # the timer event is gone (its task was cancelled or completed meanwhile)
-    before = _open_tasks(workflow)
-    outcome = ctx.engine.fire_timers(runtime, workflow)
-    still = next((t for t in outcome.timers or () if t.spiff_id == row.spiff_id), None)
-    if still is not None and abs((still.due_at - row.due_at).total_seconds()) < 0.001:
-        # Not fired: this process's clock runs behind the one that wrote the row. Roll back.
-        raise _NotDueYet(max(still.due_at, now + timedelta(milliseconds=200)))
-    # This row is closed already; a cycle timer's next round (``still``) gets a row of its own.
-    outcome.timers_before = [t for t in outcome.timers_before or () if t.spiff_id != row.spiff_id]
-    outcome.timers_fired = [s for s in outcome.timers_fired if s != row.spiff_id]
-    _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
-    _write_case(ctx, uow, uow.session, record, outcome, workflow)
-    return "fired"
-
-
-def _spiff_task(workflow, spiff_id: str | None):
-    from uuid import UUID
-
-    try:
-        return workflow.get_task_from_id(UUID(spiff_id))
-    except Exception:  # not a UUID, or no such task
-        return None
+    return _fire_step(ctx, uow, row, now, loaded)
 
 
 def _fire_retry(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None = None) -> str:
-    record, runtime, workflow = _case(ctx, uow, row, loaded)
-    if record.status in FINAL_CASE_STATUSES or not workflow.get_tasks(state=TaskState.ERROR):
-        return "stale"
-    before = _open_tasks(workflow)
-    outcome = ctx.engine.retry(runtime, workflow)
-    uow.record(
-        "service.retried", record.tenant_id, case_id=record.id, at=now,
-        data={"element_id": row.element_id, "attempt": row.attempt, "succeeded": outcome.incident is None},
-    )
-    _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
-    _write_case(ctx, uow, uow.session, record, outcome, workflow)
+    return _fire_step(ctx, uow, row, now, loaded)
+
+
+def _fire_step(ctx: EngineContext, uow, row, now: datetime, loaded: dict | None, cases=None) -> str:
+    """The case step of a BPMN or retry timer row (``workflows.steps``): fired or stale."""
+    done = run_step(ctx, uow, FireTimers(row, loaded, now), None, cases=cases)
+    if isinstance(done, Skipped):
+        return done.reason
     return "fired"
 
 

@@ -196,9 +196,9 @@ def complete(
 ) -> tuple[dict, list[dict]]:
     """Complete a task one holds; the case runs on to its next tasks in the same transaction.
 
-    The task's version is taken first (compare-and-set), so a simultaneous claim, hand-back,
-    assignment or second completion either happened before (and this answers 409) or waits
-    and then finds the task changed; nothing is completed twice.
+    The task's version is taken first (compare-and-set, completing the row), so a simultaneous
+    claim, hand-back, assignment or second completion either happened before (and this answers
+    409) or waits and then finds the task changed; nothing is completed twice.
     """
     require_worklist(actor)
     with _unit(ctx, uow) as uow:
@@ -234,7 +234,10 @@ def complete(
                 uow.commit()
                 return held
             task = completion.task
-        _change(uow, task)
+        # The compare-and-set takes the task and completes its row in one change; the engine
+        # step that follows leaves the row alone (a failing step rolls it back with the rest).
+        completion.task = _change(uow, task, status="completed", completed_at=ctx.clock(),
+                                  completed_by=actor.username)
         case, next_tasks = uow.run_completion(actor, completion, data)
         uow.tasks.forget_candidates(task.id)
         uow.commit()

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select
 
 from workflows.cases import task_view
+from workflows.trail import remember_head
 from workflows.models import Case, Group, GroupMembership, Task, TaskCandidate, User
 
 TASKS = Task.__table__
@@ -139,7 +140,12 @@ class TaskRepository(Protocol):
         """Count an urging on every open task of the case; returns them."""
 
 
-_BY_ID = select(TASKS).where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
+_BY_ID = (
+    select(TASKS, CASES.c.status.label("case_status"), CASES.c.number.label("case_number"))
+    .join_from(TASKS, CASES, CASES.c.id == TASKS.c.case_id)
+    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
+)
+_CLOSED = ("completed", "cancelled")
 _CASE_NUMBER = select(CASES.c.number).where(CASES.c.id == bindparam("case_id"))
 _CASE_STATUS = select(CASES.c.status).where(CASES.c.id == bindparam("case_id"))
 _FORGET = CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("task_id"))
@@ -152,24 +158,55 @@ class SqlTaskRepository:
 
     def __init__(self, session):
         self.session = session
+        # A case's number never changes; its status as read with its task in this unit of work
+        # (the suspension check then costs no query of its own).
+        self._cases: dict[int, tuple[str | None, str | None]] = {}
+        self._forgotten: set[int] = set()
 
     def get(self, tenant_id: int, task_id: int) -> TaskRecord | None:
         if not 0 < task_id <= MAX_ID:
             return None
         row = self.session.connection().execute(_BY_ID, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
-        return TaskRecord.of(row._mapping) if row is not None else None
+        if row is None:
+            return None
+        self._cases[row.case_id] = (row.case_status, row.case_number)
+        return TaskRecord.of(row._mapping)
+
+    def remember_case(self, case_id: int, status: str | None, number: str | None) -> None:
+        """The case's status and number as the caller read them in this unit of work."""
+        self._cases[case_id] = (status, number)
 
     def change(self, task: TaskRecord, **values) -> TaskRecord | None:
+        """One statement on PostgreSQL: the compare-and-set, the candidates of a task that closes,
+        and the case's trail head read under its lock (for the event every change records)."""
         statement = (
             TASKS.update()
             .where(TASKS.c.id == task.id, TASKS.c.version == task.version)
             .values(**values, version=TASKS.c.version + 1)
             .returning(*TASKS.c)
         )
-        row = self.session.connection().execute(statement).one_or_none()
-        return TaskRecord.of(row._mapping) if row is not None else None
+        conn = self.session.connection()
+        closes = values.get("status") in _CLOSED
+        if conn.dialect.name != "postgresql":
+            row = conn.execute(statement).one_or_none()
+            return TaskRecord.of(row._mapping) if row is not None else None
+        changed = statement.cte("changed")
+        query = select(changed, CASES.c.trail_seq.label("case_trail_seq"), CASES.c.trail_hash.label("case_trail_hash"))
+        if closes:
+            gone = CANDIDATES.delete().where(CANDIDATES.c.task_id == task.id).cte("gone")
+            query = query.add_cte(gone)
+        query = query.join_from(changed, CASES, CASES.c.id == changed.c.case_id).with_for_update(of=CASES)
+        row = conn.execute(query).one_or_none()
+        if row is None:
+            return None
+        if closes:
+            self._forgotten.add(task.id)
+        remember_head(self.session, row.case_id, row.case_trail_seq, row.case_trail_hash)
+        return TaskRecord.of(row._mapping)
 
     def forget_candidates(self, task_id: int) -> None:
+        if task_id in self._forgotten:  # deleted with the change that closed the task
+            return
         self.session.connection().execute(_FORGET, {"task_id": task_id})
 
     def colleague(self, tenant_id: int, username: str) -> Colleague | None:
@@ -186,9 +223,13 @@ class SqlTaskRepository:
         return Colleague(username=username, roles=frozenset(user.roles or ()), groups=frozenset(groups))
 
     def case_number(self, case_id: int) -> str | None:
+        if case_id in self._cases:
+            return self._cases[case_id][1]
         return self.session.connection().execute(_CASE_NUMBER, {"case_id": case_id}).scalar_one_or_none()
 
     def case_status(self, case_id: int) -> str | None:
+        if case_id in self._cases:
+            return self._cases[case_id][0]
         return self.session.connection().execute(_CASE_STATUS, {"case_id": case_id}).scalar_one_or_none()
 
     def case_tasks(self, case_id: int) -> list[TaskRecord]:

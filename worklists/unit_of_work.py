@@ -145,10 +145,12 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
 
     def open_for_completion(self, tenant_id: int, task_id: int) -> Completion:
         step = open_task_for_update(self._ctx, self._uow, tenant_id, task_id)
+        self.tasks.remember_case(step.record.id, step.record.status, step.record.number)
         return Completion(TaskRecord.of(step.task), step)
 
     def run_completion(self, actor: Actor, completion: Completion, data: dict | None) -> tuple[dict, list[dict]]:
-        return complete_user_task(self._ctx, self._uow, actor, completion.step, data)
+        # ``commands.complete`` completed the row already (its compare-and-set)
+        return complete_user_task(self._ctx, self._uow, actor, completion.step, data, row_completed=True)
 
     def validate(self, completion: Completion, data: dict) -> None:
         validate_form(completion.step.runtime, completion.task.form_key, data)

@@ -1,0 +1,366 @@
+"""Where a case step reads and writes its case, its task rows and its incidents.
+
+:class:`CaseRepository` is what :mod:`workflows.steps` needs from storage; the step and its
+engine handlers (task rows, incidents, the case row) are written against it. In production
+it is :class:`SqlCaseRepository` (PostgreSQL or SQLite, on the unit of work's session, never
+committing); the unit tests pass an in-memory one (``tests/case_fakes.py``) that keeps the
+same contract. The deadline clock and the timer rows (``workflows.deadlines``) still work on
+the session directly.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, bindparam, case, cast, func, literal, select
+
+from .cases import (
+    _CLOCK_STATE,
+    _RECORD_COLUMNS,
+    _TASK_AND_CASE,
+    _WRITE_CASE,
+    CASES,
+    CLOCKS,
+    INCIDENTS,
+    OPEN_TASK_STATUSES,
+    TASK_CANDIDATES,
+    TASKS,
+    _COMPLETE_TASK,
+    _INSERT_TASKS,
+    CaseRecord,
+)
+from .engine import ModelRuntime
+from .process_models import find_model, require_executable
+from .trail import remember_head, write_case_row
+
+
+class CaseRepository(Protocol):
+    def model_to_start(self, tenant_id: int, key: str, version: int | None) -> Any:
+        """``id, key, version`` of the executable model to start (NotFound, Conflict otherwise)."""
+
+    def runtime(self, model_id: int) -> ModelRuntime:
+        """The parsed model (cached by the context)."""
+
+    def load(self, tenant_id: int, case_id: int) -> dict | None:
+        """The case's record values and ``state``, or None (unknown id, another tenant's case)."""
+
+    def load_task(self, tenant_id: int, task_id: int) -> tuple[dict, dict] | None:
+        """``(task row values, case record values with state)`` in one read, or None."""
+
+    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str) -> None:
+        """Insert a new case; sets ``record.id`` and its application number ``record.number``."""
+
+    def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
+        """Write the case under ``record.version`` (bumping it); False if someone else changed it."""
+
+    def set_has_incident(self, case_id: int) -> None:
+        """A new case whose start failed gets its incident flag."""
+
+    def complete_task(self, task_id: int, now, by: str | None) -> bool:
+        """Complete an open task row; False if it is no longer open."""
+
+    def cancel_tasks(self, case_id: int, spiff_ids: set[str], now) -> list[int]:
+        """Cancel the open rows of these engine tasks and of their co-signers; their ids."""
+
+    def add_tasks(self, rows: list[dict]) -> list[int]:
+        """Insert task rows (and the candidates index); their ids in order."""
+
+    def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
+        """The open rows of these engine tasks, by id."""
+
+    def open_incident(self, tenant_id: int, incident_id: int) -> Any:
+        """``case_id, element_id, resolved_at`` of the incident, or None."""
+
+    def resolve_incidents(self, case_id: int, now) -> int:
+        """Resolve every open incident of the case; how many."""
+
+    def add_incident(self, values: dict) -> None:
+        """Write an incident row."""
+
+
+def case_number(tenant_code: str, timezone: str, now, case_id: int) -> str:
+    """The application number residents quote: tenant, day of receipt, case id."""
+    return f"{number_prefix(tenant_code, timezone, now)}{case_id:06d}"
+
+
+def number_prefix(tenant_code: str, timezone: str, now) -> str:
+    return f"{tenant_code.upper()}-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
+
+
+def _number_expression(prefix: str, new_id):
+    text = cast(new_id, String)
+    # lpad would cut ids of seven digits and more: those are written as they are
+    return (literal(prefix) + case((new_id < 1000000, func.lpad(text, 6, "0")), else_=text)).label("number")
+
+
+class SqlCaseRepository:
+    """Cases in the engine's database, on the unit of work's session (never commits)."""
+
+    def __init__(self, ctx, uow):
+        self.ctx = ctx
+        self.uow = uow
+
+    @property
+    def _conn(self):
+        return self.uow.session.connection()
+
+    def model_to_start(self, tenant_id: int, key: str, version: int | None):
+        model = find_model(self.uow.session, tenant_id, key, version)
+        require_executable(self.uow.session, tenant_id, model)
+        return model
+
+    def runtime(self, model_id: int) -> ModelRuntime:
+        return self.ctx.runtimes.get(self.uow.session, model_id)
+
+    def load(self, tenant_id: int, case_id: int) -> dict | None:
+        row = self._conn.execute(
+            select(*_RECORD_COLUMNS, CASES.c.state, _CLOCK_STATE)
+            .select_from(CASES.outerjoin(CLOCKS, CLOCKS.c.case_id == CASES.c.id))
+            .where(CASES.c.id == case_id, CASES.c.tenant_id == tenant_id)
+        ).one_or_none()
+        return row._asdict() if row is not None else None
+
+    def load_task(self, tenant_id: int, task_id: int) -> tuple[dict, dict] | None:
+        row = self._conn.execute(_TASK_AND_CASE, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
+        if row is None:
+            return None
+        values = row._asdict()
+        task = {c.name: values.pop(f"task_{c.name}") for c in TASKS.c}
+        return task, values
+
+    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str) -> None:
+        values = {k: v for k, v in vars(record).items()
+                  if k in CASES.c and k not in ("id", "number", "trail_seq", "trail_hash")}
+        values["state"] = state
+        prefix = number_prefix(tenant_code, timezone, record.created_at)
+        conn = self._conn
+        if conn.dialect.name == "postgresql":
+            # The id is drawn first so the number can name it in the same INSERT (no follow-up UPDATE).
+            drawn = select(func.nextval(func.pg_get_serial_sequence("cases", "id")).label("new_id")).subquery()
+            source = select(drawn.c.new_id, _number_expression(prefix, drawn.c.new_id),
+                            *[literal(v, type_=CASES.c[k].type) for k, v in values.items()]).select_from(drawn)
+            record.id = conn.execute(
+                CASES.insert().from_select(["id", "number", *values], source).returning(CASES.c.id)).scalar_one()
+            record.number = f"{prefix}{record.id:06d}"
+        else:
+            record.id = conn.execute(CASES.insert().returning(CASES.c.id), {**values, "number": None}).scalar_one()
+            record.number = f"{prefix}{record.id:06d}"
+            conn.execute(CASES.update().where(CASES.c.id == record.id).values(number=record.number))
+        remember_head(self.uow.session, record.id, 0, None)  # a new case's trail starts empty
+
+    def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
+        params = {
+            "b_id": record.id, "b_version": record.version, "b_state": state, "b_status": record.status,
+            "b_data": record.data, "b_updated_at": record.updated_at, "b_ended_at": record.ended_at,
+            "b_has_incident": record.has_incident,
+        }
+        # The trail's events so far ride along in the same statement where it can (workflows.trail).
+        if write_case_row(self.ctx, self.uow, self._conn, _WRITE_CASE, params, record) is None:
+            return False
+        record.version += 1
+        return True
+
+    def set_has_incident(self, case_id: int) -> None:
+        self._conn.execute(CASES.update().where(CASES.c.id == case_id).values(has_incident=True))
+
+    def complete_task(self, task_id: int, now, by: str | None) -> bool:
+        return self._conn.execute(_COMPLETE_TASK, {"b_id": task_id, "b_now": now, "b_by": by}).rowcount == 1
+
+    def cancel_tasks(self, case_id: int, spiff_ids: set[str], now) -> list[int]:
+        conn = self._conn
+        cancelled = conn.execute(
+            TASKS.update()
+            .where(TASKS.c.case_id == case_id, TASKS.c.spiff_id.in_(spiff_ids), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
+            .returning(TASKS.c.id)
+        ).scalars().all()
+        # co-signers' tasks (加签) go with the task they sign for (open, or completed and held for them)
+        signed_for = select(TASKS.c.id).where(TASKS.c.case_id == case_id, TASKS.c.spiff_id.in_(spiff_ids))
+        cancelled += conn.execute(
+            TASKS.update()
+            .where(TASKS.c.case_id == case_id, TASKS.c.parent_id.in_(signed_for), TASKS.c.status.in_(OPEN_TASK_STATUSES))
+            .values(status="cancelled", completed_at=now, version=TASKS.c.version + 1)
+            .returning(TASKS.c.id)
+        ).scalars().all()
+        if cancelled:  # candidates index open tasks only (worklists)
+            conn.execute(TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(cancelled)))
+        return list(cancelled)
+
+    def add_tasks(self, rows: list[dict]) -> list[int]:
+        conn = self._conn
+        ids = conn.execute(_INSERT_TASKS, rows).scalars().all()
+        candidates = [  # the worklists find candidate tasks through this side table
+            {"task_id": task_id, "kind": kind, "name": name, "tenant_id": row["tenant_id"]}
+            for task_id, row in zip(ids, rows)
+            for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
+            for name in sorted(set(names or ()))
+            if len(name) <= 150  # longer than any group code or username: names nobody
+        ]
+        if candidates:
+            conn.execute(TASK_CANDIDATES.insert(), candidates)
+        return list(ids)
+
+    def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
+        return self._conn.execute(
+            select(TASKS).where(TASKS.c.case_id == case_id, TASKS.c.spiff_id.in_(spiff_ids),
+                                TASKS.c.status.in_(OPEN_TASK_STATUSES)).order_by(TASKS.c.id)
+        ).all()
+
+    def open_incident(self, tenant_id: int, incident_id: int):
+        return self._conn.execute(
+            select(INCIDENTS).where(INCIDENTS.c.id == incident_id, INCIDENTS.c.tenant_id == tenant_id)
+        ).one_or_none()
+
+    def resolve_incidents(self, case_id: int, now) -> int:
+        return self._conn.execute(
+            INCIDENTS.update().where(INCIDENTS.c.case_id == case_id, INCIDENTS.c.resolved_at.is_(None))
+            .values(resolved_at=now)
+        ).rowcount
+
+    def add_incident(self, values: dict) -> None:
+        self._conn.execute(INCIDENTS.insert().values(**values))
+
+
+_INSERT_TASK_ROWS = TASKS.insert()
+_BURST_WRITE = (
+    CASES.update()
+    .where(CASES.c.id == bindparam("b_id", type_=CASES.c.id.type),
+           CASES.c.version == bindparam("b_seen_version", type_=CASES.c.version.type),
+           CASES.c.trail_seq == bindparam("b_seen_seq", type_=CASES.c.trail_seq.type))
+    .values(**{name: bindparam(f"b_{name}", type_=CASES.c[name].type)
+               for name in ("state", "status", "data", "updated_at", "ended_at", "has_incident", "trail_seq",
+                            "trail_hash")},
+            version=CASES.c.version + 1)
+)
+
+
+class BurstCaseRepository(SqlCaseRepository):
+    """A burst of steps in one transaction (timers due together, ``workflows.timers``), on PostgreSQL.
+
+    New task rows and case writes are kept back and written by :meth:`flush` in two statements
+    for the whole burst: one multi-row INSERT of the tasks (their ids drawn ahead from the
+    sequence), and one UPDATE of every case written, under each case's version and trail head
+    as read, with the trail events of the steps appended in the same statement. If any case
+    was changed meanwhile the flush raises Conflict and the caller's transaction is rolled back
+    (the timers then fire one by one). Anything else that reads or writes rows flushes first,
+    so no step ever sees a row the burst still holds back.
+    """
+
+    def __init__(self, ctx, uow, expected_tasks: int = 0):
+        super().__init__(ctx, uow)
+        self._block = max(expected_tasks, 1)
+        self._spare_ids: list[int] = []
+        self._tasks: list[dict] = []
+        self._candidates: list[dict] = []
+        self._writes: list[dict] = []
+        self._events: list[tuple] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._tasks or self._writes)
+
+    def _ids(self, n: int) -> list[int]:
+        if len(self._spare_ids) < n:
+            self._spare_ids += self._conn.execute(
+                select(func.nextval(func.pg_get_serial_sequence("tasks", "id"))).select_from(
+                    func.generate_series(1, max(n, self._block)))).scalars().all()
+        taken, self._spare_ids = self._spare_ids[:n], self._spare_ids[n:]
+        return taken
+
+    def add_tasks(self, rows: list[dict]) -> list[int]:
+        ids = self._ids(len(rows))
+        for task_id, row in zip(ids, rows):
+            self._tasks.append({**row, "id": task_id})
+            for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"])):
+                for name in sorted(set(names or ())):
+                    if len(name) <= 150:
+                        self._candidates.append({"task_id": task_id, "kind": kind, "name": name,
+                                                 "tenant_id": row["tenant_id"]})
+        return ids
+
+    def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
+        from .trail import _WRITTEN, GENESIS, trail_writer_of
+
+        writer = trail_writer_of(self.ctx.event_sink)
+        if writer is None or state is None:
+            self.flush()
+            return super().write_case(record, state, events)
+        pending = [e for e in events if e.case_id == record.id and not getattr(e, _WRITTEN, False)]
+        rows, seq, digest = writer.chain_rows(record.tenant_id, record.id, pending, record.trail_seq,
+                                              record.trail_hash or GENESIS)
+        self._writes.append({
+            "id": record.id, "seen_version": record.version, "seen_seq": record.trail_seq, "state": state,
+            "status": record.status, "data": record.data, "updated_at": record.updated_at,
+            "ended_at": record.ended_at, "has_incident": record.has_incident, "trail_seq": seq, "trail_hash": digest,
+        })
+        self._events += rows
+        for event in pending:
+            setattr(event, _WRITTEN, True)
+        record.version += 1
+        record.trail_seq, record.trail_hash = seq, digest
+        return True
+
+    def flush(self) -> None:
+        """Write what the burst kept back (before anything else reads rows, and before the commit).
+
+        Three cached statements, each sent once for the whole burst: the task rows and the trail
+        events as multi-row INSERTs (SQLAlchemy's insertmanyvalues), the case rows as one
+        executemany UPDATE whose summed row count says whether every case was still as read.
+        """
+        from .errors import Conflict
+        from .trail import _EVENT_COLUMNS, _INSERT_EVENTS
+
+        conn = self._conn
+        if self._tasks:
+            conn.execute(_INSERT_TASK_ROWS, self._tasks)
+            if self._candidates:
+                conn.execute(TASK_CANDIDATES.insert(), self._candidates)
+            self._tasks, self._candidates = [], []
+        if not self._writes:
+            return
+        writes, events = self._writes, self._events
+        self._writes, self._events = [], []
+        if events:
+            conn.execute(_INSERT_EVENTS, [dict(zip(_EVENT_COLUMNS, row)) for row in events])
+        written = conn.execute(_BURST_WRITE, [{f"b_{k}": v for k, v in w.items()} for w in writes]).rowcount
+        if written != len(writes):
+            raise Conflict("a case of the burst was changed by someone else at the same time")
+        for w in writes:
+            remember_head(self.uow.session, w["id"], w["trail_seq"], w["trail_hash"])
+
+    # -- everything else sees the rows written first ------------------------------------------------
+    def load(self, tenant_id: int, case_id: int) -> dict | None:
+        self.flush()
+        return super().load(tenant_id, case_id)
+
+    def load_task(self, tenant_id: int, task_id: int):
+        self.flush()
+        return super().load_task(tenant_id, task_id)
+
+    def set_has_incident(self, case_id: int) -> None:
+        self.flush()
+        super().set_has_incident(case_id)
+
+    def complete_task(self, task_id: int, now, by) -> bool:
+        self.flush()
+        return super().complete_task(task_id, now, by)
+
+    def cancel_tasks(self, case_id: int, spiff_ids: set[str], now) -> list[int]:
+        self.flush()
+        return super().cancel_tasks(case_id, spiff_ids, now)
+
+    def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
+        self.flush()
+        return super().open_tasks(case_id, spiff_ids)
+
+    def open_incident(self, tenant_id: int, incident_id: int):
+        self.flush()
+        return super().open_incident(tenant_id, incident_id)
+
+    def resolve_incidents(self, case_id: int, now) -> int:
+        self.flush()
+        return super().resolve_incidents(case_id, now)
+
+    def add_incident(self, values: dict) -> None:
+        self.flush()
+        super().add_incident(values)
