@@ -34,3 +34,41 @@ def make_session_factory(url: str):
     engine = create_engine(url, **engine_options(url))
     configure_sqlite(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def count_round_trips(directory: str) -> None:
+    """Count this process's database round trips (statements, BEGINs, COMMITs, ROLLBACKs) into
+    ``directory/<pid>.json``, rewritten at most once a second and at exit.
+
+    For benchmarks (``bench/e2e_http.py`` sets ``REDWALL_COUNT_STATEMENTS``): PostgreSQL's
+    pg_stat_statements needs a server restart to load, this needs nothing. Off unless asked.
+    """
+    import atexit
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0}
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    written = [0.0]
+
+    def write() -> None:
+        target = path / f"{os.getpid()}.json"
+        temp = target.with_suffix(".tmp")
+        temp.write_text(json.dumps(counts))
+        temp.replace(target)
+
+    def bump(kind: str) -> None:
+        counts[kind] += 1
+        now = time.monotonic()
+        if now - written[0] >= 1.0:
+            written[0] = now
+            write()
+
+    event.listen(Engine, "before_cursor_execute", lambda *a, **k: bump("statements"))
+    event.listen(Engine, "begin", lambda conn: bump("begin"))
+    event.listen(Engine, "commit", lambda conn: bump("commit"))
+    event.listen(Engine, "rollback", lambda conn: bump("rollback"))
+    atexit.register(write)
