@@ -634,6 +634,7 @@ def test_the_table_covers_every_endpoint(app):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add(_shape(f"{method} {rule.rule}"))
-    covered = {_shape(e.name) for e in ENDPOINTS} | {"POST /api/auth/token"}  # the login: test_login_rate_limits.py
+    # the login: test_login_rate_limits.py; signing out everywhere (every role may, for itself): test_users_api.py
+    covered = {_shape(e.name) for e in ENDPOINTS} | {"POST /api/auth/token", "POST /api/auth/sign-out-everywhere"}
     assert served - covered == set()
     assert covered - served == set()  # and no row for an endpoint that is gone
