@@ -228,6 +228,9 @@ class Task(Base):
             "ix_tasks_delegated", "tenant_id", "delegated_by", "status", "due_at", "id",
             postgresql_where=text("delegated_by IS NOT NULL"), sqlite_where=text("delegated_by IS NOT NULL"),
         ),
+        # badge counts: the tasks warned today, counted exactly (worklists.task_counts)
+        Index("ix_tasks_warn", "tenant_id", "group", "status", "warn_at",
+              postgresql_where=text("warn_at IS NOT NULL"), sqlite_where=text("warn_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
