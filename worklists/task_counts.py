@@ -12,8 +12,9 @@ counter row, and can never deadlock on two.
 A row also names the UTC day of the task's deadline and of its warning, so "overdue" and
 "warned" (which change with the clock, not with the rows) are read off the counters for
 every day but today; the tasks due or warned today are counted exactly from ``tasks``
-(a short index range). :func:`fold` sums a tenant's rows into one per key now and then
-(when a count reads more than ``FOLD_AFTER`` rows), in one statement, so the rows stay few.
+(a short index range). :func:`fold` sums a tenant's rows into one per key, in one statement
+(the schedulers every 30 seconds, and a count that read more than ``FOLD_AFTER`` rows), so the
+rows stay few and a concluded case leaves none.
 """
 from __future__ import annotations
 
@@ -143,6 +144,17 @@ def fold(conn, tenant_id: int) -> None:
         f"FROM task_counts WHERE tenant_id = :t AND id <= :last GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0"),
         {"t": tenant_id, "last": last})
     conn.execute(text("DELETE FROM task_counts WHERE tenant_id = :t AND id <= :last"), {"t": tenant_id, "last": last})
+
+
+def fold_all(ctx) -> None:
+    """Fold every tenant's counter rows, one short transaction per tenant (the schedulers, every
+    ``server.background.FOLD_COUNTERS_EVERY`` seconds)."""
+    with ctx.unit_of_work() as uow:
+        tenants = [r[0] for r in uow.session.execute(text("SELECT DISTINCT tenant_id FROM task_counts"))]
+    for tenant_id in tenants:
+        with ctx.unit_of_work() as uow:
+            fold(uow.session.connection(), tenant_id)
+            uow.session.commit()
 
 
 def today_of(now: datetime) -> tuple[int, datetime, datetime]:

@@ -218,3 +218,22 @@ def test_concurrent_writers_and_folds_keep_counters_equal_to_the_rows_on_postgre
             assert conn.execute(text("SELECT count(*) FROM task_counts")).scalar() < 200 * 3
     finally:
         engine.dispose()
+
+
+def test_the_scheduler_folds_the_counters_and_a_concluded_case_leaves_none(app, ctx, world):
+    from server.background import TimerScheduler
+
+    case = start_case(ctx, world["intake1"], "three_tasks", {})
+    task_id = case["tasks"][0]["id"]
+    for who in ("intake1", "civil1", "civil1"):
+        commands.claim(ctx, world[who], task_id)
+        _, next_tasks = commands.complete(ctx, world[who], task_id, {"ok": True})
+        task_id = next_tasks[0]["id"] if next_tasks else None
+    with ctx.unit_of_work() as uow:
+        written = uow.session.execute(text("SELECT count(*) FROM task_counts")).scalar()
+    assert written >= 9  # three tasks created, claimed and completed: signed rows for each change
+    TimerScheduler(ctx, "fold-test", dispatch=lambda ids: None).run_once()
+    with ctx.unit_of_work() as uow:
+        conn = uow.session.connection()
+        counters_match_rows(conn)
+        assert conn.execute(text("SELECT count(*) FROM task_counts")).scalar() == 0
