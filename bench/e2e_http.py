@@ -7,9 +7,9 @@ complete each of its three user tasks: 7 requests per case. Printed per client c
 - completed cases/s, and p50/p95/p99 per request kind (start, claim, complete);
 - app and database CPU ms per case (utime+stime from /proc of the gunicorn processes and of
   the PostgreSQL backends serving the benchmark database);
-- database round trips per case (statements + BEGIN + COMMIT + ROLLBACK counted in the app by
-  ``REDWALL_COUNT_STATEMENTS``; a tree without that hook prints only transactions, from
-  pg_stat_database);
+- database round trips per case (statements + BEGIN + COMMIT + ROLLBACK, counted in every
+  app process by ``bench/round_trips/sitecustomize.py``, so any checkout counts the same way;
+  pg_stat_statements would need a server restart), and transactions (pg_stat_database);
 - in the same run, the minimal raw baseline: the rows a whole case must write at minimum
   (case state + version, task rows, trail events; one transaction per request, 7 per case)
   written straight with psycopg by the same number of clients; and the ratio HTTP / raw.
@@ -161,7 +161,8 @@ class Tree:
         self.apps: list[tuple[int, Service]] = []
         self.env = dict(os.environ)
         self.env.update({
-            "DATABASE_URL": self.url, "REDIS_URL": args.redis_url, "PYTHONPATH": str(self.path),
+            "DATABASE_URL": self.url, "REDIS_URL": args.redis_url,
+            "PYTHONPATH": f"{REPO / 'bench' / 'round_trips'}:{self.path}",  # sitecustomize counts round trips
             "SECRET_KEY": "e2e-bench-secret-key-0123456789abcdef0123456789abcdef",
             "REDWALL_COUNT_STATEMENTS": str(self.counts_dir), "REDWALL_LOG_LEVEL": "warning",
         })

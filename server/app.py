@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from flask import Flask, send_from_directory
@@ -73,10 +72,6 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     db.init_app(app)
-    if os.environ.get("REDWALL_COUNT_STATEMENTS"):  # benchmarks only (bench/e2e_http.py)
-        from workflows.database import count_round_trips
-
-        count_round_trips(os.environ["REDWALL_COUNT_STATEMENTS"])
     from .files import init_files
 
     init_files(app)

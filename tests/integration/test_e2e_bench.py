@@ -29,8 +29,8 @@ def test_quick_run_prints_sane_figures():
             assert 0 <= int(p50) <= int(p95) <= int(p99)
         app_ms, db_ms, _, xact, trips, statements = map(float, row[13:19])
         assert app_ms > 0 and db_ms > 0
-        assert xact >= 7  # start + 3 claims + 3 completions, at least one transaction each
-        assert trips >= statements > 0 and trips >= xact
+        assert xact > 3  # 7 requests with a transaction each (pg_stat_database reports with a lag)
+        assert trips > statements >= 7
     stored = re.search(r"stored per concluded case \((\d+) cases.*: ([\d.]+) KB as left, ([\d.]+) KB after VACUUM FULL",
                        out)
     assert stored, out
