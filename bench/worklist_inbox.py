@@ -134,8 +134,9 @@ def seed(engine, tasks: int, rng: random.Random, only_people: bool = False) -> d
             users.append((user_id, t, f"admin{t:02d}", '["admin"]'))
             people["admins"].append((f"admin{t:02d}", t, ()))
         copy_rows(dbapi, "groups", ["id", "tenant_id", "code", "name"], (f"{g}\t{t}\t{c}\t{c}\n" for g, t, c in groups))
-        copy_rows(dbapi, "users", ["id", "tenant_id", "username", "display_name", "password_hash", "roles", "active", "created_at"],
-                  (f"{u}\t{t}\t{n}\t{n}\t-\t{r}\tt\t{ts(NOW)}\n" for u, t, n, r in users))
+        copy_rows(dbapi, "users", ["id", "tenant_id", "username", "display_name", "password_hash", "roles", "active",
+                                   "created_at", "token_key"],
+                  (f"{u}\t{t}\t{n}\t{n}\t-\t{r}\tt\t{ts(NOW)}\t{u:032x}\n" for u, t, n, r in users))
         copy_rows(dbapi, "group_memberships", ["id", "user_id", "group_id", "kind"],
                   (f"{i}\t{u}\t{g}\t{k}\n" for i, (u, g, k) in enumerate(members, 1)))
         copy_rows(dbapi, "process_models", ["id", "tenant_id", "key", "version", "name", "checksum", "deployed_at"],

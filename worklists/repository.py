@@ -139,7 +139,13 @@ class TaskRepository(Protocol):
         """Count an urging on every open task of the case; returns them."""
 
 
-_BY_ID = select(TASKS).where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
+# The task with its case's number and status: a command's checks (suspended?) and its answer
+# (the case number) need no statements of their own.
+_BY_ID = (
+    select(TASKS, CASES.c.number.label("case_number_"), CASES.c.status.label("case_status_"))
+    .join_from(TASKS, CASES, CASES.c.id == TASKS.c.case_id)
+    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.tenant_id == bindparam("tenant_id"))
+)
 _CASE_NUMBER = select(CASES.c.number).where(CASES.c.id == bindparam("case_id"))
 _CASE_STATUS = select(CASES.c.status).where(CASES.c.id == bindparam("case_id"))
 _FORGET = CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("task_id"))
@@ -152,12 +158,22 @@ class SqlTaskRepository:
 
     def __init__(self, session):
         self.session = session
+        # read with a task (``get``): a case's number (never changes once set) and its status
+        # (used once, by the next ``case_status``: later reads go to the database again)
+        self._numbers: dict[int, str] = {}
+        self._statuses: dict[int, str] = {}
 
     def get(self, tenant_id: int, task_id: int) -> TaskRecord | None:
         if not 0 < task_id <= MAX_ID:
             return None
         row = self.session.connection().execute(_BY_ID, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
-        return TaskRecord.of(row._mapping) if row is not None else None
+        if row is None:
+            return None
+        values = row._mapping
+        if values["case_number_"] is not None:
+            self._numbers[values["case_id"]] = values["case_number_"]
+        self._statuses[values["case_id"]] = values["case_status_"]
+        return TaskRecord.of(values)
 
     def change(self, task: TaskRecord, **values) -> TaskRecord | None:
         statement = (
@@ -186,9 +202,13 @@ class SqlTaskRepository:
         return Colleague(username=username, roles=frozenset(user.roles or ()), groups=frozenset(groups))
 
     def case_number(self, case_id: int) -> str | None:
+        if case_id in self._numbers:
+            return self._numbers[case_id]
         return self.session.connection().execute(_CASE_NUMBER, {"case_id": case_id}).scalar_one_or_none()
 
     def case_status(self, case_id: int) -> str | None:
+        if case_id in self._statuses:
+            return self._statuses.pop(case_id)
         return self.session.connection().execute(_CASE_STATUS, {"case_id": case_id}).scalar_one_or_none()
 
     def case_tasks(self, case_id: int) -> list[TaskRecord]:
