@@ -229,7 +229,7 @@ class Task(Base):
             postgresql_where=text("delegated_by IS NOT NULL"), sqlite_where=text("delegated_by IS NOT NULL"),
         ),
         # badge counts: the tasks warned today, counted exactly (worklists.task_counts)
-        Index("ix_tasks_warn", "tenant_id", "group", "status", "warn_at",
+        Index("ix_tasks_warn", "tenant_id", "warn_at", postgresql_include=["group", "status", "due_at"],
               postgresql_where=text("warn_at IS NOT NULL"), sqlite_where=text("warn_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -446,8 +446,16 @@ def counted_figures_statement(admin: bool, has_groups: bool):
     else:
         lane_counter, lane_task = "1 = 0", "1 = 0"
     boundary = "(due_day = :today OR warn_day = :today)"
-    today = "((due_at >= :day_start AND due_at < :day_end) OR (warn_at >= :day_start AND warn_at < :day_end))"
-    open_ = "status IN ('ready', 'claimed')"
+    # today's tasks: due today, or warned today and not due today (two index ranges, not an OR)
+    due_today = "due_at >= :day_start AND due_at < :day_end"
+    warned_today = "warn_at >= :day_start AND warn_at < :day_end AND (due_at IS NULL OR due_at < :day_start OR due_at >= :day_end)"
+    today_rows = []
+    for kind, name, where in (("lane", "coalesce(\"group\", '')", f"status IN ('ready', 'claimed') AND {lane_task}"),
+                              ("assignee", "assignee", "assignee = :me AND status = 'claimed'"),
+                              ("delegated", "delegated_by", "delegated_by = :me AND status = 'claimed'")):
+        for when in (due_today, warned_today):
+            today_rows.append(f"SELECT '{kind}' AS kind, {name} AS name, status, due_at, warn_at FROM tasks "
+                              f"WHERE tenant_id = :tenant AND {where} AND {when}")
     statement = text(f"""
         SELECT kind, name, status, sum(n),
                sum(CASE WHEN {boundary} THEN 0 WHEN due_day < :today THEN n ELSE 0 END),
@@ -461,16 +469,7 @@ def counted_figures_statement(admin: bool, has_groups: bool):
         SELECT kind, name, status, 0,
                sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END),
                sum(CASE WHEN warn_at <= :now AND (due_at IS NULL OR due_at >= :now) THEN 1 ELSE 0 END), 0
-        FROM (
-            SELECT 'lane' AS kind, coalesce("group", '') AS name, status, due_at, warn_at FROM tasks
-            WHERE tenant_id = :tenant AND {open_} AND {lane_task} AND {today}
-            UNION ALL
-            SELECT 'assignee', assignee, status, due_at, warn_at FROM tasks
-            WHERE tenant_id = :tenant AND assignee = :me AND status = 'claimed' AND {today}
-            UNION ALL
-            SELECT 'delegated', delegated_by, status, due_at, warn_at FROM tasks
-            WHERE tenant_id = :tenant AND delegated_by = :me AND status = 'claimed' AND {today}
-        ) AS today_tasks
+        FROM ({" UNION ALL ".join(today_rows)}) AS today_tasks
         GROUP BY kind, name, status
     """)
     moment = T.c.due_at.type

@@ -35,7 +35,7 @@ def upgrade():
         sqlite_autoincrement=True,
     )
     op.create_index('ix_task_counts_key', 'task_counts', ['tenant_id', 'kind', 'name'])
-    op.create_index('ix_tasks_warn', 'tasks', ['tenant_id', 'group', 'status', 'warn_at'],
+    op.create_index('ix_tasks_warn', 'tasks', ['tenant_id', 'warn_at'], postgresql_include=['group', 'status', 'due_at'],
                     postgresql_where=sa.text('warn_at IS NOT NULL'), sqlite_where=sa.text('warn_at IS NOT NULL'))
     conn = op.get_bind()
     task_counts.install_triggers(conn)
