@@ -151,7 +151,7 @@ class Tree:
 
     def __init__(self, path: Path, index: int, args, log_dir: Path):
         self.path = path.resolve()
-        self.label = f"{self.path.name}@{git_head(self.path)}"
+        self.label = f"{self.path.name}@{git_head(self.path)}" if (self.path / ".git").exists() else self.path.name
         self.url = f"{args.database_url}_{index}"
         self.args = args
         self.log_dir = log_dir / f"tree{index}"
@@ -178,10 +178,15 @@ class Tree:
         run(sys.executable, "-m", "server.cli", "db", "upgrade")
         run(sys.executable, "-c", SETUP, str(clients), str(BPMN))
         self.setup_bytes = stored_bytes(self.url, vacuum=True)[0]  # users, the model: not the cases'
+        # round trips are counted in the app processes only (the requests'), not in the background
+        background = {k: v for k, v in self.env.items() if k != "REDWALL_COUNT_STATEMENTS"}
         worker = Service("celery", [sys.executable, "-m", "celery", "-A", "server.celery_app", "worker", "-Q", "redwall",
                                     "--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-                         self.path, self.env, self.log_dir)
+                         self.path, background, self.log_dir)
         self.services.append(worker)
+        # and a scheduler, as in production (timers; it also folds the badge counters where there are)
+        self.services.append(Service("scheduler", [sys.executable, "-m", "server.cli", "scheduler", "--name", "bench"],
+                                     self.path, background, self.log_dir))
         has_conf = (self.path / "gunicorn.conf.py").exists()
         for n in range(self.args.apps):
             port = free_port()
@@ -258,6 +263,16 @@ def stored_bytes(url: str, vacuum: bool) -> tuple[int, int]:
                             "WHERE schemaname = 'public'").fetchone()[0]
         concluded = conn.execute("SELECT count(*) FROM cases WHERE status = 'concluded'").fetchone()[0]
     return int(size), int(concluded)
+
+
+def counter_bytes(url: str) -> int:
+    """Bytes of the badge counters' rows (worklists.task_counts) if the tree has them: rows the
+    schedulers have not folded yet (a fold leaves none for a concluded case)."""
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        size = conn.execute("SELECT pg_total_relation_size(to_regclass('public.task_counts'))").fetchone()[0]
+    return int(size or 0)
 
 
 # -- the HTTP clients ---------------------------------------------------------------------------
@@ -523,12 +538,16 @@ def main() -> None:
             finally:
                 tree.stop()
             left, concluded = stored_bytes(tree.url, vacuum=False)
+            unfolded = counter_bytes(tree.url)
             compact, _ = stored_bytes(tree.url, vacuum=True)
+            unfolded_compact = counter_bytes(tree.url)
             left, compact = left - tree.setup_bytes, compact - tree.setup_bytes
             # the raw baseline's tables are in their own schema and not counted
             if concluded:
                 print(f"stored per concluded case ({concluded} cases, every table with indexes and TOAST): "
-                      f"{left / concluded / 1024:.1f} KB as left, {compact / concluded / 1024:.1f} KB after VACUUM FULL")
+                      f"{left / concluded / 1024:.1f} KB as left, {compact / concluded / 1024:.1f} KB after VACUUM FULL"
+                      + (f"; of which badge counter rows not yet folded (every 30 s): {unfolded / concluded / 1024:.1f} / "
+                         f"{unfolded_compact / concluded / 1024:.1f} KB" if unfolded else ""))
             if not args.keep:
                 recreate_database(tree.url, args.admin_url, drop_only=True)
         print("\ncores busy (app + database + clients CPU per case x cases/s; the machine has "
