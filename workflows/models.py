@@ -355,7 +355,7 @@ class LoginFailure(Base):
     __tablename__ = "login_failures"
     __table_args__ = (UniqueConstraint("scope", "key"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16))  # pair | user | spread | address (workflows.logins)
+    scope: Mapped[str] = mapped_column(String(16))  # pair | user | spread | address (people.logins)
     key: Mapped[str] = mapped_column(String(255))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)

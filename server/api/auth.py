@@ -2,8 +2,8 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from workflows.logins import log_in
-from workflows.user_admin import sign_out_everywhere
+from people.logins import log_in
+from people.user_admin import sign_out_everywhere
 
 from ..auth import issue_token, login_required
 from .common import actor, ctx

@@ -421,7 +421,7 @@ def expect_press(role, scope):
 def build_answer(world, role, username, scope):
     """A fresh pressing (by the tenant's installation admin) of the case the caller's scope names."""
     from server.demo import system_actor
-    from workflows.supervision_desk import press_case
+    from supervision.desk import press_case
 
     tenant, group = world.place(role, scope)
     press = press_case(world.ctx, system_actor(world.ctx, tenant), world.case(tenant, group), "请加快办理")

@@ -15,10 +15,10 @@ import re
 
 from sqlalchemy import select
 
-from .accounts import ROLES, Actor, add_user, ensure_group, hash_password
-from .context import EngineContext
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Group, GroupMembership, Tenant, User, new_token_key
+from workflows.accounts import ROLES, Actor, add_user, ensure_group, hash_password
+from workflows.context import EngineContext
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.models import Group, GroupMembership, Tenant, User, new_token_key
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,150}$")
 GROUP_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
