@@ -27,7 +27,8 @@ FOLDERS = shipped_folders()
 
 setup(
     # namespace-aware, so that data-only folders (server/templates, server/static …) are packages too
-    packages=find_namespace_packages(include=["workflows*", "worklists*", "onewindow*", "datacentre*", "server*",
+    packages=find_namespace_packages(include=["workflows*", "worklists*", "onewindow*", "datacentre*", "people*",
+                                              "supervision*", "desks*", "server*",
                                               "redwall_resources"], exclude=["*__pycache__*"]) + list(FOLDERS),
     package_dir=FOLDERS,
     package_data={package: SHIPPED_FILES for package in FOLDERS},

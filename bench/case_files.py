@@ -47,7 +47,7 @@ def main() -> None:
         from onewindow.catalogue import load_catalogue  # noqa: F401
         from tests.eligibility_helpers import eligible_resident
         from workflows import accounts
-        from worklists.window import receive_at_window
+        from desks.window import receive_at_window
 
         ctx = app.extensions["redwall"]
         with ctx.unit_of_work() as uow:

@@ -6,7 +6,7 @@ case number. :func:`public_progress` answers the number and the code — no sign
 case's stages in Chinese and the applicant's masked name, nothing else. A wrong number and a
 wrong code give the same answer (404, "no case with this number and code"), so the page never
 confirms that a case exists; wrong answers are counted per client address and per case number in
-the database (the login counters' table, :mod:`workflows.logins`), so every process sees them:
+the database (the login counters' table, :mod:`people.logins`), so every process sees them:
 :data:`ADDRESS_LIMIT` / :data:`NUMBER_LIMIT` failures within 15 minutes lock that key for 15.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from workflows.context import EngineContext
 from workflows.errors import NotFound, TooManyAttempts
-from workflows.logins import count_failure, locked_until
+from people.logins import count_failure, locked_until
 from workflows.models import Case, Task
 
 from .catalogue import load_catalogue

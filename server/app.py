@@ -64,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Behind reverse proxies the client's address is in X-Forwarded-For: trust exactly the
     # configured number of hops (0: none, the peer address is the client's). Sign-in throttling
-    # keys on this address (workflows.logins).
+    # keys on this address (people.logins).
     hops = int(app.config.get("REDWALL_PROXY_HOPS") or 0)
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -1,26 +1,121 @@
-"""Bearer tokens: signed (HS256), with expiry, naming the user and the user's key; the actor is
-reloaded per request so a disabled user, a changed role or a rotated key takes effect at once."""
+"""Who is calling: bearer tokens (here) and page sessions (``server.web.session``).
+
+A token is signed (HS256), expires, and carries what every request needs to know about its
+user: id, name, tenant, roles, groups and supervised groups, time zone, and the user's key
+(``users.token_key``). The request needs no query to know who calls.
+
+Revocation without a query per request: the key is the user's version. Disabling a user,
+resetting the password, changing roles or groups, and signing out everywhere give the user a
+new key, so every token and session naming the old one is refused. Each process reads a
+user's current key and ``active`` flag at most once per ``REDWALL_REVOCATION_INTERVAL``
+seconds (default 5) from the database (:class:`Revocations`): a change made on any process
+is refused on every process within that interval, and at once on the process that made it.
+Nothing here is needed for correctness but the database: a process's memory only saves
+reads. A token whose key differs from the one remembered is checked against the database
+again at once (it may be newer than what this process saw).
+"""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 
 import jwt
 from flask import current_app, g, request
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
-from workflows.accounts import Actor, load_actor
+from workflows.accounts import Actor
+from workflows.models import User
 
 from .errors import error_response
 
+DEFAULT_REVOCATION_INTERVAL = 5.0
+
+
+def actor_claims(actor: Actor) -> dict:
+    """The actor as a token (or session cookie) carries it."""
+    return {"sub": str(actor.user_id), "key": actor.token_key, "name": actor.username, "tid": actor.tenant_id,
+            "tenant": actor.tenant_code, "tz": actor.timezone, "roles": sorted(actor.roles),
+            "groups": sorted(actor.groups), "sup": sorted(actor.supervised_groups)}
+
+
+def actor_from_claims(claims: dict) -> Actor | None:
+    """The actor a token or session names, or None if any part is missing or of the wrong type."""
+    try:
+        user_id, key, tenant_id = int(claims["sub"]), claims["key"], claims["tid"]
+        lists = [claims["roles"], claims["groups"], claims["sup"]]
+        texts = [key, claims["name"], claims["tenant"], claims["tz"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(isinstance(t, str) and t for t in texts) or not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
+        return None
+    if not all(isinstance(values, list) and all(isinstance(v, str) for v in values) for values in lists):
+        return None
+    return Actor(user_id=user_id, username=claims["name"], tenant_id=tenant_id, tenant_code=claims["tenant"],
+                 roles=frozenset(lists[0]), groups=frozenset(lists[1]), supervised_groups=frozenset(lists[2]),
+                 timezone=claims["tz"], token_key=key)
+
+
+class Revocations:
+    """Per process and database: each user's current key (None: disabled or gone) and when it
+    was read. One indexed single-row read per user per interval; nothing else is remembered."""
+
+    def __init__(self):
+        self._seen: dict[tuple[int, int], tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def is_current(self, ctx, user_id: int, key: str, interval: float) -> bool:
+        where = (id(ctx), user_id)
+        now = time.monotonic()
+        seen = self._seen.get(where)
+        if seen is not None and now - seen[0] < interval and seen[1] == key:
+            return True
+        current = self._read(ctx, user_id)
+        with self._lock:
+            self._seen[where] = (now, current)
+        return current is not None and current == key
+
+    @staticmethod
+    def _read(ctx, user_id: int) -> str | None:
+        with ctx.unit_of_work() as uow:
+            row = uow.session.execute(select(User.token_key, User.active).where(User.id == user_id)).first()
+        return row[0] if row is not None and row[1] else None
+
+    def forget(self) -> None:
+        """Forget every user (this process changed a user: read again at the next request)."""
+        with self._lock:
+            self._seen.clear()
+
+
+revocations = Revocations()
+
+
+@event.listens_for(Session, "after_flush")
+def _users_changed(session, _flush_context):
+    # A user changed through the ORM in this process (disabled, new key, roles): this process
+    # knows at once; the others within their interval.
+    if any(isinstance(obj, User) for obj in (*session.dirty, *session.deleted)):
+        revocations.forget()
+
+
+def actor_if_current(claims: dict) -> Actor | None:
+    """The actor the claims name if the user is active and the key is still the user's."""
+    actor = actor_from_claims(claims)
+    if actor is None:
+        return None
+    interval = float(current_app.config.get("REDWALL_REVOCATION_INTERVAL", DEFAULT_REVOCATION_INTERVAL))
+    if not revocations.is_current(current_app.extensions["redwall"], actor.user_id, actor.token_key, interval):
+        return None
+    return actor
+
 
 def issue_token(actor: Actor) -> tuple[str, datetime]:
-    expires = datetime.now(timezone.utc) + timedelta(seconds=current_app.config["REDWALL_TOKEN_TTL"])
-    token = jwt.encode(
-        {"sub": str(actor.user_id), "key": actor.token_key, "tenant": actor.tenant_code, "exp": expires,
-         "iat": datetime.now(timezone.utc)},
-        current_app.config["SECRET_KEY"],
-        algorithm="HS256",
-    )
+    now = datetime.now(timezone.utc)
+    expires = now + timedelta(seconds=current_app.config["REDWALL_TOKEN_TTL"])
+    token = jwt.encode({**actor_claims(actor), "exp": expires, "iat": now}, current_app.config["SECRET_KEY"],
+                       algorithm="HS256")
     return token, expires
 
 
@@ -32,15 +127,9 @@ def _actor_from_request() -> Actor | None:
     try:
         claims = jwt.decode(token.strip(), current_app.config["SECRET_KEY"], algorithms=["HS256"],
                             options={"require": ["exp", "sub", "key"]})
-        user_id, key = int(claims["sub"]), claims["key"]
-    except (jwt.PyJWTError, ValueError, KeyError):
+    except jwt.PyJWTError:
         return None
-    if not isinstance(key, str) or not key:
-        return None
-    ctx = current_app.extensions["redwall"]
-    with ctx.unit_of_work() as uow:
-        # the token names the user's key too: a reused id or a rotated key (reset, disable) is not the same user
-        return load_actor(uow.session, user_id, key)
+    return actor_if_current(claims)
 
 
 def login_required(view):

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 #: is written in a few statements (workflows.case_repository.BurstCaseRepository)
 CHUNK = 50
 HOUSEKEEPING_EVERY = 600.0
+#: seconds between folds of the badge counters (worklists.task_counts): their rows stay few
+FOLD_COUNTERS_EVERY = 30.0
 
 
 def process_name(role: str) -> str:
@@ -51,6 +53,7 @@ class TimerScheduler:
         # dispatching: no more claimed-unfired timers than the workers will take soon
         self.max_in_flight = max_in_flight if max_in_flight is not None else (4 * batch if dispatch else None)
         self._last_housekeeping = 0.0
+        self._last_fold = 0.0
 
     def run_once(self) -> int:
         """One pass: claim what is due, hand it on. Returns how many timers were claimed."""
@@ -59,6 +62,11 @@ class TimerScheduler:
         if self.dispatch is None and claim.ids:
             timers.fire_timers(self.ctx, claim.ids, self.name)
         now = time.monotonic()
+        if now - self._last_fold > FOLD_COUNTERS_EVERY:
+            self._last_fold = now
+            from worklists.task_counts import fold_all
+
+            fold_all(self.ctx)
         if now - self._last_housekeeping > HOUSEKEEPING_EVERY:
             self._last_housekeeping = now
             timers.purge_finished_timers(self.ctx)

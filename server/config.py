@@ -7,6 +7,7 @@
 | SECRET_KEY | signs access tokens; set it (the same value) on every web process | random per instance folder (``instance/secret_key``) |
 | REDWALL_TIMEZONE | time zone for rendering times and counting working days | Asia/Shanghai |
 | REDWALL_TOKEN_TTL | access-token lifetime in seconds | 28800 (8 hours) |
+| REDWALL_REVOCATION_INTERVAL | seconds a process trusts a user's key it read (a disabled user, a new password, changed roles, signing out everywhere: refused on every process within this) | 5 |
 | REDWALL_SCRIPT_TIME_LIMIT | seconds a BPMN script or expression may run | 2.0 |
 | REDWALL_SCRIPT_WORKERS | worker processes per server process that run scripts under CPU and memory limits; 0 runs them in the server process (no real bound) | 2 |
 | REDWALL_SCRIPT_MEMORY_MB | address space of each script worker process (RLIMIT_AS), MB | 256 |
@@ -63,6 +64,7 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "REDWALL_TIMEZONE": os.environ.get("REDWALL_TIMEZONE", "Asia/Shanghai"),
         "REDWALL_TOKEN_TTL": int(os.environ.get("REDWALL_TOKEN_TTL", "28800")),
+        "REDWALL_REVOCATION_INTERVAL": float(os.environ.get("REDWALL_REVOCATION_INTERVAL", "5")),
         "REDWALL_SCRIPT_TIME_LIMIT": float(os.environ.get("REDWALL_SCRIPT_TIME_LIMIT", "2.0")),
         "REDWALL_PROXY_HOPS": int(os.environ.get("REDWALL_PROXY_HOPS", "0")),
         "REDWALL_METRICS_TOKEN": os.environ.get("REDWALL_METRICS_TOKEN") or None,

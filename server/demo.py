@@ -89,7 +89,7 @@ def load_demo_cases(ctx) -> str:
     from onewindow.eligibility import check_eligibility
     from workflows.errors import RedwallError
     from workflows.models import Case
-    from worklists.window import receive_at_window
+    from desks.window import receive_at_window
 
     with ctx.unit_of_work() as uow:
         tenant = uow.session.scalar(select(Tenant).where(Tenant.code == DEMO_TENANT))

@@ -14,7 +14,7 @@ from flask import Response, current_app, request
 from .auth import _actor_from_request
 from .errors import error_response
 
-from workflows.gauges import operational_gauges
+from supervision.gauges import operational_gauges
 
 
 def _label(value: str) -> str:

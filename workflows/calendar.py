@@ -22,8 +22,6 @@ the process that made it.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import logging
 import threading
 import time as _time
@@ -36,6 +34,7 @@ from chinese_calendar import constants as _library
 from sqlalchemy import select
 
 from .models import CalendarOverride, Tenant
+from .tenancy import script_tenant, tenant_scope  # noqa: F401  (the engine sets the tenant around each run)
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +46,6 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: Longest shift (in working days) a deadline may ask for: about ten years.
 MAX_WORKING_DAYS = 2600
 END_OF_DAY = time(23, 59, 59)
-
-#: The tenant whose calendar script helpers use (set by the engine around each run).
-script_tenant: contextvars.ContextVar[int | None] = contextvars.ContextVar("redwall_script_tenant", default=None)
-
-
-@contextlib.contextmanager
-def tenant_scope(tenant_id: int | None):
-    """Make ``working_days()`` & co. in scripts use ``tenant_id``'s calendar."""
-    token = script_tenant.set(tenant_id)
-    try:
-        yield
-    finally:
-        script_tenant.reset(token)
-
 
 def library_knows(year: int) -> bool:
     return LIBRARY_FIRST_YEAR <= year <= LIBRARY_LAST_YEAR

@@ -43,7 +43,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition a
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 
-from .calendar import tenant_scope
+from .tenancy import tenant_scope
 from .scripting import ServiceCallError
 
 log = logging.getLogger(__name__)

@@ -228,6 +228,9 @@ class Task(Base):
             "ix_tasks_delegated", "tenant_id", "delegated_by", "status", "due_at", "id",
             postgresql_where=text("delegated_by IS NOT NULL"), sqlite_where=text("delegated_by IS NOT NULL"),
         ),
+        # badge counts: the tasks warned today, counted exactly (worklists.task_counts)
+        Index("ix_tasks_warn", "tenant_id", "warn_at", postgresql_include=["group", "status", "due_at"],
+              postgresql_where=text("warn_at IS NOT NULL"), sqlite_where=text("warn_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
@@ -352,7 +355,7 @@ class LoginFailure(Base):
     __tablename__ = "login_failures"
     __table_args__ = (UniqueConstraint("scope", "key"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16))  # pair | user | spread | address (workflows.logins)
+    scope: Mapped[str] = mapped_column(String(16))  # pair | user | spread | address (people.logins)
     key: Mapped[str] = mapped_column(String(255))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -38,6 +38,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
@@ -50,6 +51,7 @@ from workflows.personal_data import personal_data_view
 from workflows.models import Case
 
 from .access import may_see, require_worklist, visible_groups
+from . import task_counts
 from .repository import CANDIDATES, CASES, MAX_ID, TASKS, SqlTaskRepository, TaskRecord, task_item
 
 SCOPES = ("mine", "group", "all", "delegated")
@@ -364,22 +366,26 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     """Badge counts: per view (mine, group, delegated) and per group, with overdue and warned.
 
     A group's figures count the open tasks its members may work: those of its lane and
-    those naming it as a candidate group. Two statements: the lane figures, one plain
-    aggregate per group and status (an index-only range count on PostgreSQL, where
-    ``warn_at`` rides in the index; cheaper than grouping a whole department's rows), and
-    the candidate tasks, read once and tallied here (a task may be named several times).
+    those naming it as a candidate group. Two statements: the lane, "mine" and "delegated"
+    figures from the counters the database keeps (``worklists.task_counts``: a few rows per
+    group, whatever its size, plus today's due or warned tasks counted exactly), and the
+    candidate tasks, read once and tallied here (a task may be named several times).
     """
     require_worklist(actor)
     tenant_id, me = actor.tenant_id, actor.username
     groups = sorted(visible_groups(actor))
     admin = actor.is_admin
+    now = ctx.clock()
     with ctx.unit_of_work() as uow:
         conn = uow.session.connection()
-        values = {"tenant": tenant_id, "me": me, "now": ctx.clock(), "groups": groups,
-                  **{f"lane{i}": g for i, g in enumerate(groups)}}
-        lane_figures, candidate_rows = count_statements(admin, 0 if admin else len(groups))
-        lanes = conn.execute(lane_figures, values).all()
+        values = {"tenant": tenant_id, "me": me, "now": now, "groups": groups}
+        _, candidate_rows = count_statements(admin, 0 if admin else len(groups))
+        lanes, counter_rows = _counted_figures(conn, admin, groups, values)
         candidates = conn.execute(candidate_rows, values).all()
+    if counter_rows > task_counts.FOLD_AFTER:
+        with ctx.unit_of_work() as uow:
+            task_counts.fold(uow.session.connection(), tenant_id)
+            uow.session.commit()
 
     def bump(figures_: dict, n: int, n_overdue: int, n_warned: int, key: str = "total") -> None:
         figures_[key] += n
@@ -408,6 +414,69 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     for is_overdue, is_warned in extra.values():
         bump(views["group"], 1, is_overdue, is_warned)
     return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}
+
+
+def _counted_figures(conn, admin: bool, groups: list[str], values: dict) -> tuple[list[tuple], int]:
+    """(part, group, status, n, overdue, warned) per lane and status, for "mine" and for
+    "delegated", from the counters; and how many counter rows were read."""
+    today, start, end = task_counts.today_of(values["now"])
+    figures: dict[tuple[str, str, str], list[int]] = {}
+    counter_rows = 0
+    for kind, name, status, n, overdue, warned, rows in conn.execute(
+            counted_figures_statement(admin, bool(groups)), {**values, "today": today, "day_start": start, "day_end": end}):
+        entry = figures.setdefault((kind, name, status), [0, 0, 0])
+        entry[0] += int(n or 0)
+        entry[1] += int(overdue or 0)
+        entry[2] += int(warned or 0)
+        counter_rows += int(rows or 0)
+    parts = {"lane": "lane", "assignee": "mine", "delegated": "delegated"}
+    lanes = [(parts[kind], (name or None) if kind == "lane" else None, status, *entry)
+             for (kind, name, status), entry in sorted(figures.items()) if entry != [0, 0, 0]]
+    return lanes, counter_rows
+
+
+@lru_cache(maxsize=8)
+def counted_figures_statement(admin: bool, has_groups: bool):
+    """One statement: the counters summed per key (days before or after today decided from the
+    counters' day columns), and today's due or warned tasks counted from ``tasks``."""
+    if admin:
+        lane_counter, lane_task = "kind = 'lane'", "1 = 1"
+    elif has_groups:
+        lane_counter, lane_task = "kind = 'lane' AND name IN :groups", '"group" IN :groups'
+    else:
+        lane_counter, lane_task = "1 = 0", "1 = 0"
+    boundary = "(due_day = :today OR warn_day = :today)"
+    # today's tasks: due today, or warned today and not due today (two index ranges, not an OR)
+    due_today = "due_at >= :day_start AND due_at < :day_end"
+    warned_today = "warn_at >= :day_start AND warn_at < :day_end AND (due_at IS NULL OR due_at < :day_start OR due_at >= :day_end)"
+    today_rows = []
+    for kind, name, where in (("lane", "coalesce(\"group\", '')", f"status IN ('ready', 'claimed') AND {lane_task}"),
+                              ("assignee", "assignee", "assignee = :me AND status = 'claimed'"),
+                              ("delegated", "delegated_by", "delegated_by = :me AND status = 'claimed'")):
+        for when in (due_today, warned_today):
+            today_rows.append(f"SELECT '{kind}' AS kind, {name} AS name, status, due_at, warn_at FROM tasks "
+                              f"WHERE tenant_id = :tenant AND {where} AND {when}")
+    statement = text(f"""
+        SELECT kind, name, status, sum(n),
+               sum(CASE WHEN {boundary} THEN 0 WHEN due_day < :today THEN n ELSE 0 END),
+               sum(CASE WHEN {boundary} THEN 0
+                        WHEN warn_day < :today AND (due_day IS NULL OR due_day > :today) THEN n ELSE 0 END),
+               count(*)
+        FROM task_counts
+        WHERE tenant_id = :tenant AND (({lane_counter}) OR (kind IN ('assignee', 'delegated') AND name = :me))
+        GROUP BY kind, name, status
+        UNION ALL
+        SELECT kind, name, status, 0,
+               sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END),
+               sum(CASE WHEN warn_at <= :now AND (due_at IS NULL OR due_at >= :now) THEN 1 ELSE 0 END), 0
+        FROM ({" UNION ALL ".join(today_rows)}) AS today_tasks
+        GROUP BY kind, name, status
+    """)
+    moment = T.c.due_at.type
+    binds = [bindparam("now", type_=moment), bindparam("day_start", type_=moment), bindparam("day_end", type_=moment)]
+    if has_groups and not admin:
+        binds.append(bindparam("groups", expanding=True, type_=String))
+    return statement.bindparams(*binds)
 
 
 @lru_cache(maxsize=64)

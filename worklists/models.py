@@ -1,9 +1,9 @@
-"""Tables of the worklists beyond the task rows: the clerks' saved inbox filters."""
+"""Tables of the worklists beyond the task rows: the clerks' saved inbox filters, the badge counters."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflows.models import Base, BigId, UtcDateTime, utcnow
@@ -26,3 +26,19 @@ class SavedFilter(Base):
     shared_with: Mapped[str | None] = mapped_column(String(64), nullable=True)
     query: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TaskCount(Base):
+    """Signed counts of open tasks (``worklists.task_counts``): written only by triggers on
+    ``tasks`` and folded by ``task_counts.fold``; the badge counts sum them."""
+
+    __tablename__ = "task_counts"
+    __table_args__ = (Index("ix_task_counts_key", "tenant_id", "kind", "name"), {"sqlite_autoincrement": True})
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(10))  # lane | assignee | delegated
+    name: Mapped[str] = mapped_column(String(150))  # the lane ('' for none), the assignee, the delegator
+    status: Mapped[str] = mapped_column(String(16))
+    due_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # UTC days since 1970
+    warn_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)

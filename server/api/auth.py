@@ -2,11 +2,11 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from workflows.logins import log_in
+from people.logins import log_in
+from people.user_admin import sign_out_everywhere
 
-
-from ..auth import issue_token
-from .common import ctx
+from ..auth import issue_token, login_required
+from .common import actor, ctx
 from .schemas import TokenRequest, TokenResponse
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Access tokens")
@@ -40,3 +40,15 @@ class Token(MethodView):
                 "tenant": actor.tenant_code,
             },
         }
+
+
+@blp.route("/sign-out-everywhere")
+class SignOutEverywhere(MethodView):
+    @login_required
+    @blp.response(204)
+    def post(self):
+        """End every token and page session of the caller, this token included (a lost phone, a
+        shared computer); sign in again for a new one. Every server refuses them within
+        ``REDWALL_REVOCATION_INTERVAL`` seconds, this one at once."""
+        sign_out_everywhere(ctx(), actor())
+        return None

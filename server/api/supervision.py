@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from workflows import supervision, supervision_desk
+from supervision import desk as supervision_desk
+from workflows import supervision
 
 from ..auth import login_required
 from .common import actor, ctx

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from workflows import user_admin
+from people import user_admin
 from workflows.accounts import ROLES
 
 from ..auth import login_required

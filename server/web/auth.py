@@ -7,7 +7,7 @@ from flask import current_app, g, redirect, render_template, request, session, u
 from flask_babel import gettext as _
 
 from workflows.errors import TooManyAttempts
-from workflows.logins import log_in
+from people.logins import log_in
 
 from .i18n import LOCALES
 from .pages import home_endpoint, page_blueprint

@@ -13,9 +13,9 @@ from onewindow.receipts import intake_of_case
 from workflows.case_file import case_diagram, case_story, deadline_view
 from workflows.cases import get_case
 from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
-from workflows.supervision_desk import presses_of_case
+from supervision.desk import presses_of_case
 from worklists import handling
-from worklists.window import materials_supplied
+from desks.window import materials_supplied
 
 from ..files import file_response, limits, read_sessions, store, stores
 from .forms import display_value, field_title

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from workflows.case_file import case_summary, deadline_view, urgency
 from workflows.errors import InvalidInput, NotFound
-from workflows.supervision_desk import open_presses_for, presses_of_case
+from supervision.desk import open_presses_for, presses_of_case
 from worklists import commands, handling, inbox, saved_filters
 
 from ..form_labels import localise

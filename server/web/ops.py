@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import user_admin
+from people import user_admin
 from workflows.accounts import ROLES
 from workflows.errors import Conflict, Forbidden, InvalidInput
 from workflows.incidents import list_incidents, retry_incident

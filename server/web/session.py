@@ -1,8 +1,11 @@
 """Who is signed in to the pages: Flask's signed session cookie, checked on every request.
 
-The cookie holds the user id and the user's key (``users.token_key``: a reused id or a rotated
-key is not the same user), when the session started and when it was last used; nothing else. The actor is reloaded from the database on each request (as the REST API does for a
-bearer token), so a disabled user or a changed role takes effect at once. A session ends
+The cookie holds the signed-in actor as a bearer token carries it (``server.auth.actor_claims``:
+user id and key, name, tenant, roles, groups, time zone), when the session started and when it
+was last used. No request reads the user's rows: as for tokens, the user's key is checked
+against the database at most once per ``REDWALL_REVOCATION_INTERVAL`` seconds per process, and
+a disabled user, a password reset, changed roles or groups, or signing out everywhere give the
+user a new key, which ends every session naming the old one. A session ends
 after ``REDWALL_SESSION_IDLE`` seconds without a request (default 30 minutes) or
 ``REDWALL_TOKEN_TTL`` seconds after sign-in, whichever comes first.
 
@@ -18,9 +21,11 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import refresh as refresh_babel
 
-from workflows.accounts import Actor, load_actor
+from workflows.accounts import Actor
 
-SESSION_KEYS = ("uid", "key", "started", "seen", "locale", "csrf_token")
+from ..auth import actor_claims, actor_if_current
+
+SESSION_KEYS = ("actor", "started", "seen", "locale", "csrf_token")
 
 
 class RedwallSessionInterface(SecureCookieSessionInterface):
@@ -49,7 +54,7 @@ def sign_in(actor: Actor) -> None:
     locale = session.get("locale")
     session.clear()  # a fresh session (and CSRF token) at every sign-in: no fixation
     now = int(time.time())
-    session.update(uid=actor.user_id, key=actor.token_key, started=now, seen=now)
+    session.update(actor=actor_claims(actor), started=now, seen=now)
     if locale:
         session["locale"] = locale
     session.permanent = False
@@ -67,16 +72,14 @@ def current_actor() -> Actor | None:
     if "page_actor" in g:
         return g.page_actor
     actor = None
-    uid, key = session.get("uid"), session.get("key")
-    if isinstance(uid, int) and isinstance(key, str) and key:
+    claims = session.get("actor")
+    if isinstance(claims, dict):
         now = int(time.time())
         config = current_app.config
         fresh = (now - int(session.get("seen", 0)) <= config["REDWALL_SESSION_IDLE"]
                  and now - int(session.get("started", 0)) <= config["REDWALL_TOKEN_TTL"])
         if fresh:
-            ctx = current_app.extensions["redwall"]
-            with ctx.unit_of_work() as uow:
-                actor = load_actor(uow.session, uid, key)
+            actor = actor_if_current(claims)
         if actor is None:
             g.session_expired = True
             sign_out()

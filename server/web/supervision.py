@@ -8,7 +8,7 @@ from datetime import date
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import supervision_desk
+from supervision import desk as supervision_desk
 from workflows.errors import Forbidden, InvalidInput
 from workflows.supervision import GROUP_BY, metrics
 

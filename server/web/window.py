@@ -10,7 +10,7 @@ from onewindow.eligibility import check_eligibility
 from onewindow.materials import missing as missing_materials_of, record as materials_record, service_checklist
 from onewindow.prefill import prefill
 from workflows.errors import Forbidden, InvalidInput
-from worklists.window import receive_at_window
+from desks.window import receive_at_window
 
 from ..form_labels import localise
 from .forms import form_fields, parse_submission

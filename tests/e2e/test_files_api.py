@@ -18,7 +18,7 @@ from tests.files_helpers import jpeg, ofd, pdf, png, png_bomb
 from tests.helpers import Api
 from tests.onewindow_helpers import one_window
 from workflows.trail import EVENTS
-from worklists.window import receive_at_window
+from desks.window import receive_at_window
 
 CARE = "severe_disability_care_subsidy"
 FORM = {"care_arrangement": "home", "bank_account": "6222020200112233445"}

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import PASSWORD, make_users
-from workflows import logins, trail
+from people import logins
+from workflows import trail
 
 
 @pytest.fixture

@@ -227,8 +227,10 @@ ROWS = {
     "GET /api/files/{}": get("/api/files/1"),
     "GET /api/public/progress": get("/api/public/progress?number=XICHANGAN-00000000-000000&code=ABCDEF"),
 }
-# The login answers a token and nothing else (tests/e2e/test_login_rate_limits.py covers it).
-NOT_IN_TABLE = {"POST /api/auth/token"}
+# The login answers a token and nothing else (tests/e2e/test_login_rate_limits.py covers it);
+# signing out everywhere answers nothing and would end the table's own tokens
+# (tests/e2e/test_users_api.py covers it).
+NOT_IN_TABLE = {"POST /api/auth/token", "POST /api/auth/sign-out-everywhere"}
 
 
 def _text(response) -> str:

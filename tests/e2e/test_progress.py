@@ -12,7 +12,7 @@ from tests.e2e.pages import Browser
 from tests.eligibility_helpers import eligible_resident
 from tests.helpers import Api
 from tests.onewindow_helpers import one_window, work
-from worklists.window import receive_at_window
+from desks.window import receive_at_window
 
 CARE = "severe_disability_care_subsidy"
 FORM = {"care_arrangement": "home", "bank_account": "6222020200112233445"}

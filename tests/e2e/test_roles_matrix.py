@@ -421,7 +421,7 @@ def expect_press(role, scope):
 def build_answer(world, role, username, scope):
     """A fresh pressing (by the tenant's installation admin) of the case the caller's scope names."""
     from server.demo import system_actor
-    from workflows.supervision_desk import press_case
+    from supervision.desk import press_case
 
     tenant, group = world.place(role, scope)
     press = press_case(world.ctx, system_actor(world.ctx, tenant), world.case(tenant, group), "请加快办理")
@@ -678,6 +678,7 @@ def test_the_table_covers_every_endpoint(app):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add(_shape(f"{method} {rule.rule}"))
-    covered = {_shape(e.name) for e in ENDPOINTS} | {"POST /api/auth/token"}  # the login: test_login_rate_limits.py
+    # the login: test_login_rate_limits.py; signing out everywhere (every role may, for itself): test_users_api.py
+    covered = {_shape(e.name) for e in ENDPOINTS} | {"POST /api/auth/token", "POST /api/auth/sign-out-everywhere"}
     assert served - covered == set()
     assert covered - served == set()  # and no row for an endpoint that is gone

@@ -109,3 +109,77 @@ def test_ids_are_never_reused_and_tokens_never_inherited(api, ctx):
     assert r.status_code == 201
     assert r.get_json()["id"] > old_id
     assert api.client.get("/api/users", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+
+
+def test_changed_roles_end_old_tokens_and_a_new_sign_in_carries_them(app, api):
+    assert api.get("/api/tasks", "civil2").status_code == 200
+    browser = Browser(app)
+    browser.sign_in("civil2")
+    assert browser.get("/inbox").status_code == 200
+    r = api.put("/api/users/civil2", "admin1", json={"roles": ["clerk"], "groups": ["disabled_federation"]})
+    assert r.status_code == 200
+    # the token carried the old groups: it ends (and the session), so no request acts on them
+    assert api.get("/api/tasks", "civil2").status_code == 401
+    assert browser.get("/inbox").status_code == 302
+    api.tokens.pop("civil2")
+    fresh = login(api, "civil2").get_json()
+    assert fresh["user"]["groups"] == ["disabled_federation"]
+    assert api.get("/api/tasks", "civil2").status_code == 200
+    # saving the same roles and groups again changes nothing and ends nothing
+    assert api.put("/api/users/civil2", "admin1", json={"roles": ["clerk"], "groups": ["disabled_federation"]}).status_code == 200
+    assert api.get("/api/tasks", "civil2").status_code == 200
+
+
+def test_signing_out_everywhere_ends_every_token_and_session_of_the_caller_only(app, api):
+    other_token = login(api, "civil1").get_json()["token"]
+    browser = Browser(app)
+    browser.sign_in("civil1")
+    assert api.get("/api/tasks", "civil1").status_code == 200 and api.get("/api/tasks", "civil2").status_code == 200
+    r = api.post("/api/auth/sign-out-everywhere", "civil1")
+    assert r.status_code == 204
+    assert api.get("/api/tasks", "civil1").status_code == 401
+    assert api.client.get("/api/tasks", headers={"Authorization": f"Bearer {other_token}"}).status_code == 401
+    assert browser.get("/inbox").status_code == 302
+    assert api.get("/api/tasks", "civil2").status_code == 200  # a colleague is not touched
+    assert api.client.post("/api/auth/sign-out-everywhere").status_code == 401
+    api.tokens.pop("civil1")
+    assert api.get("/api/tasks", "civil1").status_code == 200  # signing in again works
+    kinds = [e["kind"] for e in api.get("/api/trail/events?kind=user.", "auditor1").get_json()["items"]]
+    assert "user.signed_out_everywhere" in kinds
+
+
+def test_tokens_carry_the_actor_and_forged_or_partial_ones_are_refused(app, api):
+    import jwt
+
+    token = api.token("civil1")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["name"] == "civil1" and "civil_affairs" in claims["groups"] and claims["roles"] == ["clerk"]
+    secret = app.config["SECRET_KEY"]
+    for forged in (
+        jwt.encode({**claims, "roles": ["admin"]}, "not-the-secret-key-0123456789abcdef", algorithm="HS256"),
+        jwt.encode({k: v for k, v in claims.items() if k not in ("roles",)}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "tid": "1"}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "groups": "civil_affairs"}, secret, algorithm="HS256"),
+        jwt.encode({**claims, "key": "0" * 32}, secret, algorithm="HS256"),  # not the user's key
+        jwt.encode({**claims, "sub": "x"}, secret, algorithm="HS256"),
+    ):
+        r = api.client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
+        assert r.status_code == 401, r.get_json()
+
+
+def test_requests_read_no_user_rows_within_the_interval(app, api):
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    assert api.get("/api/tasks/counts", "civil1").status_code == 200  # read the key once
+    seen = []
+    listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(5):
+            assert api.get("/api/tasks/counts", "civil1").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert seen  # the counts themselves were read
+    assert not [s for s in seen if "users" in s and "group_memberships" not in s or "FROM users" in s]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from tests.helpers import make_users
-from workflows import logins
+from people import logins
 from workflows.errors import Conflict, TooManyAttempts
 
 

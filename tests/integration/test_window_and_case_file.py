@@ -9,7 +9,7 @@ from tests.onewindow_helpers import one_window, open_task, work
 from workflows.case_file import case_diagram, case_story, case_summary, urgency
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from worklists import saved_filters
-from worklists.window import materials_supplied, receive_at_window
+from desks.window import materials_supplied, receive_at_window
 
 CARE = "severe_disability_care_subsidy"
 FORM = {"care_arrangement": "home", "bank_account": "6222020200112233445"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from workflows.errors import InvalidInput
-from worklists.window import acceptance_data
+from desks.window import acceptance_data
 
 
 def test_accept_needs_nothing_more():

@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, or_, select, tuple_
 
-from .accounts import Actor, authenticate
-from .errors import TooManyAttempts
-from .models import LoginFailure, User
+from workflows.accounts import Actor, authenticate
+from workflows.errors import TooManyAttempts
+from workflows.models import LoginFailure, User
 
 PAIR_FREE = 3
 FIRST_DELAY = timedelta(seconds=5)

@@ -19,12 +19,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
-from .accounts import Actor
-from .cases import FINAL_CASE_STATUSES
-from .context import EngineContext
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Case, CaseClock, CasePress, Task
-from .supervision import INTAKE_GROUPS, metrics
+from workflows.accounts import Actor
+from workflows.cases import FINAL_CASE_STATUSES
+from workflows.context import EngineContext
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.models import Case, CaseClock, CasePress, Task
+from workflows.supervision import INTAKE_GROUPS, metrics
 
 PRESS_ROLES = ("supervisor", "admin")
 WATCH_ROLES = ("supervisor", "auditor", "admin")

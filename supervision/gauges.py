@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .context import EngineContext
-from .models import Case, Incident, Task, Tenant
-from .timers import timer_status
+from workflows.context import EngineContext
+from workflows.models import Case, Incident, Task, Tenant
+from workflows.timers import timer_status
 
 
 def operational_gauges(ctx: EngineContext) -> dict:

@@ -1,9 +1,11 @@
 """Users administered by the tenant's admins: list, add, change roles and groups, reset the
 password, disable and enable.
 
-Disabling takes effect at once: every request reloads its user (``accounts.load_actor``) and
-a disabled user is no one. Resetting the password and disabling also rotate the user's token
-key, so tokens and sessions issued before never work again (not even after re-enabling).
+The user's token key is the version every token and session names (``server.auth``):
+disabling, resetting the password, changing roles or groups, and signing out everywhere give
+the user a new key, so tokens and sessions issued before never work again (not even after
+re-enabling); with changed roles or groups the user signs in again and gets the new ones.
+Every process refuses the old key within ``REDWALL_REVOCATION_INTERVAL`` seconds.
 Every change is recorded in the tenant's trail chain (``user.created``, ``user.roles_changed``,
 ``user.password_reset``, ``user.disabled``, ``user.enabled``) without any password.
 """
@@ -13,10 +15,10 @@ import re
 
 from sqlalchemy import select
 
-from .accounts import ROLES, Actor, add_user, ensure_group, hash_password
-from .context import EngineContext
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Group, GroupMembership, Tenant, User, new_token_key
+from workflows.accounts import ROLES, Actor, add_user, ensure_group, hash_password
+from workflows.context import EngineContext
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.models import Group, GroupMembership, Tenant, User, new_token_key
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,150}$")
 GROUP_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
@@ -128,6 +130,7 @@ def update_user(ctx: EngineContext, actor: Actor, username: str, roles, groups=(
         s.refresh(user)
         after = {"roles": roles, "groups": groups, "supervises": supervises}
         if after != before:
+            user.token_key = new_token_key()  # tokens carry roles and groups: the old ones end
             uow.record("user.roles_changed", actor.tenant_id, actor=actor.username, at=ctx.clock(),
                        data={"username": username, "user_id": user.id, "before": before, "after": after})
         view = user_view(user)
@@ -166,3 +169,15 @@ def set_active(ctx: EngineContext, actor: Actor, username: str, active: bool) ->
         view = user_view(user)
         uow.commit()
         return view
+
+
+def sign_out_everywhere(ctx: EngineContext, actor: Actor) -> None:
+    """End every token and session of the actor (a new key; this request's own too)."""
+    with ctx.unit_of_work() as uow:
+        user = uow.session.scalar(select(User).where(User.id == actor.user_id).with_for_update(of=User))
+        if user is None:
+            raise NotFound("no such user")
+        user.token_key = new_token_key()
+        uow.record("user.signed_out_everywhere", actor.tenant_id, actor=actor.username, at=ctx.clock(),
+                   data={"username": actor.username, "user_id": actor.user_id})
+        uow.commit()

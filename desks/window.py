@@ -19,7 +19,7 @@ from workflows.errors import Conflict, InvalidInput
 
 from onewindow.intake import submit_application
 
-from . import commands
+from worklists import commands
 
 ACCEPTANCE_TASK = "accept_application"
 DECISIONS = ("accept", "refuse", "supplement")

@@ -1,0 +1,567 @@
+"""Whole cases through the real server: gunicorn, PostgreSQL, Redis and a Celery worker.
+
+N clients (separate processes) each run whole cases for a fixed time: start a case of
+``bench/three_tasks.bpmn`` (POST /api/process-models/three_tasks/instances), then claim and
+complete each of its three user tasks: 7 requests per case. Printed per client count:
+
+- completed cases/s, and p50/p95/p99 per request kind (start, claim, complete);
+- app and database CPU ms per case (utime+stime from /proc of the gunicorn processes and of
+  the PostgreSQL backends serving the benchmark database);
+- database round trips per case (statements + BEGIN + COMMIT + ROLLBACK, counted in every
+  app process by ``bench/round_trips/sitecustomize.py``, so any checkout counts the same way;
+  pg_stat_statements would need a server restart), and transactions (pg_stat_database);
+- in the same run, the minimal raw baseline: the rows a whole case must write at minimum
+  (case state + version, task rows, trail events; one transaction per request, 7 per case)
+  written straight with psycopg by the same number of clients; and the ratio HTTP / raw.
+
+At the end: bytes stored per concluded case (all tables with their indexes and TOAST, as
+left and after VACUUM FULL), and which resource was busy.
+
+    python bench/e2e_http.py [--clients 1,4,8,16] [--seconds 20] [--apps 1|2] [--tree PATH ...]
+    python bench/e2e_http.py --quick          # a few seconds: the suite's smoke test
+
+``--tree PATH`` (repeatable) benchmarks another checkout with this same script (e.g. old
+main, then this tree), each on its own fresh database; the figures print side by side.
+Databases: ``<database-url>_<n>`` per tree, dropped at the end unless ``--keep``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import http.client
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from benchdb import recreate_database  # noqa: E402
+
+BPMN = REPO / "bench" / "three_tasks.bpmn"
+STEP_DATA = [{"accepted": True, "note": "materials complete"}, {"review_result": "meets_conditions"}, {"approved": True}]
+PASSWORD = "bench-password-1"
+KINDS = ("start", "claim", "complete")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- processes ------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its living children (gunicorn master + workers)."""
+    return cpu_seconds(pid) + sum(tree_cpu(child) for child in children_of(pid))
+
+
+class Service:
+    def __init__(self, name: str, args: list[str], cwd: Path, env: dict, log_dir: Path):
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._out.close()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def wait_http(port: int, service: Service, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            raise SystemExit(f"{service.name} exited:\n{service.tail()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/health")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{service.name} did not answer on port {port}:\n{service.tail()}")
+
+
+# -- one checkout under test ------------------------------------------------------------------
+SETUP = r"""
+import sys
+from server.app import create_app
+from workflows import accounts
+from workflows.process_models import deploy_model
+clients, bpmn = int(sys.argv[1]), sys.argv[2]
+app = create_app()
+app.app_context().push()
+ctx = app.extensions["redwall"]
+with ctx.unit_of_work() as uow:
+    accounts.add_user(uow.session, "bench", "bench-designer", "%(password)s", ["designer"], [])
+    for i in range(clients):
+        accounts.add_user(uow.session, "bench", f"bench{i}", "%(password)s", ["intake", "clerk"],
+                          ["intake", "civil_affairs"])
+    uow.commit()
+with ctx.unit_of_work() as uow:
+    designer = accounts.authenticate(uow.session, "bench-designer", "%(password)s")
+deploy_model(ctx, designer, [("three_tasks.bpmn", open(bpmn, "rb").read())])
+print("ready")
+""" % {"password": PASSWORD}
+
+
+class Tree:
+    """One checkout: its database, its gunicorn(s) and Celery worker."""
+
+    def __init__(self, path: Path, index: int, args, log_dir: Path):
+        self.path = path.resolve()
+        self.label = f"{self.path.name}@{git_head(self.path)}" if (self.path / ".git").exists() else self.path.name
+        self.url = f"{args.database_url}_{index}"
+        self.args = args
+        self.log_dir = log_dir / f"tree{index}"
+        self.log_dir.mkdir(parents=True)
+        self.counts_dir = self.log_dir / "round_trips"
+        self.services: list[Service] = []
+        self.apps: list[tuple[int, Service]] = []
+        self.env = dict(os.environ)
+        self.env.update({
+            "DATABASE_URL": self.url, "REDIS_URL": args.redis_url,
+            "PYTHONPATH": f"{REPO / 'bench' / 'round_trips'}:{self.path}",  # sitecustomize counts round trips
+            "SECRET_KEY": "e2e-bench-secret-key-0123456789abcdef0123456789abcdef",
+            "REDWALL_COUNT_STATEMENTS": str(self.counts_dir), "REDWALL_LOG_LEVEL": "warning",
+        })
+        if args.workers:
+            self.env["WEB_CONCURRENCY"] = str(args.workers)
+
+    def start(self, clients: int) -> None:
+        recreate_database(self.url, self.args.admin_url)
+        def run(*cmd):
+            done = subprocess.run(cmd, cwd=self.path, env=self.env, capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(f"{cmd[1:3]} failed in {self.path}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        run(sys.executable, "-m", "server.cli", "db", "upgrade")
+        run(sys.executable, "-c", SETUP, str(clients), str(BPMN))
+        self.setup_bytes = stored_bytes(self.url, vacuum=True)[0]  # users, the model: not the cases'
+        # round trips are counted in the app processes only (the requests'), not in the background
+        background = {k: v for k, v in self.env.items() if k != "REDWALL_COUNT_STATEMENTS"}
+        worker = Service("celery", [sys.executable, "-m", "celery", "-A", "server.celery_app", "worker", "-Q", "redwall",
+                                    "--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+                         self.path, background, self.log_dir)
+        self.services.append(worker)
+        # and a scheduler, as in production (timers; it also folds the badge counters where there are)
+        self.services.append(Service("scheduler", [sys.executable, "-m", "server.cli", "scheduler", "--name", "bench"],
+                                     self.path, background, self.log_dir))
+        has_conf = (self.path / "gunicorn.conf.py").exists()
+        for n in range(self.args.apps):
+            port = free_port()
+            cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+            if not has_conf:  # an old tree: what production ran before (2 sync workers)
+                cmd += ["--workers", str(self.args.workers or 2), "--worker-class", "sync"]
+            app = Service(f"gunicorn{n}", cmd + ["server.app:create_app()"], self.path, self.env, self.log_dir)
+            self.services.append(app)
+            self.apps.append((port, app))
+        for port, app in self.apps:
+            wait_http(port, app)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def app_cpu(self) -> float:
+        return sum(tree_cpu(app.proc.pid) for _, app in self.apps)
+
+    def round_trips(self) -> dict:
+        total = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0}
+        if not self.counts_dir.exists():
+            return {}
+        for file in self.counts_dir.glob("*.json"):
+            try:
+                for key, value in json.loads(file.read_text()).items():
+                    total[key] = total.get(key, 0) + value
+            except (OSError, ValueError):
+                continue
+        return total
+
+
+def git_head(path: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+# -- database side ----------------------------------------------------------------------------
+def psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def db_figures(url: str) -> dict:
+    """CPU of the backends connected to the database now, and its transaction counters."""
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        xact = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                            "WHERE datname = current_database()").fetchone()[0]
+    return {"cpu": {pid: cpu_seconds(pid) for pid in pids}, "xact": int(xact)}
+
+
+def db_cpu_between(before: dict, after: dict) -> float:
+    # backends that lived through the run; one that started during it counts from zero
+    return sum(after["cpu"][pid] - before["cpu"].get(pid, 0.0) for pid in after["cpu"])
+
+
+def stored_bytes(url: str, vacuum: bool) -> tuple[int, int]:
+    """Bytes of every table of the public schema (with indexes and TOAST), and concluded cases."""
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        if vacuum:
+            for table in tables:
+                conn.execute(f'VACUUM FULL "{table}"')
+        size = conn.execute("SELECT sum(pg_total_relation_size(format('public.%I', tablename))) FROM pg_tables "
+                            "WHERE schemaname = 'public'").fetchone()[0]
+        concluded = conn.execute("SELECT count(*) FROM cases WHERE status = 'concluded'").fetchone()[0]
+    return int(size), int(concluded)
+
+
+def counter_bytes(url: str) -> int:
+    """Bytes of the badge counters' rows (worklists.task_counts) if the tree has them: rows the
+    schedulers have not folded yet (a fold leaves none for a concluded case)."""
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        size = conn.execute("SELECT pg_total_relation_size(to_regclass('public.task_counts'))").fetchone()[0]
+    return int(size or 0)
+
+
+# -- the HTTP clients ---------------------------------------------------------------------------
+class Api:
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict | None = None) -> tuple[int, dict]:
+        payload = json.dumps(body if body is not None else {})
+        try:
+            self.conn.request("POST", path, payload, self.headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.conn.close()  # the sync worker closed the connection: open a new one
+            self.conn.request("POST", path, payload, self.headers)
+            response = self.conn.getresponse()
+        data = response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, (json.loads(data) if data else {})
+
+
+def http_client(port: int, username: str, start_at: float, stop_at: float, queue) -> None:
+    api = Api(port)
+    status, body = api.post("/api/auth/token", {"username": username, "password": PASSWORD})
+    if status != 200:
+        queue.put({"error": f"sign-in {status}: {body}"})
+        return
+    api.headers["Authorization"] = f"Bearer {body['token']}"
+    timings = {kind: [] for kind in KINDS}
+    cases = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    try:
+        while time.time() < stop_at:
+            t0 = time.perf_counter()
+            status, case = api.post("/api/process-models/three_tasks/instances", {"data": {"bench": True}})
+            timings["start"].append(time.perf_counter() - t0)
+            if status != 201:
+                raise RuntimeError(f"start: {status} {case}")
+            task_id = case["tasks"][0]["id"]
+            for data in STEP_DATA:
+                t0 = time.perf_counter()
+                status, body = api.post(f"/api/tasks/{task_id}/claim")
+                timings["claim"].append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"claim: {status} {body}")
+                t0 = time.perf_counter()
+                status, body = api.post(f"/api/tasks/{task_id}/complete", {"data": data})
+                timings["complete"].append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"complete: {status} {body}")
+                task_id = body["next_tasks"][0]["id"] if body["next_tasks"] else None
+            if body["case"]["status"] != "concluded":
+                raise RuntimeError(f"case {case['id']} is {body['case']['status']}, not concluded")
+            if time.time() <= stop_at:
+                cases += 1
+    except Exception as exc:  # noqa: BLE001  (reported by the parent)
+        queue.put({"error": repr(exc)})
+        return
+    queue.put({"cases": cases, "timings": timings})
+
+
+# -- the raw baseline ---------------------------------------------------------------------------
+RAW_SCHEMA = """
+DROP SCHEMA IF EXISTS raw_floor CASCADE;
+CREATE SCHEMA raw_floor;
+CREATE TABLE raw_floor.cases (id bigserial PRIMARY KEY, tenant_id bigint, status text, state text, data jsonb,
+                              version int, trail_seq int, created_at timestamptz, updated_at timestamptz);
+CREATE TABLE raw_floor.tasks (id bigserial PRIMARY KEY, tenant_id bigint, case_id bigint, spiff_id text,
+                              "group" text, status text, assignee text, version int, created_at timestamptz,
+                              completed_at timestamptz);
+CREATE INDEX ON raw_floor.tasks (tenant_id, "group", status, id);
+CREATE INDEX ON raw_floor.tasks (case_id);
+CREATE TABLE raw_floor.trail (id bigserial PRIMARY KEY, tenant_id bigint, case_id bigint, seq int, kind text,
+                              actor text, at timestamptz, data text, hash text);
+CREATE UNIQUE INDEX ON raw_floor.trail (tenant_id, case_id, seq);
+"""
+
+
+def raw_client(url: str, username: str, state_bytes: int, start_at: float, stop_at: float, queue) -> None:
+    """The least a whole case writes: 7 transactions (start, then claim + complete x3), each one
+    round trip per row change, the case row under its version, a trail event per change."""
+    import hashlib
+
+    import psycopg
+
+    state = ("x" * state_bytes)
+    cases = 0
+    with psycopg.connect(psycopg_url(url)) as conn:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while time.time() < stop_at:
+            h = hashlib.sha256(b"0").hexdigest()
+            case_id = conn.execute(
+                "INSERT INTO raw_floor.cases (tenant_id, status, state, data, version, trail_seq, created_at, updated_at) "
+                "VALUES (1, 'open', %s, '{}', 1, 1, now(), now()) RETURNING id", (state,)).fetchone()[0]
+            task_id = conn.execute(
+                "INSERT INTO raw_floor.tasks (tenant_id, case_id, spiff_id, \"group\", status, version, created_at) "
+                "VALUES (1, %s, 'spiff', 'intake', 'ready', 1, now()) RETURNING id", (case_id,)).fetchone()[0]
+            conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
+                         "VALUES (1, %s, 1, 'case.started', %s, now(), '{}', %s)", (case_id, username, h))
+            conn.commit()
+            seq, version = 1, 1
+            for step, data in enumerate(STEP_DATA):
+                # claim: the task row and one event
+                conn.execute("UPDATE raw_floor.tasks SET status = 'claimed', assignee = %s, version = version + 1 "
+                             "WHERE id = %s AND status = 'ready'", (username, task_id))
+                seq += 1
+                conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
+                             "VALUES (1, %s, %s, 'task.claimed', %s, now(), '{}', %s)", (case_id, seq, username, h))
+                conn.commit()
+                # complete: the case under its version, the task row, the next task, one event
+                last = step == len(STEP_DATA) - 1
+                conn.execute("UPDATE raw_floor.cases SET state = %s, data = %s, version = version + 1, "
+                             "status = %s, trail_seq = %s, updated_at = now() WHERE id = %s AND version = %s",
+                             (state, json.dumps(data), "concluded" if last else "open", seq + 1, case_id, version))
+                version += 1
+                conn.execute("UPDATE raw_floor.tasks SET status = 'completed', completed_at = now(), version = version + 1 "
+                             "WHERE id = %s", (task_id,))
+                if not last:
+                    task_id = conn.execute(
+                        "INSERT INTO raw_floor.tasks (tenant_id, case_id, spiff_id, \"group\", status, version, created_at) "
+                        "VALUES (1, %s, 'spiff', 'civil_affairs', 'ready', 1, now()) RETURNING id", (case_id,)).fetchone()[0]
+                seq += 1
+                conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
+                             "VALUES (1, %s, %s, 'task.completed', %s, now(), %s, %s)",
+                             (case_id, seq, username, json.dumps(data), h))
+                conn.commit()
+            if time.time() <= stop_at:
+                cases += 1
+    queue.put({"cases": cases})
+
+
+# -- running ----------------------------------------------------------------------------------
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_clients(target, argument_sets, seconds: float) -> tuple[list[dict], float]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 1.5  # every client signed in / connected before the clock starts
+    stop_at = start_at + seconds
+    procs = [ctx.Process(target=target, args=(*a, start_at, stop_at, queue)) for a in argument_sets]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise SystemExit(f"clients failed: {errors[:3]}")
+    return results, stop_at - start_at
+
+
+def own_cpu() -> float:
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
+def measure_http(tree: Tree, clients: int, seconds: float) -> dict:
+    users = [f"bench{i}" for i in range(clients)]
+    ports = [port for port, _ in tree.apps]
+    # a short warm-up: every worker has loaded the model and opened its connections
+    run_clients(http_client, [(ports[i % len(ports)], users[i]) for i in range(clients)], min(2.0, seconds))
+    time.sleep(1.2)  # the round-trip files are rewritten once a second: the warm-up's are in
+    db_before, app_before, trips_before = db_figures(tree.url), tree.app_cpu(), tree.round_trips()
+    load_before = own_cpu()
+    results, wall = run_clients(http_client, [(ports[i % len(ports)], users[i]) for i in range(clients)], seconds)
+    time.sleep(1.2)  # the round-trip files are rewritten once a second
+    db_after, app_after, trips_after = db_figures(tree.url), tree.app_cpu(), tree.round_trips()
+    cases = sum(r["cases"] for r in results)
+    timings = {kind: [t for r in results for t in r["timings"][kind]] for kind in KINDS}
+    per_case = lambda value: value / cases if cases else float("nan")  # noqa: E731
+    trips = {k: trips_after.get(k, 0) - trips_before.get(k, 0) for k in trips_after}
+    return {
+        "cases": cases, "rate": cases / wall,
+        "latency": {kind: [percentile(v, p) * 1000 for p in (50, 95, 99)] for kind, v in timings.items()},
+        "app_ms": per_case((app_after - app_before) * 1000),
+        "db_ms": per_case(db_cpu_between(db_before, db_after) * 1000),
+        "load_ms": per_case((own_cpu() - load_before) * 1000),
+        "xact": per_case(db_after["xact"] - db_before["xact"]),
+        "trips": per_case(sum(trips.values())) if trips else None,
+        "statements": per_case(trips["statements"]) if trips else None,
+        "wall": wall,
+    }
+
+
+def average_state_bytes(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url)) as conn:
+        value = conn.execute("SELECT avg(octet_length(state)) FROM cases").fetchone()[0]
+    return int(value or 3500)
+
+
+def measure_raw(url: str, clients: int, seconds: float) -> float:
+    import psycopg
+
+    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+        conn.execute(RAW_SCHEMA)
+    state = average_state_bytes(url)
+    results, wall = run_clients(raw_client, [(url, f"bench{i}", state) for i in range(clients)], seconds)
+    return sum(r["cases"] for r in results) / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", default="1,4,8,16", help="client counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per client count")
+    parser.add_argument("--apps", type=int, choices=(1, 2), default=1, help="gunicorn processes (each with its workers)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="workers per gunicorn (default: the tree's gunicorn.conf.py, or 2 without one)")
+    parser.add_argument("--tree", action="append", type=Path, help="a checkout to benchmark (repeatable); default: this one")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 1 and 2 clients, 3 seconds each")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "REDWALL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/redwall_bench_e2e"))
+    parser.add_argument("--admin-url", default=os.environ.get(
+        "REDWALL_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDWALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds = "1,2", 3.0
+    counts = [int(c) for c in args.clients.split(",") if c.strip()]
+    trees = args.tree or [REPO]
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{args.apps} gunicorn process(es); {args.seconds:g} s per client count; clients are processes on this machine")
+    log_dir = Path(tempfile.mkdtemp(prefix="redwall-e2e-"))
+    summary = []
+    try:
+        for index, path in enumerate(trees):
+            tree = Tree(path, index, args, log_dir)
+            try:
+                tree.start(max(counts))
+                workers = len(children_of(tree.apps[0][1].proc.pid))
+                print(f"\n== {tree.label}: {workers} gunicorn worker(s) per process, database {tree.url.rsplit('/', 1)[1]}")
+                print(f"{'clients':>7} {'cases/s':>8} {'raw/s':>7} {'ratio':>6} "
+                      f"{'start p50/95/99 ms':>20} {'claim p50/95/99':>18} {'complete p50/95/99':>20} "
+                      f"{'app ms':>7} {'db ms':>6} {'clients ms':>10} {'xact':>5} {'trips':>6} {'stmts':>6}  (per case)")
+                for clients in counts:
+                    figures = measure_http(tree, clients, args.seconds)
+                    raw = measure_raw(tree.url, clients, args.seconds)
+                    figures["raw"], figures["ratio"] = raw, figures["rate"] / raw if raw else float("nan")
+                    lat = figures["latency"]
+                    fmt = lambda v: "/".join(f"{x:.0f}" for x in v)  # noqa: E731
+                    trips = "n/a" if figures["trips"] is None else f"{figures['trips']:.1f}"
+                    stmts = "n/a" if figures["statements"] is None else f"{figures['statements']:.1f}"
+                    print(f"{clients:>7} {figures['rate']:8.1f} {raw:7.1f} {figures['ratio']:6.2f} "
+                          f"{fmt(lat['start']):>20} {fmt(lat['claim']):>18} {fmt(lat['complete']):>20} "
+                          f"{figures['app_ms']:7.1f} {figures['db_ms']:6.1f} {figures['load_ms']:10.1f} "
+                          f"{figures['xact']:5.1f} {trips:>6} {stmts:>6}", flush=True)
+                    busy = (figures["app_ms"] + figures["db_ms"] + figures["load_ms"]) * figures["rate"] / 1000
+                    figures.update(clients=clients, tree=tree.label, busy=busy)
+                    summary.append(figures)
+            finally:
+                tree.stop()
+            left, concluded = stored_bytes(tree.url, vacuum=False)
+            unfolded = counter_bytes(tree.url)
+            compact, _ = stored_bytes(tree.url, vacuum=True)
+            unfolded_compact = counter_bytes(tree.url)
+            left, compact = left - tree.setup_bytes, compact - tree.setup_bytes
+            # the raw baseline's tables are in their own schema and not counted
+            if concluded:
+                print(f"stored per concluded case ({concluded} cases, every table with indexes and TOAST): "
+                      f"{left / concluded / 1024:.1f} KB as left, {compact / concluded / 1024:.1f} KB after VACUUM FULL"
+                      + (f"; of which badge counter rows not yet folded (every 30 s): {unfolded / concluded / 1024:.1f} / "
+                         f"{unfolded_compact / concluded / 1024:.1f} KB" if unfolded else ""))
+            if not args.keep:
+                recreate_database(tree.url, args.admin_url, drop_only=True)
+        print("\ncores busy (app + database + clients CPU per case x cases/s; the machine has "
+              f"{os.cpu_count()}):")
+        for f in summary:
+            share = {"app": f["app_ms"], "database": f["db_ms"], "clients": f["load_ms"]}
+            top = max(share, key=share.get)
+            print(f"  {f['tree']:>24} {f['clients']:>3} clients: {f['busy']:.2f} cores busy, most by {top} "
+                  f"({share[top] * f['rate'] / 1000:.2f})")
+        print("targets (issue 11): >= 100 cases/s at 8 clients, p99 <= 100 ms, <= 25 round trips per case, "
+              "ratio >= 0.25, <= 8 KB per concluded case")
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

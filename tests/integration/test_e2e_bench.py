@@ -1,0 +1,38 @@
+"""``bench/e2e_http.py --quick``: the whole-case HTTP benchmark runs against real gunicorn,
+PostgreSQL, Redis and a Celery worker, and prints sane figures (no timed assertion: the
+figures depend on the machine; the test checks they exist and hang together)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import require_postgres, require_redis
+from tests.processes import REPO
+
+
+def test_quick_run_prints_sane_figures():
+    url, redis_url = require_postgres(), require_redis()
+    base = url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_e2e"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "e2e_http.py"), "--quick", "--database-url", base,
+         "--redis-url", redis_url], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)/(\d+)/(\d+)\s+(\d+)/(\d+)/(\d+)\s+"
+                      r"(\d+)/(\d+)/(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
+    assert [int(r[0]) for r in rows] == [1, 2], out
+    for row in rows:
+        rate, raw, ratio = float(row[1]), float(row[2]), float(row[3])
+        assert rate > 0 and raw > 0 and abs(ratio - rate / raw) < 0.01
+        for p50, p95, p99 in (row[4:7], row[7:10], row[10:13]):
+            assert 0 <= int(p50) <= int(p95) <= int(p99)
+        app_ms, db_ms, _, xact, trips, statements = map(float, row[13:19])
+        assert app_ms > 0 and db_ms > 0
+        assert xact > 3  # 7 requests with a transaction each (pg_stat_database reports with a lag)
+        assert trips > statements >= 7
+    stored = re.search(r"stored per concluded case \((\d+) cases.*: ([\d.]+) KB as left, ([\d.]+) KB after VACUUM FULL",
+                       out)
+    assert stored, out
+    assert int(stored[1]) > 0 and 0 < float(stored[3]) <= float(stored[2]) * 1.2
+    assert "cores busy" in out
