@@ -19,14 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine import CaseEngine, ModelRuntime, case_data
+from workflows import fidelity
+from workflows.engine import CaseEngine, ModelRuntime
 from workflows.model_parsing import parse_model_files
 from workflows.scripting import RestrictedScriptEngine
 
@@ -70,32 +65,10 @@ def files_of(names):
     return [(name, (DATA / name).read_bytes()) for name in names]
 
 
-def _ready(tasks) -> list[str]:
-    return sorted(t.task_spec.bpmn_id for t in tasks)
-
-
 def run_bare(names, key, steps) -> tuple[list[list[str]], bool, dict]:
-    parser = CamundaParser()
-    for name in names:
-        path = str(DATA / name)
-        parser.add_dmn_file(path) if name.endswith(".dmn") else parser.add_bpmn_file(path)
-    workflow = BpmnWorkflow(parser.get_spec(key), parser.get_subprocess_specs(key))
-    workflow.do_engine_steps()
-    offered = []
-    for kind, what, data in steps:
-        offered.append(_ready(workflow.get_tasks(state=TaskState.READY, manual=True)))
-        if kind == "task":
-            task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == what)
-            task.data.update(data)
-            task.run()
-        else:
-            try:  # SpiffWorkflow's way in for an event from outside
-                workflow.send_event(BpmnEvent(MessageEventDefinition(what), {"payload": data, "result_var": None}))
-            except WorkflowException:
-                offered[-1] = [*offered[-1], f"not waiting for {what}"]
-        workflow.do_engine_steps()
-    offered.append(_ready(workflow.get_tasks(state=TaskState.READY, manual=True)))
-    return offered, workflow.completed, {k: v for k, v in workflow.last_task.data.items() if not k.startswith("_")}
+    run = fidelity.run_bare(files_of(names), key, fidelity.scripted(steps))
+    assert run.error is None, run.error
+    return run.offered, run.completed, run.data
 
 
 def parsed_runtime(names, key) -> ModelRuntime:
@@ -105,28 +78,11 @@ def parsed_runtime(names, key) -> ModelRuntime:
 
 
 def run_redwall(names, key, steps) -> tuple[list[list[str]], bool, dict, str]:
-    runtime = parsed_runtime(names, key)
-    engine = CaseEngine(RestrictedScriptEngine())
-    workflow, outcome = engine.start(runtime)
-    offered = []
-    for kind, what, data in steps:
-        assert outcome.incident is None, outcome.incident
-        offered.append(sorted(t.element_id for t in outcome.ready))
-        # every step starts from the saved case and a model parsed afresh (another worker, a restart)
-        runtime = parsed_runtime(names, key)
-        workflow = engine.load(runtime, outcome.state)
-        if kind == "task":
-            task = next(t for t in outcome.ready if t.element_id == what)
-            outcome = engine.complete_task(runtime, workflow, task.spiff_id, data)
-        else:
-            try:
-                outcome = engine.send_message(runtime, workflow, what, data)
-            except LookupError:  # cases answer 409
-                offered[-1] = [*offered[-1], f"not waiting for {what}"]
-    assert outcome.incident is None, outcome.incident
-    offered.append(sorted(t.element_id for t in outcome.ready))
-    workflow = engine.load(runtime, outcome.state)
-    return offered, workflow.completed, case_data(workflow), outcome.status
+    # every step starts from the saved case and a model parsed afresh (another worker, a restart)
+    run = fidelity.run_redwall(lambda: parsed_runtime(names, key), CaseEngine(RestrictedScriptEngine()),
+                               fidelity.scripted(steps))
+    assert run.error is None, run.error
+    return run.offered, run.completed, run.data, run.status
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
