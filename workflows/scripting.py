@@ -403,6 +403,11 @@ def _internal_import(name, globals=None, locals=None, fromlist=(), level=0):
     raise ImportError(f"module {name!r} is not available to scripts")
 
 
+def _print_nowhere(*args, **kwargs) -> None:
+    """``print`` for scripts: models written for SpiffWorkflow print while they run (its own test
+    models do); a server has no console for them, so the call is allowed and writes nothing."""
+
+
 #: What scripts see as builtins (the host's helpers are added per engine).
 SAFE_BUILTINS: dict[str, Any] = {
     **{
@@ -426,13 +431,14 @@ SAFE_BUILTINS: dict[str, Any] = {
     "timedelta": _dt.timedelta,
     "timezone": _dt.timezone,
     "__import__": _internal_import,
+    "print": _print_nowhere,
 }
 
 #: Never callable from scripts, whatever the data or helpers hold.
 FORBIDDEN_CALLS = frozenset(
     "exec eval compile open getattr setattr delattr hasattr globals locals vars input "
     "breakpoint help memoryview type super object classmethod staticmethod property "
-    "iter format print exit quit __import__".split()
+    "iter format exit quit __import__".split()
 )
 _DENIED_ATTRIBUTES = frozenset(
     {"format", "format_map", "mro", "translate", "maketrans", "expandtabs", "to_bytes"}

@@ -84,6 +84,13 @@ def test_external_context_is_visible_but_data_wins(engine):
     assert engine.evaluate(task, "amount", external_context={"amount": 99}) == 5
 
 
+def test_print_is_allowed_and_writes_nothing(engine, capsys):
+    task = fake_task(amount=150)
+    engine.execute(task, "print('amount', amount, sep=':')\nlabel = 'seen'")
+    assert task.data["label"] == "seen"
+    assert capsys.readouterr() == ("", "")
+
+
 def test_scripts_update_task_data(engine):
     task = fake_task(amount=150, items=[1, 2], obsolete=True, **{"not-an-identifier": 1, "_hidden": 2})
     script = "\n".join(
