@@ -205,6 +205,7 @@ def form_preview():
 def compare(key: str):
     """Two versions side by side: elements added, removed and changed, and the forms."""
     _require_designer()
+    g.allow_inline_styles = True  # bpmn-js styles the SVG it draws
     model = next((m for m in model_catalogue(ctx(), g.actor) if m["key"] == key), None)
     if model is None:
         raise NotFound(f"no process model {key!r}")
@@ -215,7 +216,31 @@ def compare(key: str):
         if wanted not in versions:
             raise NotFound(f"no process model {key!r} version {wanted}")
     diff = compare_versions(ctx(), g.actor, key, old, new)
+    for element in diff["changed"]:
+        for change in element["changes"]:
+            change["label"] = aspect_label(change["aspect"])
     return render_template("studio/compare.html", model=model, versions=versions, old=old, new=new, diff=diff)
+
+
+def aspect_label(aspect: str) -> str:
+    """What changed, in the reader's language (workflows.model_compare names the aspects)."""
+    fixed = {
+        "type": _("Type"), "name": _("Element name"), "lane": _("Lane (group)"), "condition": _("Condition"),
+        "script": _("Script"), "timer timeDuration": _("Timer: duration"), "timer timeDate": _("Timer: date"),
+        "timer timeCycle": _("Timer: cycle"), "event": _("Event"), "connector": _("Connector"),
+        "result variable": _("Result goes to the case field"), "multi-instance": _("Multi-instance"),
+        "form content": _("Form content"), "preScript": _("Script before"), "postScript": _("Script after"),
+        "instructionsForEndUser": _("Instructions"), "calledDecisionId": _("Decision table"),
+    }
+    if aspect in fixed:
+        return fixed[aspect]
+    if aspect.startswith("@"):
+        return _("Attribute %(name)s", name=aspect[1:])
+    if aspect.startswith("property "):
+        return _("Property %(name)s", name=aspect[len("property "):])
+    if aspect.startswith("parameter "):
+        return _("Connector parameter %(name)s", name=aspect[len("parameter "):])
+    return aspect
 
 
 def _version_arg(name: str, default: int) -> int:

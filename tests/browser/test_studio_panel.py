@@ -236,5 +236,8 @@ def test_a_lane_renamed_in_the_panel_sends_its_task_to_that_group_and_the_versio
     page.goto(f"/studio/models/{CIVIL}/compare?from={latest}&to={latest + 1}")
     expect(page.locator("#removed")).to_contain_text("intake")
     expect(page.locator("#added")).to_contain_text("social_security")
+    # and on the diagram: the tasks of the renamed lane are marked as changed
+    expect(page.locator("#diagram")).to_have_attribute("data-ready", "true", timeout=20000)
+    expect(page.locator('#diagram .djs-element.changed[data-element-id="accept_application"]')).to_have_count(1)
     screenshot(page, "studio-compare")
     axe_check(page)

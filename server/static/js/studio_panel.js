@@ -213,6 +213,10 @@
         $("prop-candidate-groups").value = props.candidate_groups || "";
         $("prop-candidate-users").value = props.candidate_users || "";
         fillForms(props.formJsonSchemaFilename || "");
+        var owner = processOf(canvas.getRootElement()) || bo.$parent;
+        var lane = lanesOf(owner).filter(function (l) { return (l.flowNodeRef || []).indexOf(bo) >= 0; }).pop();
+        var group = lane ? lane.id : (properties(owner).default_group || "—");
+        $("prop-task-lane").textContent = $("prop-task-lane").dataset.label + ": " + group;
       }
       var timer = timerOf(bo);
       section("timer", !!timer);
