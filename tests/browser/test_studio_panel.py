@@ -86,6 +86,8 @@ def test_a_designer_makes_a_task_with_a_form_through_the_panel_and_the_clerk_get
     page.locator("#field-add").click()
     page.fill("#field-name", "visited_on")
     page.fill("#field-title", "核查日期")
+    page.press("#field-title", "Enter")  # Enter in the editor keeps the page (and the work on it)
+    expect(page.locator("#modeler")).to_have_attribute("data-ready", "true")
     page.select_option("#field-type", "date")
     page.locator("#field-add").click()
     preview = page.locator("#form-preview-body")

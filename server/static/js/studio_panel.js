@@ -399,6 +399,8 @@
       }, null, 2);
     }
 
+    // Enter in a field of the editor must not send the page away (the preview follows every change)
+    sourceForm.addEventListener("submit", function (event) { event.preventDefault(); });
     fileSelect.addEventListener("change", function () { openForm(fileSelect.value); });
     schemaBox.addEventListener("input", function () {
       if (editor.dataset.form) { studio.forms[editor.dataset.form] = schemaBox.value; }
