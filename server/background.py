@@ -142,3 +142,27 @@ def _start_thread(app) -> threading.Thread:
     thread.start()
     log.info("embedded mode: timers fire in the thread %s", scheduler.name)
     return thread
+
+
+def run_migration_in_background(ctx: EngineContext, run_id: int, username: str) -> threading.Thread:
+    """Carry a migration run (``workflows.case_migration``) on in a thread of this process.
+
+    The request that started it answers at once (202); the page and the API follow the run. If
+    the process ends first, the run stays resumable (``resume``, ``redwall migrate --resume``).
+    """
+    from flask import current_app
+
+    from workflows.case_migration import execute_run
+
+    app = current_app._get_current_object()
+
+    def work():
+        with app.app_context():
+            try:
+                execute_run(ctx, run_id, username)
+            except Exception:  # noted on the run (interrupted); the log has the rest
+                log.exception("migration run %s stopped", run_id)
+
+    thread = threading.Thread(target=work, name=f"migration-{run_id}", daemon=True)
+    thread.start()
+    return thread

@@ -134,6 +134,64 @@ def deploy(files, tenant, key):
         click.echo(f"warning: {where}{element}: {warning['message']}")
 
 
+@click.command("migrate")
+@click.argument("key")
+@click.option("--tenant", required=True, help="tenant (sub-district) code")
+@click.option("--from", "from_version", type=int, default=None, help="the version the cases run on")
+@click.option("--to", "to_version", type=int, default=None, help="the version they move to")
+@click.option("--dry-run", is_flag=True, help="report per case whether it can move, move nothing")
+@click.option("--map", "mappings", multiple=True, metavar="OLD=NEW",
+              help="an element the new version lacks → the element its cases go to (repeatable)")
+@click.option("--cases", "case_ids", multiple=True, metavar="ID[,ID…]", help="only these cases (repeatable)")
+@click.option("--resume", "resume", type=int, default=None, metavar="RUN", help="continue an unfinished run")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
+@with_appcontext
+def migrate(key, tenant, from_version, to_version, dry_run, mappings, case_ids, resume, batch_size):
+    """Move the running cases of KEY from one version to another (the same use case as the API).
+
+    Each case moves in its own transaction under its version check; an interrupted run
+    continues with --resume RUN (or the same command again) and moves no case twice.
+    """
+    from .demo import system_actor
+    from workflows.case_migration import migrate_cases
+
+    if resume is None and (from_version is None or to_version is None):
+        raise click.UsageError("--from and --to are required (or --resume RUN)")
+    mapping = {}
+    for item in mappings:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{item!r} is not OLD=NEW", param_hint="--map")
+        mapping[old.strip()] = new.strip()
+    ids = None
+    if case_ids:
+        try:
+            ids = [int(part) for item in case_ids for part in item.split(",") if part.strip()]
+        except ValueError:
+            raise click.BadParameter("case ids are numbers, e.g. --cases 12,13", param_hint="--cases") from None
+    ctx = current_app.extensions["redwall"]
+
+    def progress(run):
+        click.echo(f"run {run['id']}: {run['processed']} cases done, {run['pending']} to go", err=True)
+
+    try:
+        report = migrate_cases(ctx, system_actor(ctx, tenant), key, from_version, to_version, case_ids=ids,
+                               mapping=mapping or None, dry_run=dry_run, resume=resume, batch_size=batch_size,
+                               progress=progress)
+    except RedwallError as exc:
+        _fail(exc)
+    for case in report["cases"]:
+        verdict = {"migrated": "migrated", "can_migrate": "can migrate"}.get(case["outcome"], case["outcome"])
+        line = f"{case['id']}\t{case['number'] or ''}\t{verdict}"
+        if case["reason"]:
+            line += f"\t{case['reason']}"
+        click.echo(line)
+    counts = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in report["counts"].items() if n)
+    what = "dry run" if report["dry_run"] else "run"
+    click.echo(f"{what} {report['id']} of {key} {report['from_version']} → {report['to_version']}: "
+               f"{report['status']}; {counts or 'no running cases'}")
+
+
 @click.command("demo")
 @with_appcontext
 def demo():
@@ -293,7 +351,7 @@ def trail_anchor():
 
 def register_commands(app) -> None:
     """Add Redwall's commands to the app's CLI (``redwall …`` and ``flask --app server.app …``)."""
-    for command in (users, tenants, deploy, demo, demo_data, import_file):
+    for command in (users, tenants, deploy, migrate, demo, demo_data, import_file):
         app.cli.add_command(command)
     app.cli.add_command(trail_commands)
     from flask_migrate.cli import db as db_group

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select
 from .accounts import Actor
 from .context import EngineContext
 from .deadlines import plan_step
-from .engine import ModelRuntime, StepOutcome
+from .engine import CorrelationRequired, ModelRuntime, StepOutcome
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Case, Incident, Task, TaskCandidate
 from .process_models import find_model, require_executable
@@ -342,8 +342,12 @@ def complete_user_task(
     return view, next_tasks
 
 
-def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payload: dict | None = None) -> dict:
-    """Deliver a message such as "materials supplied" to a waiting case."""
+def send_message(
+    ctx: EngineContext, actor: Actor, case_id: int, name: str, payload: dict | None = None,
+    correlation: dict | None = None,
+) -> dict:
+    """Deliver a message such as "materials supplied" to a waiting case; ``correlation`` gives the
+    values of its correlation properties when the model correlates it (see CaseEngine.send_message)."""
     if not actor.has_role(*START_ROLES):
         raise Forbidden("your roles do not allow sending messages to cases")
     _check_id_numbers(payload or {})
@@ -361,13 +365,15 @@ def send_message(ctx: EngineContext, actor: Actor, case_id: int, name: str, payl
             raise Forbidden(f"the message {name!r} may be sent by {', '.join(roles)} only")
         before = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         try:
-            outcome = ctx.engine.send_message(runtime, workflow, name, payload)
+            outcome = ctx.engine.send_message(runtime, workflow, name, payload, correlation)
+        except CorrelationRequired as exc:
+            raise InvalidInput(str(exc), {"correlation": [str(exc)]}) from None
         except LookupError as exc:
             raise Conflict(str(exc)) from None
         now = ctx.clock()
         uow.record(
             "message.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
-            data={"name": name, "payload": payload or {}},
+            data={"name": name, "payload": payload or {}, **({"correlation": correlation} if correlation else {})},
         )
         tasks = _apply_outcome(uow, record, outcome, before=before, now=now, previous_status=record.status, ctx=ctx)
         _write_case(ctx, uow, s, record, outcome, workflow)
@@ -455,8 +461,8 @@ def _apply_outcome(
             "group": rt.lane,
             "candidate_groups": rt.candidate_groups,
             "candidate_users": rt.candidate_users,
-            "status": "ready",
-            "assignee": None,
+            "status": "claimed" if rt.assignee else "ready",  # camunda:assignee: claimed by that user
+            "assignee": rt.assignee,
             "delegated_by": None,
             "service_code": record.service_code,
             "priority": rt.priority,

@@ -53,6 +53,8 @@ TIME_LIMIT_MINUTES_KEY = "time_limit_minutes"
 MINUTES_WARN_SHARE = 0.25
 #: a user task property naming a case data field that holds the date the task is due on
 DUE_DATE_FIELD_KEY = "due_date_field"
+#: a task property: the task's due day itself, an ISO date (from camunda:dueDate)
+DUE_DATE_KEY = "due_date"
 WARN_KEY = "warn_working_days"
 RED_KEY = "red_after_working_days"
 SUPERVISION_KINDS = ("warning", "overdue", "red")
@@ -113,6 +115,8 @@ class StepDeadlines:
     def _due_day(self, task: ReadyTask):
         field_name = task.properties.get(DUE_DATE_FIELD_KEY)
         value = (self.data or {}).get(field_name) if field_name else None
+        if value is None:
+            value = task.properties.get(DUE_DATE_KEY)  # a fixed day (camunda:dueDate="2026-12-01")
         if not isinstance(value, str):
             return None
         try:

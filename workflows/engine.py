@@ -12,6 +12,7 @@ Two costs dominate a persisted engine and are kept off the hot path here:
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -35,6 +36,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
@@ -124,7 +127,10 @@ class ModelRuntime:
     def start_properties(self) -> dict:
         """``spiffworkflow:properties`` of the process's start event(s), e.g. ``time_limit_working_days``."""
         props: dict = {}
-        for task_spec in self.spec.task_specs.values():
+        spec = self.spec
+        if spec.name != self.key and self.key in self.subprocess_specs:
+            spec = self.subprocess_specs[self.key]  # a collaboration: the key's own process
+        for task_spec in spec.task_specs.values():
             if type(task_spec).__name__.endswith("StartEvent"):
                 props.update((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
         return props
@@ -144,6 +150,8 @@ class ReadyTask:
     priority: int = 50
     # the task's spiffworkflow:properties (e.g. time_limit_working_days)
     properties: dict = field(default_factory=dict)
+    # the user the model assigns the task to (camunda:assignee): it starts claimed by them
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,8 +226,8 @@ class _CaseStateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _make_serializer() -> BpmnWorkflowSerializer:
-    config = dict(SPIFF_CONFIG)
+def _make_serializer(base: dict = SPIFF_CONFIG) -> BpmnWorkflowSerializer:
+    config = dict(base)
     config[BpmnWorkflow] = _CaseStateConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
@@ -284,18 +292,28 @@ class CaseEngine:
     def __init__(self, script_engine):
         self.script_engine = script_engine
         self.serializer = _make_serializer()
+        # Models from Camunda Modeler run on SpiffWorkflow's Camunda specs (workflows.camunda_dialect)
+        self.camunda_serializer = _make_serializer(CAMUNDA_CONFIG)
+
+    def _serializer_for(self, spec) -> BpmnWorkflowSerializer:
+        if getattr(spec, "redwall_dialect", None) == "camunda":
+            return self.camunda_serializer
+        return self.serializer
 
     # -- state ---------------------------------------------------------------------------
     def dump(self, workflow: BpmnWorkflow) -> str:
-        return self.serializer.serialize_json(workflow)
+        return self._serializer_for(workflow.spec).serialize_json(workflow)
 
     def load(self, runtime: ModelRuntime, state: str) -> BpmnWorkflow:
+        serializer = self._serializer_for(runtime.spec)
         dct = json.loads(state)
-        self.serializer.migrate(dct)
+        serializer.migrate(dct)
         dct.pop("typename", None)
-        workflow = self.serializer.registry.convert_from_dict[
-            self.serializer.registry.typenames[BpmnWorkflow]
-        ](dct, spec=runtime.spec, subprocess_specs=runtime.subprocess_specs)
+        spec = _own_spec(runtime.spec)
+        workflow = serializer.registry.convert_from_dict[
+            serializer.registry.typenames[BpmnWorkflow]
+        ](dct, spec=spec, subprocess_specs=runtime.subprocess_specs)
+        _reconnect_triggered_participants(workflow)
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -303,7 +321,7 @@ class CaseEngine:
     @_in_tenant_scope
     def start(self, runtime: ModelRuntime, data: dict | None = None) -> tuple[BpmnWorkflow, StepOutcome]:
         """Create a workflow for ``runtime``, seed it with ``data`` and run it until it waits."""
-        workflow = BpmnWorkflow(runtime.spec, runtime.subprocess_specs, script_engine=self.script_engine)
+        workflow = BpmnWorkflow(_own_spec(runtime.spec), runtime.subprocess_specs, script_engine=self.script_engine)
         if data:
             workflow.task_tree.data.update(data)
             # The start task copies its data to its children when it runs.
@@ -336,23 +354,56 @@ class CaseEngine:
 
     @_in_tenant_scope
     def send_message(
-        self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None
+        self, runtime: ModelRuntime, workflow: BpmnWorkflow, name: str, payload: dict | None = None,
+        correlation: dict | None = None,
     ) -> StepOutcome:
         """Deliver a message (e.g. "materials supplied") to the case's waiting catch event.
 
         The payload's keys land in the catching task's data, unless the model names a
-        ``spiffworkflow:messageVariable`` to receive the payload as a whole.
+        ``spiffworkflow:messageVariable`` to receive the payload as a whole (as SpiffWorkflow).
+
+        A message whose catch event takes part in a conversation (BPMN correlation keys: the
+        case already holds values for them) is caught only with the matching values, as in
+        SpiffWorkflow: ``correlation`` gives them by correlation property id
+        (``{"application_no": "A-7"}``); without it they are taken from the payload with the
+        message's retrieval expressions, as SpiffWorkflow does for a message thrown by a process.
+        Missing or unknown values raise :class:`CorrelationRequired`, values that differ
+        from the case's :class:`CorrelationMismatch`.
         """
-        payload = payload or {}
+        payload = payload if isinstance(payload, dict) else {}
         # Event definitions only match their own class: the parsed model's are SpiffWorkflow's
         # "spiff" subclass, so the event must be built from that class, not the BPMN base.
-        event = BpmnEvent(_message_definition(workflow, name), payload)
+        definition = _message_definition(workflow, name)
+        correlations, payload = _event_correlations(workflow, name, payload, correlation)
+        if isinstance(definition, CamundaMessageEventDefinition):
+            # SpiffWorkflow's Camunda messages carry {"payload", "result_var"}: the catching task's
+            # data gets the payload under result_var (by default "<task>_Response")
+            event = BpmnEvent(definition, {"payload": payload, "result_var": None}, correlations)
+        else:
+            event = BpmnEvent(definition, payload, correlations)
         catchers = [t for t in workflow.event_manager.tasks.values() if t.task_spec.catches(t, event)]
-        if workflow.event_manager.catch(event, internal=False) == 0:
+        try:
+            caught = workflow.event_manager.catch(event, internal=False)
+        except Exception as exc:  # SpiffWorkflow reads the correlations from the payload as it catches
+            raise CorrelationRequired(
+                f"the message {name!r} could not be correlated: its payload lacks what the message's "
+                f"correlation retrieval expressions read ({_readable(exc)[:300]}); send the values "
+                "in the payload or as \"correlation\""
+            ) from None
+        if caught == 0:
+            if correlations:
+                raise CorrelationMismatch(
+                    f"the case waits for the message {name!r}, but for other correlation values "
+                    f"({', '.join(sorted({p for values in correlations.values() for p in values}))}): "
+                    "this message belongs to another case"
+                )
             raise LookupError(f"the case is not waiting for the message {name!r}")
         for task in catchers:
             # The spiff message definition drops a payload that has no messageVariable.
-            if getattr(task.task_spec.event_definition, "message_var", None) is None and isinstance(payload, dict):
+            # (a Camunda message puts it under its result variable itself)
+            definition_of_task = task.task_spec.event_definition
+            if not isinstance(definition_of_task, CamundaMessageEventDefinition) \
+                    and getattr(definition_of_task, "message_var", None) is None and isinstance(payload, dict):
                 task.data.update(payload)
         incident = self._run(workflow)
         return self.outcome(runtime, workflow, incident)
@@ -449,6 +500,7 @@ class CaseEngine:
                     candidate_users=_candidates(task, props, "candidate_users"),
                     priority=_int_or(task.data.get("priority", props.get("priority")), 50),
                     properties=dict(props),
+                    assignee=str(props["assignee"]) if props.get("assignee") else None,
                 )
             )
         return result
@@ -522,6 +574,33 @@ class CaseEngine:
             element_id=getattr(spec, "bpmn_id", None) if spec is not None else None,
             retryable=kind == "service" and not isinstance(_root_cause(exc), _PERMANENT_SERVICE_ERRORS),
         )
+
+
+def _own_spec(spec):
+    """The spec a workflow runs on: the model's, shared by every case, except for a collaboration.
+
+    SpiffWorkflow connects a participant that a message starts to the collaboration's start when
+    the message arrives (``BpmnStartTask.trigger_wf``), i.e. it changes the spec: shared, every later
+    case would start that participant at once. Each case of a collaboration gets its own copy of
+    the (small) collaboration spec; the participants' process specs stay shared.
+    """
+    if getattr(spec.start, "trigger_specs", None):
+        return copy.deepcopy(spec)
+    return spec
+
+
+def _reconnect_triggered_participants(workflow: BpmnWorkflow) -> None:
+    """Redo on a loaded case the connections ``trigger_wf`` made while it ran (the spec is not saved
+    with the case): a participant started by a message hangs off the collaboration's start."""
+    spec = workflow.spec
+    triggered = set(getattr(spec.start, "trigger_specs", None) or ())
+    if not triggered:
+        return
+    for task in workflow.tasks.values():
+        task_spec = task.task_spec
+        if task_spec.name in triggered and spec.start not in task_spec.inputs:
+            spec.start.connect(task_spec)
+            task_spec.connect(spec.end)
 
 
 def _definitions(definition) -> list:
@@ -604,6 +683,67 @@ def _timer_due(definition: TimerEventDefinition, task) -> datetime | None:
     if not isinstance(due, datetime):
         return None
     return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+
+
+class CorrelationRequired(ValueError):
+    """A message needs correlation values that were not given (or names ones it does not have)."""
+
+
+class CorrelationMismatch(LookupError):
+    """The case waits for the message, but with other correlation values."""
+
+
+def _event_correlations(workflow: BpmnWorkflow, name: str, payload: dict, given: dict | None) -> tuple[dict, dict]:
+    """``(correlations, payload)`` of a message from outside: the correlations in SpiffWorkflow's
+    shape (``{correlation key: {property id: value}}``) for the keys the waiting process holds
+    values for, and the payload to deliver.
+
+    SpiffWorkflow catches a correlated message without checking while its process holds no
+    values yet (the first message), and reads the values from the payload with the message's
+    retrieval expressions when it catches one: a value given in ``given`` whose retrieval
+    expression is a plain name the payload lacks is added to the payload under that name.
+    """
+    properties: dict = {}
+    held: dict = {}
+    for task in workflow.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in _definitions(getattr(task.task_spec, "event_definition", None)):
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                for prop in definition.correlation_properties:
+                    properties.setdefault(prop.name, prop)
+                held.update(task.workflow.correlations or {})
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(properties))
+    if unknown:
+        known = ", ".join(map(repr, sorted(properties))) or "none: send it without \"correlation\""
+        raise CorrelationRequired(
+            f"the message {name!r} has no correlation properties {', '.join(map(repr, unknown))} "
+            f"(its correlation properties: {known})"
+        )
+    payload = dict(payload)
+    values = dict(given)
+    for prop_id, prop in properties.items():
+        expression = (prop.retrieval_expression or "").strip()
+        if prop_id in given:
+            if expression.isidentifier() and expression not in payload:
+                payload[expression] = given[prop_id]
+            continue
+        try:  # as SpiffWorkflow computes them for a message a process throws
+            values[prop_id] = workflow.script_engine.environment.evaluate(expression, dict(payload))
+        except Exception:  # noqa: BLE001 - not in the payload: reported as missing below
+            continue
+    needed_keys = sorted({key for prop in properties.values() for key in prop.correlation_keys if key in held})
+    needed = sorted({prop_id for key in needed_keys for prop_id in held[key]})
+    missing = [prop_id for prop_id in needed if prop_id not in values]
+    if missing:
+        raise CorrelationRequired(
+            f"the message {name!r} needs the correlation values {', '.join(map(repr, missing))} "
+            "to find its conversation in the case: send them as \"correlation\": {"
+            + ", ".join(f'"{p}": ...' for p in needed) + "} (or in the payload)"
+        )
+    correlations = {key: {prop_id: values[prop_id] for prop_id in held[key]} for key in needed_keys}
+    return correlations, payload
 
 
 def _message_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition:

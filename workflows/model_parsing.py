@@ -50,7 +50,11 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from . import camunda_dialect
+from .scripting import ScriptRejected, check_source
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -171,6 +175,9 @@ class ParsedModel:
     #: What does not block deployment but a designer should know (schema violations in the
     #: diagram interchange part or in vendor extensions), located like problems.
     warnings: list[ModelProblem] = field(default_factory=list)
+    #: "camunda" for a model from Camunda Modeler (parsed by SpiffWorkflow's Camunda parser),
+    #: else "spiff" (see workflows.camunda_dialect)
+    dialect: str = "spiff"
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -222,6 +229,7 @@ def _parse(files, key: str | None) -> ParsedModel:
         )
 
     # Stage 2: check the model as a whole and hand it to SpiffWorkflow.
+    camunda = camunda_dialect.is_camunda_dialect(u.tree for u in bpmn)
     key, found = _choose_key(model, key)
     problems += found
     problems += (
@@ -229,12 +237,18 @@ def _parse(files, key: str | None) -> ParsedModel:
         + _check_expressions(model)
         + _check_timers(model)
         + _check_call_activities(model)
-        + _check_decision_refs(model)
+        + _check_decision_refs(model, camunda)
+        + (_check_camunda_service_tasks(model) if camunda else [])
         + _check_data_associations(model)
+        + _check_dmn_cells(model)
     )
     # Files were XSD-validated in stage 1 (with the reasons kept as warnings or problems);
     # SpiffWorkflow's own validator would stop at the first violation, also in the diagram part.
-    parser = SpiffBpmnParser(validator=None, dmn_schemas=_usable_dmn_schemas())
+    if camunda:  # a model from Camunda Modeler: SpiffWorkflow's Camunda parser reads it
+        parser = CamundaParser(validator=None)
+        parser.dmn_schemas = _usable_dmn_schemas()
+    else:
+        parser = SpiffBpmnParser(validator=None, dmn_schemas=_usable_dmn_schemas())
     engine_problems: list[ModelProblem] = []  # what SpiffWorkflow itself says
     for upload in bpmn:
         unsupported = _check_data_stores(upload, parser)
@@ -258,10 +272,34 @@ def _parse(files, key: str | None) -> ParsedModel:
         raise _invalid(_unique(problems))
     entry_file = model.process_file(key)
     result: dict = {}
+    collaboration, participants = _collaboration_of(model, key)
+    collaboration_notes = []
 
     def build_entry():
-        result["spec"] = parser.get_spec(key)
-        result["subprocess_specs"] = parser.get_subprocess_specs(key)
+        if collaboration is None:
+            result["spec"] = parser.get_spec(key)
+            result["subprocess_specs"] = parser.get_subprocess_specs(key)
+            return
+        # Several executable participants: SpiffWorkflow runs them together, each as a
+        # participant of the collaboration's spec, and delivers their message flows.
+        for pid in model.processes:
+            if pid not in participants and parser.get_process_parser(pid) is not None:
+                # a black-box pool is never run (SpiffWorkflow would start an empty process)
+                if _is_empty(model.processes[pid][1]):
+                    parser.get_process_parser(pid).process_executable = False
+        result["spec"], result["subprocess_specs"] = parser.get_collaboration(collaboration)
+
+    if collaboration is not None:
+        upload = next(u for u in model.uploads if u.kind == "bpmn" and u.tree.getroot().xpath(
+            "//*[@id=$i]", i=collaboration))
+        element = upload.tree.getroot().xpath("//*[@id=$i]", i=collaboration)[0]
+        collaboration_notes.append(ModelProblem(
+            upload.name, element.sourceline, collaboration,
+            f"the collaboration {collaboration!r} has {len(participants)} executable participants "
+            f"({', '.join(participants)}): a case of {key!r} runs them all together, and the message "
+            "flows between them are delivered inside the case",
+            blocking=False,
+        ))
 
     problems = model.guard(build_entry, entry_file, key)
     if problems:
@@ -270,6 +308,19 @@ def _parse(files, key: str | None) -> ParsedModel:
     process = model.processes[key][1]
     name = " ".join((process.get("name") or "").split()) or key
     lanes = _lanes(bpmn)
+    properties: dict[str, dict[str, str]] = {}
+    dialect_notes: list[ModelProblem] = []
+    for upload, executable in model.executable_processes():
+        found_props, notes = camunda_dialect.task_properties(executable, camunda)
+        properties.update(found_props)
+        dialect_notes += [ModelProblem(upload.name, n.line, n.element_id, n.message, blocking=False) for n in notes]
+    camunda_dialect.apply_properties(
+        [result["spec"], *result["subprocess_specs"].values()], properties, camunda
+    )
+    if camunda:
+        camunda_dialect.settle_multi_instance([result["spec"], *result["subprocess_specs"].values()])
+    _connect_loop_children([result["spec"], *result["subprocess_specs"].values()])
+    result["spec"].redwall_dialect = "camunda" if camunda else "spiff"
     return ParsedModel(
         key=key,
         name=name,
@@ -277,8 +328,53 @@ def _parse(files, key: str | None) -> ParsedModel:
         subprocess_specs=result["subprocess_specs"],
         forms=forms,
         lanes=lanes,
-        warnings=warnings + _laneless_task_warnings(bpmn, lanes),
+        warnings=warnings + collaboration_notes + dialect_notes + _laneless_task_warnings(bpmn, lanes),
+        dialect="camunda" if camunda else "spiff",
     )
+
+
+def _connect_loop_children(specs) -> None:
+    """Connect each multi-instance or loop task to the completion of its instances now.
+
+    SpiffWorkflow makes that connection on the spec when the task creates its first instance
+    (``create_child``) and never saves it: a case saved in the middle of a loop and loaded on a
+    model parsed afresh (another worker, a restart) would wait for ever. Connecting here is what
+    ``create_child`` would do anyway.
+    """
+    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if not isinstance(task_spec, LoopTask):
+                continue
+            child = spec.task_specs.get(getattr(task_spec, "task_spec", None) or "")
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
+
+
+def _collaboration_of(model: _Model, key: str) -> tuple[str | None, list[str]]:
+    """The collaboration ``key`` takes part in, when it has more than one executable participant
+    with content (else ``(None, [])``: the process runs on its own, as before), and those
+    participants' process ids. Participants that are not executable, or are empty black-box
+    pools, are documentation: nothing runs them."""
+    for upload in model.uploads:
+        if upload.kind != "bpmn":
+            continue
+        # SpiffWorkflow knows one collaboration per file (the first)
+        collaboration = upload.tree.getroot().find(f"{{{BPMN_NS}}}collaboration")
+        if collaboration is None or not collaboration.get("id"):
+            continue
+        refs = [p.get("processRef") for p in collaboration.iter(f"{{{BPMN_NS}}}participant") if p.get("processRef")]
+        if key not in refs:
+            continue
+        running = [
+            ref for ref in refs
+            if ref in model.processes and _spiff_executable(model.processes[ref][1])
+            and not _is_empty(model.processes[ref][1])
+        ]
+        if len(running) > 1:
+            return collaboration.get("id"), running
+    return None, []
 
 
 def _unique(problems: list[ModelProblem]) -> list[ModelProblem]:
@@ -888,7 +984,7 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                     ModelProblem(upload.name, task.sourceline, task.get("id"), "the script task has no script")
                 )
                 continue
-            found = _syntax(upload.name, task, script.text, "exec", "script")
+            found = _sandboxed(upload.name, task, script.text, "exec", "script", script)
             language = (task.get("scriptFormat") or "").strip()
             if found and language and "python" not in language.lower():
                 # Not Python, and not meant to be: say so rather than point at a syntax error.
@@ -905,14 +1001,102 @@ def _check_expressions(model: _Model) -> list[ModelProblem]:
                 if (script.text or "").strip():
                     owner = _nearest_with_id(script)
                     owner = script if owner is None else owner
-                    problems += _syntax(upload.name, owner, script.text, "exec", tag)
+                    problems += _sandboxed(upload.name, owner, script.text, "exec", tag, script)
         for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
             condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             # SpiffWorkflow treats an empty condition element as "no condition".
             if condition is not None and condition.text is not None:
                 # eval() strips leading spaces and tabs; ast.parse does not.
-                problems += _syntax(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition")
+                problems += _sandboxed(upload.name, flow, condition.text.lstrip(" \t"), "eval", "condition", condition)
+        # multi-instance expressions: evaluated by the same engine as conditions
+        for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+            owner = loop.getparent()
+            for tag, what in (("loopCardinality", "loop cardinality"), ("completionCondition", "completion condition")):
+                expression = loop.find(f"{{{BPMN_NS}}}{tag}")
+                if expression is not None and (expression.text or "").strip():
+                    problems += _sandboxed(upload.name, owner, expression.text.strip(), "eval", what, expression)
     return problems
+
+
+def _sandboxed(file: str, element, source: str, mode: str, what: str, text_element=None) -> list[ModelProblem]:
+    """Python syntax, then the rules of Redwall's restricted script engine
+    (:func:`workflows.scripting.check_source`, the very check it applies before running
+    anything), so that a script the sandbox would refuse mid-case is refused at deploy.
+    The line is that of the offending line in the file where it can be known."""
+    found = _syntax(file, element, source, mode, what)
+    if found:
+        return found
+    try:
+        check_source(source, mode)
+    except ScriptRejected as exc:
+        lines = source.count("\n") + 1
+        line = element.sourceline
+        if exc.line and text_element is not None and text_element.sourceline:
+            # the text starts on the line of its element's start tag
+            line = text_element.sourceline + (exc.line - 1 if mode == "exec" else 0)
+        where = f" (line {exc.line} of the {what})" if exc.line and lines > 1 else ""
+        return [ModelProblem(
+            file, line, element.get("id"),
+            f"the {what} breaks a rule of Redwall's script sandbox: {exc.reason}{where}. "
+            f"{SANDBOX_HINT}",
+        )]
+    except SyntaxError:  # already reported by _syntax; only reachable for odd inputs
+        return []
+    return []
+
+
+#: What a designer can do about a sandbox rule (it follows the rule that was broken).
+SANDBOX_HINT = (
+    "Scripts and expressions run in a sandbox: no imports, no names or attributes starting with '_', "
+    "no open/eval/exec/getattr; use the case data and the helpers Redwall provides"
+)
+
+
+def _check_dmn_cells(model: _Model) -> list[ModelProblem]:
+    """Input expressions, input entries and output entries of every decision table, checked with
+    the sandbox's rules in the form SpiffWorkflow's DMN engine evaluates them."""
+    problems = []
+    for upload in model.uploads:
+        if upload.kind != "dmn":
+            continue
+        root = upload.tree.getroot()
+        namespace = etree.QName(root).namespace
+        ns = f"{{{namespace}}}"
+        for table in root.iter(f"{ns}decisionTable"):
+            inputs = []
+            for column in table.iterfind(f"{ns}input"):
+                text = column.find(f"{ns}inputExpression/{ns}text")
+                source = (text.text or "").strip() if text is not None else ""
+                inputs.append(source)
+                if source:
+                    problems += _sandboxed(upload.name, column, source, "eval", "input expression", text)
+            for rule in table.iterfind(f"{ns}rule"):
+                for index, entry in enumerate(rule.iterfind(f"{ns}inputEntry")):
+                    text = entry.find(f"{ns}text")
+                    cell = (text.text or "").strip() if text is not None else ""
+                    if not cell or cell == "-":
+                        continue
+                    input_expr = inputs[index] if index < len(inputs) else ""
+                    problems += _sandboxed(upload.name, entry, _dmn_test(input_expr, cell), "eval", "input entry", text)
+                for entry in rule.iterfind(f"{ns}outputEntry"):
+                    text = entry.find(f"{ns}text")
+                    cell = (text.text or "").strip() if text is not None else ""
+                    if cell:
+                        problems += _sandboxed(upload.name, entry, cell, "eval", "output entry", text)
+    return problems
+
+
+def _dmn_test(input_expr: str, cell: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for one input entry (DMNEngine.evaluate)."""
+    cell = re.sub(r'(\?)(?=(?:[^\'"]|[\'"][^\'"]*[\'"])*$)', "dmninputexpr", cell)
+    if "dmninputexpr" in cell or not input_expr:
+        return cell
+    try:
+        ast.parse(cell, mode="exec")
+        needs_eq = True
+    except (SyntaxError, ValueError):
+        needs_eq = False
+    return f"({input_expr}) == ({cell})" if needs_eq else input_expr + cell
 
 
 _ISO_NUMBER = r"\d+(?:[.,]\d+)?"
@@ -1035,7 +1219,10 @@ def _check_timer_value(file: str, owner, value) -> ModelProblem | None:
         reason = _iso_value_error(kind, constant)
         if reason:
             return refuse(f"is not valid ({reason})")
-    return None
+        return None
+    # any other expression is evaluated by the restricted engine when the timer starts
+    found = _sandboxed(file, owner, text, "eval", f"timer's {tag}", value)
+    return found[0] if found else None
 
 
 def _syntax(file: str, element, source: str, mode: str, what: str) -> list[ModelProblem]:
@@ -1127,7 +1314,27 @@ def _check_sequence_flows(model: _Model) -> list[ModelProblem]:
     return problems
 
 
-def _check_decision_refs(model: _Model) -> list[ModelProblem]:
+def _check_camunda_service_tasks(model: _Model) -> list[ModelProblem]:
+    """SpiffWorkflow's Camunda parser makes a service task that does nothing; Redwall refuses it,
+    as it refuses a service task naming no connector in its own dialect (a Java class, an external
+    task topic or an expression of Camunda's would silently not run)."""
+    problems = []
+    for upload, process in model.executable_processes():
+        for task in process.iter(f"{{{BPMN_NS}}}serviceTask"):
+            how = [f"camunda:{a}" for a in ("class", "delegateExpression", "expression", "type")
+                   if task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}{a}")]
+            message = (
+                f"the {_label(task)} names no connector"
+                + (f" (Redwall runs no Java delegates, expressions or external tasks: {', '.join(how)})" if how else "")
+                + ": in a model from Camunda Modeler SpiffWorkflow's service task does nothing, so Redwall refuses it. "
+                "Name a connector registered in Redwall with <spiffworkflow:serviceTaskOperator> (the model is then "
+                "read in Redwall's own dialect), or replace the task with a script task or a user task"
+            )
+            problems.append(ModelProblem(upload.name, task.sourceline, task.get("id"), message))
+    return problems
+
+
+def _check_decision_refs(model: _Model, camunda: bool = False) -> list[ModelProblem]:
     """Business rule tasks must name a decision of an uploaded .dmn file.
 
     SpiffWorkflow finds the decision by the ``spiffworkflow:calledDecisionId`` extension;
@@ -1143,10 +1350,15 @@ def _check_decision_refs(model: _Model) -> list[ModelProblem]:
     problems = []
     for upload, process in model.executable_processes():
         for task in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
-            ref = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
-            decision = (ref.text or "").strip() if ref is not None else ""
+            if camunda:  # SpiffWorkflow's Camunda parser reads camunda:decisionRef
+                decision = (task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}decisionRef") or "").strip()
+                attribute = "camunda:decisionRef"
+            else:
+                ref = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+                decision = (ref.text or "").strip() if ref is not None else ""
+                attribute = "spiffworkflow:calledDecisionId"
             if not decision:
-                message = "the business rule task names no decision (spiffworkflow:calledDecisionId)"
+                message = f"the business rule task names no decision ({attribute})"
             elif decision not in decisions:
                 available = ", ".join(repr(d) for d in sorted(decisions)) or "none"
                 message = (
@@ -1314,11 +1526,14 @@ HUMAN_TASK_TAGS = frozenset(f"{{{BPMN_NS}}}{name}" for name in ("userTask", "man
 
 
 def _properties(element) -> dict[str, str]:
-    """The ``spiffworkflow:properties`` of an element (its own, not its children's)."""
+    """The ``spiffworkflow:properties`` (or ``camunda:properties``) of an element (its own, not its children's)."""
     found = {}
-    for prop in element.iterfind(
+    # (camunda:property too: a model from Camunda Modeler names default_group & co. that way)
+    for prop in [*element.iterfind(
+        f"{{{BPMN_NS}}}extensionElements/{{{camunda_dialect.CAMUNDA_NS}}}properties/{{{camunda_dialect.CAMUNDA_NS}}}property"
+    ), *element.iterfind(
         f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
-    ):
+    )]:
         if prop.get("name"):
             found[prop.get("name")] = (prop.get("value") or "").strip()
     return found
@@ -1346,6 +1561,8 @@ def _laneless_task_warnings(bpmn: list[_Upload], lanes: dict[str, str]) -> list[
                     continue
                 props = _properties(task)
                 if props.get("candidate_groups") or props.get("candidate_users"):
+                    continue
+                if any(task.get(f"{{{camunda_dialect.CAMUNDA_NS}}}{a}") for a in ("candidateGroups", "candidateUsers", "assignee")):
                     continue
                 warnings.append(ModelProblem(
                     upload.name, task.sourceline, task_id,

@@ -541,3 +541,48 @@ class CasePress(Base):
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CaseMigration(Base):
+    """A run moving the running cases of a process key from one version to another (issue 12).
+
+    Each case is moved in its own transaction, which also writes its :class:`CaseMigrationItem`;
+    the run is resumed by processing the cases of the old version that have no item yet.
+    """
+
+    __tablename__ = "case_migrations"
+    __table_args__ = (Index("ix_case_migrations_key", "tenant_id", "process_key", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    process_key: Mapped[str] = mapped_column(String(255))
+    from_version: Mapped[int] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    from_model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id"))
+    to_model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id"))
+    # {"old_element_id": "new_element_id"}; the cases asked for (None: every running case)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    case_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # running | done | interrupted (an error stopped it; resuming continues)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    batch_size: Mapped[int] = mapped_column(Integer, default=100)
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(150))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CaseMigrationItem(Base):
+    """What a migration run did with one case: migrated, can_migrate (dry run), blocked, stale, failed."""
+
+    __tablename__ = "case_migration_items"
+    __table_args__ = (UniqueConstraint("run_id", "case_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("case_migrations.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    # why not (blocked, stale, failed), as {"code": ..., "element_id": ..., "message": ...}
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

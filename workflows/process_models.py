@@ -39,6 +39,29 @@ def checksum_of(files: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
+def check_model(actor: Actor, files: list[tuple[str, bytes]], key: str | None = None) -> dict:
+    """Every check deployment applies, without storing anything: what the studio calls as the
+    designer edits (scripts, conditions, timers and DMN cells against the sandbox's rules,
+    the schema, the engine's own parse).
+
+    Returns ``{"valid", "key", "executable", "problems", "warnings"}``; ``problems`` are the
+    blockers a deploy would answer with a 422, in the same shape (file, line, element_id,
+    message), ``warnings`` what a deploy would accept but report.
+    """
+    if not actor.has_role(*DEPLOY_ROLES):
+        raise Forbidden("only designers and admins check process models")
+    names = [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
+    try:
+        parsed = parse_model_files(files, key=key)
+    except InvalidModel as exc:
+        return {"valid": False, "key": key, "executable": None,
+                "problems": [p.as_dict() for p in exc.problems], "warnings": []}
+    return {"valid": True, "key": parsed.key, "executable": parsed.executable, "problems": [],
+            "warnings": [p.as_dict() for p in parsed.warnings]}
+
+
 def deploy_model(
     ctx: EngineContext, actor: Actor, files: list[tuple[str, bytes]], key: str | None = None
 ) -> tuple[dict, bool]:
@@ -101,8 +124,8 @@ def deploy_model(
 
 def validate_model_files(files: list[tuple[str, bytes]], key: str | None = None):
     """The deploy validation: the parsed model, or :class:`InvalidInput` listing every problem
-    (``errors["bpmn"]``). :func:`deploy_model` and the studio's check (:func:`check_model`) both
-    call it, so a check without deploying says exactly what a deployment would."""
+    (``errors["bpmn"]``), as :func:`deploy_model` answers; :func:`check_model` (the studio's
+    检查) runs the same :func:`parse_model_files` and stores nothing."""
     names = [name for name, _ in files]
     if len(set(names)) != len(names):
         raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
@@ -114,26 +137,6 @@ def validate_model_files(files: list[tuple[str, bytes]], key: str | None = None)
             + (f" (and {len(exc.problems) - 1} more problems)" if len(exc.problems) > 1 else ""),
             {"bpmn": [p.as_dict() for p in exc.problems]},
         ) from None
-
-
-def check_model(actor: Actor, files: list[tuple[str, bytes]], key: str | None = None) -> dict:
-    """Run the deploy validation on ``files`` without storing anything (the studio's 检查).
-
-    ``{"valid", "executable", "problems", "warnings"}``: ``problems`` are exactly those a
-    deployment of these files would be refused with."""
-    if not actor.has_role(*DEPLOY_ROLES):
-        raise Forbidden("only designers and admins check process models")
-    try:
-        parsed = validate_model_files(files, key)
-    except InvalidInput as exc:
-        errors = exc.errors or {}
-        problems = list(errors.get("bpmn") or [])
-        problems += [{"message": f"{field}: {text}", "file": None, "line": None, "element_id": None}
-                     for field, texts in errors.items() if field != "bpmn" for text in texts]
-        return {"valid": False, "executable": False, "problems": problems or [{"message": exc.message}],
-                "warnings": []}
-    return {"valid": True, "executable": bool(parsed.executable), "problems": [],
-            "warnings": [p.as_dict() for p in parsed.warnings]}
 
 
 def list_models(ctx: EngineContext, actor: Actor) -> list[dict]:

@@ -44,9 +44,13 @@ class CaseMessages(MethodView):
     @login_required
     @blp.arguments(MessageRequest)
     @blp.response(200, CaseSchema)
+    @blp.alt_response(409, description="the case does not wait for the message, or waits for it with other correlation values")
+    @blp.alt_response(422, description="correlation values missing or unknown")
     def post(self, body, case_id):
-        """Deliver a message the case waits for (e.g. ``materials_supplied``)."""
-        return with_etag(use_cases.send_message(ctx(), actor(), case_id, body["name"], body["payload"]), "case")
+        """Deliver a message the case waits for (e.g. ``materials_supplied``); a message the model
+        correlates takes its ``correlation`` values (or finds them in the payload)."""
+        return with_etag(use_cases.send_message(ctx(), actor(), case_id, body["name"], body["payload"],
+                                                body["correlation"]), "case")
 
 
 # -- handling operations on a case (worklists.handling) ------------------------------------------

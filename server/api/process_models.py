@@ -2,12 +2,24 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from workflows import case_migration
 from workflows import cases as case_use_cases
 from workflows import process_models as use_cases
 
 from ..auth import login_required
+from ..background import run_migration_in_background
 from .common import actor, ctx, etag
-from .schemas import CaseSchema, DeployForm, DeployRequest, ProcessModelList, ProcessModelSchema, StartInstanceRequest
+from .schemas import (
+    CaseSchema,
+    DeployForm,
+    DeployRequest,
+    MigrationRequest,
+    MigrationRunList,
+    MigrationRunSchema,
+    ProcessModelList,
+    ProcessModelSchema,
+    StartInstanceRequest,
+)
 
 blp = Blueprint("process_models", __name__, url_prefix="/api/process-models", description="Process models (designers)")
 
@@ -71,3 +83,45 @@ class ProcessInstances(MethodView):
         """Start a case of this process (for processes outside the service catalogue)."""
         case = case_use_cases.start_case(ctx(), actor(), key, body["data"], version=body.get("version"))
         return case, 201, {"ETag": etag("case", case["id"], case["version"]), "Location": f"/api/cases/{case['id']}"}
+
+
+@blp.route("/<string:key>/migrations")
+class Migrations(MethodView):
+    @login_required
+    @blp.arguments(MigrationRequest)
+    @blp.response(200, MigrationRunSchema, description="a dry run: the report per case")
+    @blp.alt_response(202, schema=MigrationRunSchema, description="cases are being moved: follow the run")
+    def post(self, body, key):
+        """Move the running cases of one version to another (designers, admins).
+
+        ``dry_run`` (the default) answers ``200`` with the report per case (can it move, or why
+        not) and moves nothing. Otherwise ``202``: the cases move in the background in batches,
+        each in its own transaction under its version check; follow the run with ``GET
+        .../migrations/{id}``. Posting the same parameters again (or ``resume``) continues an
+        unfinished run and never moves a case twice.
+        """
+        engine, who = ctx(), actor()
+        run_id = case_migration.start_run(
+            engine, who, key, body["from_version"], body["to_version"], case_ids=body.get("case_ids"),
+            mapping=body.get("mapping"), dry_run=body["dry_run"], resume=body.get("resume"),
+        )
+        location = {"Location": f"/api/process-models/{key}/migrations/{run_id}"}
+        if body["dry_run"] and body.get("resume") is None:
+            return case_migration.execute_run(engine, run_id, who.username), 200, location
+        run_migration_in_background(engine, run_id, who.username)
+        return case_migration.run_report(engine, who.tenant_id, run_id), 202, location
+
+    @login_required
+    @blp.response(200, MigrationRunList)
+    def get(self, key):
+        """The latest (20) migration runs of this key, newest first, with their counts."""
+        return {"items": case_migration.list_runs(ctx(), actor(), key)}
+
+
+@blp.route("/<string:key>/migrations/<int:run_id>")
+class Migration(MethodView):
+    @login_required
+    @blp.response(200, MigrationRunSchema)
+    def get(self, key, run_id):
+        """One run's progress and its report per case."""
+        return case_migration.get_run(ctx(), actor(), key, run_id)

@@ -160,6 +160,17 @@ class CompleteResponse(Schema):
 class MessageRequest(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
+    correlation = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=255)), load_default=None,
+        validate=validate.Length(max=50),
+        metadata={"description": (
+            "Values of the message's correlation properties by property id, e.g. "
+            "{\"application_no\": \"A-7\"}, for a message the model correlates (BPMN correlation keys): "
+            "the case takes it only with the values it holds. Left out, they are read from the payload "
+            "with the message's retrieval expressions. Missing or unknown values: 422; values of "
+            "another conversation: 409."
+        )},
+    )
 
 
 class HealthSchema(Schema):
@@ -167,3 +178,65 @@ class HealthSchema(Schema):
     database = fields.String()
     broker = fields.String()
     mode = fields.String()
+
+
+# -- moving running cases to another version (issue 12) ---------------------------------------
+class MigrationRequest(StrictSchema):
+    from_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    to_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    case_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62)),
+                           validate=validate.Length(max=10_000),
+                           metadata={"description": "only these cases; default every running case of from_version"})
+    mapping = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)),
+                          values=fields.String(validate=validate.Length(min=1, max=255)),
+                          validate=validate.Length(max=500),
+                          metadata={"description": "old element id → new element id, for elements the new version lacks"})
+    dry_run = fields.Boolean(load_default=True, metadata={"description": "report only (default); false moves the cases"})
+    resume = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62),
+                            metadata={"description": "an unfinished run to continue (its own parameters apply)"})
+
+
+class MigrationReason(Schema):
+    code = fields.String()
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class MigrationCase(Schema):
+    id = fields.Integer(metadata={"description": "the case id"})
+    migratable = fields.Boolean(metadata={"description": "moved, or can be moved (dry run)"})
+    reason = fields.String(allow_none=True, metadata={"description": "why not, in one line"})
+    case_id = fields.Integer()
+    number = fields.String(allow_none=True)
+    outcome = fields.String(metadata={"description": "migrated | can_migrate | blocked | stale | failed"})
+    reasons = fields.List(fields.Nested(MigrationReason))
+    at = LocalDateTime()
+
+
+class MigrationRunSummary(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    case_ids = fields.List(fields.Integer(), allow_none=True)
+    dry_run = fields.Boolean()
+    status = fields.String(metadata={"description": "running | done | interrupted"})
+    error = fields.String(allow_none=True)
+    batch_size = fields.Integer()
+    batches = fields.Integer()
+    created_by = fields.String()
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    finished_at = LocalDateTime(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    processed = fields.Integer()
+    pending = fields.Integer()
+
+
+class MigrationRunSchema(MigrationRunSummary):
+    cases = fields.List(fields.Nested(MigrationCase))
+
+
+class MigrationRunList(Schema):
+    items = fields.List(fields.Nested(MigrationRunSummary))

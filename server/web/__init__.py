@@ -31,10 +31,10 @@ def init_web(app) -> None:
     session.init_session(app)
     headers.init_headers(app)
 
-    from . import audit, auth, cases, inbox, ops, progress, street, studio, supervision, window
+    from . import audit, auth, cases, inbox, migration, ops, progress, street, studio, supervision, window
     from .filters import register_filters
 
     register_filters(app)
-    for module in (auth, window, inbox, cases, supervision, audit, ops, street, progress, studio):
+    for module in (auth, window, inbox, cases, supervision, audit, ops, street, progress, studio, migration):
         app.register_blueprint(module.bp)
     app.register_blueprint(street.board_bp)

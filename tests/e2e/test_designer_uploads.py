@@ -231,3 +231,55 @@ def test_the_default_group_process_property_routes_tasks_in_no_lane(api):
     assert task["group"] == "intake"
     assert [t["id"] for t in api.get("/api/tasks?scope=group", "intake1").get_json()["items"]] == [task["id"]]
     assert api.post(f"/api/tasks/{task['id']}/claim", "intake1").status_code == 200
+
+
+SANDBOX_BREAKER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="sandbox_breaker" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="calc"/>
+    <bpmn:scriptTask id="calc">
+      <bpmn:script>fee = 10
+import os</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="calc" targetRef="gw"/>
+    <bpmn:exclusiveGateway id="gw" default="f4"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="gw" targetRef="e">
+      <bpmn:conditionExpression>fee.__class__ == int</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="gw" targetRef="missing"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_script_the_sandbox_refuses_is_a_deploy_blocker_next_to_the_others(api, ctx):
+    from tests.helpers import PASSWORD
+    from workflows import accounts
+    from workflows.process_models import check_model
+
+    r = api.deploy("designer1", [("breaker.bpmn", SANDBOX_BREAKER)])
+    body = assert_error_shape(r, 422)
+    problems = {p["element_id"]: p for p in body["errors"]["bpmn"]}
+    assert set(problems) == {"calc", "f3", "f4"}, problems
+    assert "imports are not allowed" in problems["calc"]["message"]
+    assert problems["calc"]["line"] == line_in(SANDBOX_BREAKER, b"import os")  # the import, not the task
+    assert "'_'" in problems["f3"]["message"] and problems["f3"]["line"] == line_in(SANDBOX_BREAKER, b"fee.__class__")
+    assert api.get("/api/process-models/sandbox_breaker", "designer1").status_code == 404  # nothing stored
+
+    # the studio's check: the same answer, nothing stored either
+    with ctx.unit_of_work() as uow:
+        designer = accounts.authenticate(uow.session, "designer1", PASSWORD)
+    checked = check_model(designer, [("breaker.bpmn", SANDBOX_BREAKER)])
+    assert checked["valid"] is False and checked["problems"] == body["errors"]["bpmn"]
+    fixed = SANDBOX_BREAKER.replace(b"import os", b"fee += 1").replace(b"fee.__class__ == int", b"fee > 5")
+    fixed = fixed.replace(b'targetRef="missing"', b'targetRef="e"')
+    assert check_model(designer, [("breaker.bpmn", fixed)]) == {
+        "valid": True, "key": "sandbox_breaker", "executable": True, "problems": [], "warnings": [],
+    }
+    assert api.get("/api/process-models/sandbox_breaker", "designer1").status_code == 404
+
+
+def line_in(content: bytes, needle: bytes) -> int:
+    return content[: content.index(needle)].count(b"\n") + 1

@@ -106,6 +106,31 @@ def deploy(w):
     return "post", "/api/process-models", {"data": data, "content_type": "multipart/form-data"}
 
 
+def _second_version(w) -> None:
+    """Version 2 of service_application (a comment added), deployed once: the migration rows move
+    the world's cases, the one holding every secret among them, from version 1 to it."""
+    if getattr(w, "version_two", False):
+        return
+    files = [(name, content + b"\n<!-- v2 -->\n" if name.endswith(".bpmn") else content) for name, content in demo_files()]
+    deploy_model(w.ctx, w.actors["designer1"], files)
+    w.version_two = True
+
+
+def migration_dry_run(w):
+    _second_version(w)
+    return "post", "/api/process-models/service_application/migrations", {"json": {
+        "from_version": 1, "to_version": 2, "dry_run": True, "case_ids": [w.case, w.own_case]}}
+
+
+def migration_run(w):
+    from workflows.case_migration import migrate_cases
+
+    _second_version(w)
+    if not hasattr(w, "migration"):
+        w.migration = migrate_cases(w.ctx, w.actors["designer1"], "service_application", 1, 2, dry_run=True)["id"]
+    return "get", f"/api/process-models/service_application/migrations/{w.migration}", {}
+
+
 # endpoint → request; every /api endpoint has a row (see the last test)
 ROWS = {
     "GET /api/cases": get("/api/cases"),
@@ -140,6 +165,10 @@ ROWS = {
     "GET /api/process-models/{}/versions/{}/xml": get("/api/process-models/service_application/versions/1/xml"),
     "POST /api/process-models": deploy,
     "POST /api/process-models/{}/instances": post("/api/process-models/service_application/instances", {"data": {}}),
+    # moving running cases to another version (issue 12): the report names cases and elements only
+    "POST /api/process-models/{}/migrations": migration_dry_run,
+    "GET /api/process-models/{}/migrations": lambda w: (migration_run(w) and ("get", "/api/process-models/service_application/migrations", {})),
+    "GET /api/process-models/{}/migrations/{}": migration_run,
     "POST /api/cases": post("/api/cases", {"service_code": "senior_card", "applicant_id": 0, "form": {}}),
     "POST /api/cases/bulk": post("/api/cases/bulk", {"service_code": "senior_card", "applications": []}),
     "POST /api/cases/{}/rating": post("/api/cases/{w.case}/rating", {"score": 5}),

@@ -442,6 +442,43 @@ def expect_answer(role, scope):
     return 404
 
 
+def _latest(world, tenant: str) -> int:
+    """The latest version of service_application in ``tenant`` (deployed once more for each tenant)."""
+    from sqlalchemy import func, select
+
+    from workflows.models import ProcessModel, Tenant
+
+    def deploy_again():
+        designer = world.actors["designer9" if tenant == "jinrong" else "designer1"]
+        deploy_model(world.ctx, designer, world.new_model())
+        return True
+
+    world.shared(("second version", tenant), deploy_again)
+    with world.ctx.unit_of_work() as uow:
+        return uow.session.scalar(select(func.max(ProcessModel.version)).join(Tenant, Tenant.id == ProcessModel.tenant_id)
+                                  .where(Tenant.code == tenant, ProcessModel.key == "service_application"))
+
+
+def build_migration(world, role, username, scope):
+    """A dry run moving a case of the caller's place from version 1 to the latest version."""
+    tenant, group = world.place(role, scope)
+    body = {"from_version": 1, "to_version": _latest(world, tenant), "dry_run": True,
+            "case_ids": [world.case(tenant, group)]}
+    return "post", "/api/process-models/service_application/migrations", {"json": body}
+
+
+def build_migration_run(world, role, username, scope):
+    """A run of the caller's tenant (another tenant's run is 404 through this tenant's key)."""
+    from workflows.case_migration import migrate_cases
+
+    tenant, group = world.place(role, scope)
+    designer = world.actors["designer9" if tenant == "jinrong" else "designer1"]
+    run = world.shared(("migration run", tenant), lambda: migrate_cases(
+        world.ctx, designer, "service_application", 1, _latest(world, tenant), dry_run=True,
+        case_ids=[world.case(tenant, group)])["id"])
+    return "get", f"/api/process-models/service_application/migrations/{run}", {}
+
+
 def fixed(method, url, **kwargs):
     return lambda world, role, username, scope: (method, url, kwargs)
 
@@ -495,6 +532,13 @@ ENDPOINTS = [
              lambda w, r, u, s: ("post", "/api/process-models/" + ("exclusive_gateway" if s == "other tenant" else "service_application")
                                  + "/instances", {"json": {"data": {}}}),
              readers(START, ok=201)),
+    # moving running cases to another version (issue 12): designers and admins of the key's tenant
+    Endpoint("POST /api/process-models/{key}/migrations", build_migration, readers(("designer", "admin"))),
+    Endpoint("GET /api/process-models/{key}/migrations",
+             lambda w, r, u, s: ("get", "/api/process-models/" + ("exclusive_gateway" if s == "other tenant" else "service_application")
+                                 + "/migrations", {}),
+             readers(("designer", "admin"))),
+    Endpoint("GET /api/process-models/{key}/migrations/{id}", build_migration_run, readers(("designer", "admin"))),
     # tasks
     Endpoint("GET /api/tasks", fixed("get", "/api/tasks"), readers(WORKLIST), scoped=False),
     Endpoint("GET /api/tasks/counts", fixed("get", "/api/tasks/counts"), readers(WORKLIST), scoped=False),

@@ -92,7 +92,7 @@ def test_check_of_a_new_model(app, actors):
 
     answer = _post_json(browser, "/studio/new/check", {"key": "doc_only", "xml": NOT_EXECUTABLE})
     assert answer.status_code == 200 and answer.get_json() == {
-        "valid": True, "executable": False, "problems": [], "warnings": []}
+        "valid": True, "key": "doc_only", "executable": False, "problems": [], "warnings": []}
     bad = _post_json(browser, "/studio/new/check", {"xml": "<bpmn:definitions"})
     assert bad.status_code == 200 and bad.get_json()["valid"] is False and bad.get_json()["problems"]
 

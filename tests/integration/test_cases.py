@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from tests.helpers import make_users
 from workflows.cases import get_case, start_case
-from workflows.errors import NotFound
-from workflows.models import Incident
+from workflows.errors import InvalidInput, NotFound
+from workflows.models import Incident, ProcessModel
 from workflows.process_models import deploy_model
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bpmn" / "cases"
@@ -33,6 +33,24 @@ def actors(ctx):
         ("import os", "import"),
         ("x = ().__class__.__bases__[0].__subclasses__()", "not allowed"),
         ("x = open('/etc/passwd').read()", "open"),
+    ],
+)
+def test_a_script_the_sandbox_refuses_is_refused_at_deploy(ctx, actors, script, words):
+    """Before issue 12 these deployed and failed mid-case; the same rules now refuse them at deploy,
+    with the element and line (the run-time checks stay: tests/unit/test_scripting.py)."""
+    deploy_script(ctx, actors["designer1"], "x = 1")
+    with pytest.raises(InvalidInput) as refused:
+        deploy_script(ctx, actors["designer1"], script)
+    [problem] = refused.value.errors["bpmn"]
+    assert problem["element_id"] == "run_script" and problem["line"]
+    assert "sandbox" in problem["message"] and words.lower() in problem["message"].lower()
+    with ctx.unit_of_work() as uow:  # nothing stored: version 1 is still the latest
+        assert uow.session.scalars(select(ProcessModel.version).where(ProcessModel.key == "scripted")).all() == [1]
+
+
+@pytest.mark.parametrize(
+    "script, words",
+    [
         ("while True:\n    pass", "time"),
         ("x = 1 / 0", "ZeroDivisionError"),
     ],
