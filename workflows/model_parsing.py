@@ -63,6 +63,7 @@ __all__ = [
     "ParsedModel",
     "is_bpmn_file",
     "parse_model_files",
+    "read_form",
 ]
 
 log = logging.getLogger(__name__)
@@ -697,6 +698,11 @@ def _read_form(name: str, data: bytes) -> tuple[dict | None, list[ModelProblem]]
         return None, [ModelProblem(name, None, None, f"the form refers to {_short(external[0])!s} outside this file; "
                                    "only references inside the form (\"#/...\") are allowed")]
     return form, []
+
+
+def read_form(name: str, data: bytes) -> tuple[dict | None, list[ModelProblem]]:
+    """A form file checked as a deployment checks it: ``(schema, [])`` or ``(None, problems)``."""
+    return _read_form(name, data)
 
 
 _REF_KEYS = ("$ref", "$dynamicRef")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -76,16 +77,7 @@ def deploy_model(
     if not actor.has_role(*DEPLOY_ROLES):
         raise Forbidden("only designers and admins deploy process models")
     names = [name for name, _ in files]
-    if len(set(names)) != len(names):
-        raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
-    try:
-        parsed = parse_model_files(files, key=key)
-    except InvalidModel as exc:
-        raise InvalidInput(
-            f"the model is not valid: {exc.problems[0].message}"
-            + (f" (and {len(exc.problems) - 1} more problems)" if len(exc.problems) > 1 else ""),
-            {"bpmn": [p.as_dict() for p in exc.problems]},
-        ) from None
+    parsed = validate_model_files(files, key)
     checksum = checksum_of(files)
     warnings = [p.as_dict() for p in parsed.warnings]
     with ctx.unit_of_work() as uow:
@@ -128,6 +120,23 @@ def deploy_model(
     if parsed.executable:
         ctx.runtimes.put(view["id"], parsed, tenant_id=actor.tenant_id)
     return {**view, "warnings": warnings}, True
+
+
+def validate_model_files(files: list[tuple[str, bytes]], key: str | None = None):
+    """The deploy validation: the parsed model, or :class:`InvalidInput` listing every problem
+    (``errors["bpmn"]``), as :func:`deploy_model` answers; :func:`check_model` (the studio's
+    检查) runs the same :func:`parse_model_files` and stores nothing."""
+    names = [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise InvalidInput("two uploaded files have the same name", {"files": ["file names must be unique"]})
+    try:
+        return parse_model_files(files, key=key)
+    except InvalidModel as exc:
+        raise InvalidInput(
+            f"the model is not valid: {exc.problems[0].message}"
+            + (f" (and {len(exc.problems) - 1} more problems)" if len(exc.problems) > 1 else ""),
+            {"bpmn": [p.as_dict() for p in exc.problems]},
+        ) from None
 
 
 def list_models(ctx: EngineContext, actor: Actor) -> list[dict]:
@@ -215,16 +224,38 @@ def studio_version(ctx: EngineContext, actor: Actor, key: str, version: int) -> 
     return model, shown
 
 
-def deploy_new_model(ctx: EngineContext, actor: Actor, key: str, bpmn_xml: bytes) -> tuple[dict, bool]:
+def new_model_files(key: str, bpmn_xml: bytes, forms: dict[str, bytes] | None = None) -> list[tuple[str, bytes]]:
+    """The files of a model drawn from scratch: its BPMN and the forms made for it in the studio."""
+    return [(f"{key}.bpmn", bpmn_xml)] + _form_files(forms, reserved={f"{key}.bpmn"})
+
+
+def deploy_new_model(ctx: EngineContext, actor: Actor, key: str, bpmn_xml: bytes,
+                     forms: dict[str, bytes] | None = None) -> tuple[dict, bool]:
     """Deploy a model drawn from scratch as version 1 of a key nobody uses yet. A key that exists
     is refused (409): its next version is made from one of its versions, with its forms."""
     if not actor.has_role(*DEPLOY_ROLES):
         raise Forbidden("only designers and admins deploy process models")
+    files = new_model_files(key, bpmn_xml, forms)
     with ctx.unit_of_work() as uow:
         if find_model_or_none(uow.session, actor.tenant_id, key) is not None:
             raise Conflict(f"a process model {key!r} exists already: open its latest version to deploy the next one",
                            {"key": ["already used by a deployed model"]})
-    return deploy_model(ctx, actor, [(f"{key}.bpmn", bpmn_xml)], key=key)
+    return deploy_model(ctx, actor, files, key=key)
+
+
+#: A form file made or edited in the studio: a plain file name ending in .json (no folders).
+FORM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}\.json$")
+
+
+def _form_files(forms: dict[str, bytes] | None, reserved: set[str]) -> list[tuple[str, bytes]]:
+    files = []
+    for name, content in (forms or {}).items():
+        if not isinstance(name, str) or not FORM_NAME.match(name) or name in reserved:
+            raise InvalidInput(
+                f"{str(name)[:100]!r} is not a form file name: letters, digits, '_', '.' or '-', ending in .json",
+                {"forms": [f"{str(name)[:100]!r} is not a valid form file name"]})
+        files.append((name, content))
+    return files
 
 
 def find_model_or_none(session, tenant_id: int, key: str):
@@ -234,15 +265,25 @@ def find_model_or_none(session, tenant_id: int, key: str):
         return None
 
 
+def edited_version_files(ctx: EngineContext, actor: Actor, key: str, version: int, bpmn_xml: bytes,
+                         forms: dict[str, bytes] | None = None) -> list[tuple[str, bytes]]:
+    """The files of ``key`` version ``version`` with its BPMN replaced by ``bpmn_xml`` and the
+    forms edited or made in the studio (``forms``: file name -> JSON) replacing or joining its own."""
+    filename, _ = model_xml(ctx, actor, key, version)
+    current = model_files(ctx, actor, key, version)
+    others = {name for name, _ in current if not name.lower().endswith(".json")}
+    edited = dict(_form_files(forms, reserved=others))
+    files = [(name, bpmn_xml if name == filename else edited.pop(name, content)) for name, content in current]
+    return files + sorted(edited.items())
+
+
 def deploy_edited_version(
-    ctx: EngineContext, actor: Actor, key: str, version: int, bpmn_xml: bytes
+    ctx: EngineContext, actor: Actor, key: str, version: int, bpmn_xml: bytes, forms: dict[str, bytes] | None = None
 ) -> tuple[dict, bool]:
     """Deploy the BPMN of ``key`` version ``version`` as edited in the studio, together with that
-    version's other files (forms, DMN, further BPMN) unchanged: the next version, checked by
-    :func:`deploy_model` exactly as an upload through the API is."""
-    filename, _ = model_xml(ctx, actor, key, version)
-    files = [(name, bpmn_xml if name == filename else content) for name, content in model_files(ctx, actor, key, version)]
-    return deploy_model(ctx, actor, files, key=key)
+    version's other files (DMN, further BPMN) and its forms, edited or new ones included: the next
+    version, checked by :func:`deploy_model` exactly as an upload through the API is."""
+    return deploy_model(ctx, actor, edited_version_files(ctx, actor, key, version, bpmn_xml, forms), key=key)
 
 
 _MODELS = ProcessModel.__table__

@@ -10,19 +10,30 @@ from __future__ import annotations
 import re
 
 from flask import current_app, g, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Forbidden, InvalidInput, RedwallError
+from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
+from onewindow.catalogue import load_catalogue
+from workflows.model_compare import compare_versions
+from workflows.model_parsing import read_form
 from workflows.process_models import (
     DEPLOY_ROLES,
+    FORM_NAME,
+    check_model,
     deploy_edited_version,
     deploy_new_model,
+    edited_version_files,
     model_catalogue,
+    model_files,
     model_xml,
+    new_model_files,
     studio_version,
 )
 
 from ..errors import STATUS_OF, error_response
+from ..form_labels import request_locale
+from .forms import form_fields, form_title
 from .pages import page_blueprint
 from .session import page_login_required
 
@@ -57,7 +68,20 @@ def modeler(key: str, version: int):
         "studio/modeler.html", model=model, shown=shown, latest=model["versions"][0]["version"],
         source_url=url_for("studio.source", key=key, version=version),
         deploy_url=url_for("studio.deploy_version", key=key, version=version),
+        check_url=url_for("studio.check_version", key=key, version=version),
+        **_panel_choices(),
     )
+
+
+def _panel_choices() -> dict:
+    """What the properties panel offers: the registry's connectors and the known groups."""
+    departments = load_catalogue().departments_en if request_locale() == "en" else load_catalogue().departments
+    groups = [{"code": code, "name": name} for code, name in sorted(departments.items())]
+    for code, name in (("intake", _("Intake window")), ("applicant", _("Applicant"))):
+        if code not in departments:
+            groups.insert(0, {"code": code, "name": name})
+    return {"connectors": ctx().connectors.names(), "groups": groups,
+            "preview_url": url_for("studio.form_preview")}
 
 
 @bp.get("/models/<key>/versions/<int:version>/source")
@@ -66,8 +90,10 @@ def source(key: str, version: int):
     """The version's BPMN for the modeler."""
     _require_designer()
     filename, content = model_xml(ctx(), g.actor, key, version)
+    forms = {name: data.decode("utf-8", errors="replace") for name, data in model_files(ctx(), g.actor, key, version)
+             if name.lower().endswith(".json")}
     return jsonify({"key": key, "version": version, "filename": filename,
-                    "xml": content.decode("utf-8", errors="replace")})
+                    "xml": content.decode("utf-8", errors="replace"), "forms": forms})
 
 
 @bp.get("/new")
@@ -76,7 +102,8 @@ def new_model():
     _require_designer()
     g.allow_inline_styles = True
     return render_template("studio/modeler.html", model=None, shown=None, latest=None, source_url=None,
-                           deploy_url=url_for("studio.deploy_new"))
+                           deploy_url=url_for("studio.deploy_new"), check_url=url_for("studio.check_new"),
+                           **_panel_choices())
 
 
 @bp.post("/models/<key>/versions/<int:version>/deploy")
@@ -84,7 +111,7 @@ def new_model():
 def deploy_version(key: str, version: int):
     try:
         xml = _posted_xml()
-        model, created = deploy_edited_version(ctx(), g.actor, key, version, xml)
+        model, created = deploy_edited_version(ctx(), g.actor, key, version, xml, _posted_forms())
     except (RedwallError, HTTPException) as exc:
         return _json_error(exc)
     return _deployed(model, created)
@@ -97,17 +124,133 @@ def deploy_new():
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             _posted_xml()  # says what to send
-        key = body.get("key")
-        if not isinstance(key, str) or not KEY.match(key.strip()):
-            raise InvalidInput(
-                "the key must start with a letter or underscore and hold only letters, digits, '_', '.' or '-' "
-                "(at most 100 characters)", {"key": ["not a valid process key"]})
-        key = key.strip()
+        key = _posted_key(body)
         xml = _posted_xml()
-        model, created = deploy_new_model(ctx(), g.actor, key, xml)
+        model, created = deploy_new_model(ctx(), g.actor, key, xml, _posted_forms())
     except (RedwallError, HTTPException) as exc:
         return _json_error(exc)
     return _deployed(model, created)
+
+
+def _posted_key(body) -> str:
+    key = body.get("key") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not KEY.match(key.strip()):
+        raise InvalidInput(
+            "the key must start with a letter or underscore and hold only letters, digits, '_', '.' or '-' "
+            "(at most 100 characters)", {"key": ["not a valid process key"]})
+    return key.strip()
+
+
+@bp.post("/models/<key>/versions/<int:version>/check")
+@page_login_required
+def check_version(key: str, version: int):
+    """检查: the deploy validation of the edited diagram and forms, nothing stored."""
+    try:
+        _require_designer()
+        files = edited_version_files(ctx(), g.actor, key, version, _posted_xml(), _posted_forms())
+        return jsonify(check_model(g.actor, files, key=key))
+    except (RedwallError, HTTPException) as exc:
+        return _json_error(exc)
+
+
+@bp.post("/new/check")
+@page_login_required
+def check_new():
+    try:
+        _require_designer()
+        body = request.get_json(silent=True)
+        key = _posted_key(body) if isinstance(body, dict) and body.get("key") else "new_process"
+        return jsonify(check_model(g.actor, new_model_files(key, _posted_xml(), _posted_forms()), key=key))
+    except (RedwallError, HTTPException) as exc:
+        return _json_error(exc)
+
+
+def _posted_forms() -> dict[str, bytes]:
+    """The forms edited or made in the page: ``{"forms": {"name.json": "<JSON text>"}}`` (optional)."""
+    body = request.get_json(silent=True)
+    forms = body.get("forms") if isinstance(body, dict) else None
+    if forms is None:
+        return {}
+    if not isinstance(forms, dict) or not all(isinstance(v, str) for v in forms.values()):
+        raise InvalidInput("send the forms as {\"forms\": {\"name.json\": \"<JSON text>\"}}",
+                           {"forms": ["must map file names to JSON text"]})
+    return {name: text.encode("utf-8") for name, text in forms.items()}
+
+
+@bp.post("/form-preview")
+@page_login_required
+def form_preview():
+    """The form as the clerk sees it on the task page (the same template), from the editor's JSON;
+    a schema that is not valid gives its problem in words (htmx swaps the answer in)."""
+    _require_designer()
+    name = (request.form.get("name") or "form.json").strip()[:100]
+    text = request.form.get("schema") or ""
+    problems = []
+    if not FORM_NAME.match(name):
+        problems.append(_("The file name must be letters, digits, '_', '.' or '-' and end in .json."))
+    schema, found = read_form(name, text.encode("utf-8"))
+    problems += [p.message for p in found]
+    fields, title = [], ""
+    if schema is not None:
+        try:
+            fields, title = form_fields(schema), form_title(schema)
+        except Exception as exc:  # noqa: BLE001 - a valid schema the task page cannot draw: say so, never a 500
+            problems.append(_("The task page cannot show this form: %(reason)s", reason=f"{type(exc).__name__}: {exc}"[:300]))
+    return render_template("studio/_form_preview.html", problems=problems, fields=fields, form_title=title,
+                           field_errors=[])
+
+
+@bp.get("/models/<key>/compare")
+@page_login_required
+def compare(key: str):
+    """Two versions side by side: elements added, removed and changed, and the forms."""
+    _require_designer()
+    g.allow_inline_styles = True  # bpmn-js styles the SVG it draws
+    model = next((m for m in model_catalogue(ctx(), g.actor) if m["key"] == key), None)
+    if model is None:
+        raise NotFound(f"no process model {key!r}")
+    versions = [v["version"] for v in model["versions"]]
+    new = _version_arg("to", versions[0])
+    old = _version_arg("from", max([v for v in versions if v < new], default=new))
+    for wanted in (old, new):
+        if wanted not in versions:
+            raise NotFound(f"no process model {key!r} version {wanted}")
+    diff = compare_versions(ctx(), g.actor, key, old, new)
+    for element in diff["changed"]:
+        for change in element["changes"]:
+            change["label"] = aspect_label(change["aspect"])
+    return render_template("studio/compare.html", model=model, versions=versions, old=old, new=new, diff=diff)
+
+
+def aspect_label(aspect: str) -> str:
+    """What changed, in the reader's language (workflows.model_compare names the aspects)."""
+    fixed = {
+        "type": _("Type"), "name": _("Element name"), "lane": _("Lane (group)"), "condition": _("Condition"),
+        "script": _("Script"), "timer timeDuration": _("Timer: duration"), "timer timeDate": _("Timer: date"),
+        "timer timeCycle": _("Timer: cycle"), "event": _("Event"), "connector": _("Connector"),
+        "result variable": _("Result goes to the case field"), "multi-instance": _("Multi-instance"),
+        "form content": _("Form content"), "preScript": _("Script before"), "postScript": _("Script after"),
+        "instructionsForEndUser": _("Instructions"), "calledDecisionId": _("Decision table"),
+    }
+    if aspect in fixed:
+        return fixed[aspect]
+    if aspect.startswith("@"):
+        return _("Attribute %(name)s", name=aspect[1:])
+    if aspect.startswith("property "):
+        return _("Property %(name)s", name=aspect[len("property "):])
+    if aspect.startswith("parameter "):
+        return _("Connector parameter %(name)s", name=aspect[len("parameter "):])
+    return aspect
+
+
+def _version_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a version number", {name: ["not a whole number"]}) from None
 
 
 def _posted_xml() -> bytes:

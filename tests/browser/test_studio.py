@@ -33,7 +33,7 @@ def test_a_designer_breaks_a_shipped_model_sees_the_problem_on_it_fixes_it_and_d
     screenshot(page, "studio-models")
     axe_check(page)
 
-    page.locator(f'tr.version[data-key="{CIVIL}"][data-version="{latest}"] a').click()
+    page.locator(f'tr.version[data-key="{CIVIL}"][data-version="{latest}"] a[href$="/versions/{latest}"]').click()
     expect(page.locator("#modeler")).to_have_attribute("data-ready", "true", timeout=20000)
     expect(page.locator('#modeler .djs-element[data-element-id="acceptance_decision"]')).to_have_count(1)
     screenshot(page, "studio-modeler")

@@ -56,8 +56,14 @@
         var canvas = viewer.get("canvas");
         var registry = viewer.get("elementRegistry");
         var done = {};
-        found.completed.forEach(function (id) { done[id] = true; if (registry.get(id)) { canvas.addMarker(id, "done"); } });
-        found.current.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "current"); } });
+        (found.completed || []).forEach(function (id) { done[id] = true; if (registry.get(id)) { canvas.addMarker(id, "done"); } });
+        (found.current || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "current"); } });
+        // the studio's version compare: elements added or changed since the other version
+        ["added", "changed"].forEach(function (mark) {
+          (box.dataset[mark] || "").split(" ").forEach(function (id) {
+            if (id && registry.get(id)) { canvas.addMarker(id, mark); }
+          });
+        });
         // a flow is on the path taken when both its ends were passed (or it leads to where the case waits)
         registry.filter(function (el) { return el.type === "bpmn:SequenceFlow"; }).forEach(function (flow) {
           var source = flow.businessObject.sourceRef && flow.businessObject.sourceRef.id;

@@ -41,9 +41,16 @@
     var result = document.getElementById("deploy-result");
     var button = document.getElementById("deploy");
     var keyField = document.getElementById("model-key");
-    var modeler = new window.BpmnJS({ container: box, keyboard: { bindTo: document } });
+    var modeler = new window.BpmnJS({
+      container: box, keyboard: { bindTo: document },
+      // spiffworkflow:properties, serviceTaskOperator …: the extension elements the engine reads
+      moddleExtensions: window.RedwallSpiffModdle ? { spiffworkflow: window.RedwallSpiffModdle } : {}
+    });
     window.studioModeler = modeler;  // the browser tests edit the diagram through the modeler's API
+    // shared with studio_panel.js: the forms of the version (file name -> JSON text) and those edited here
+    var studio = window.RedwallStudio = { modeler: modeler, forms: {}, original: {}, check: null };
     var marked = [];
+    var checkButton = document.getElementById("check");
 
     function load() {
       if (!form.dataset.src) { return Promise.resolve(EMPTY); }
@@ -51,6 +58,10 @@
         .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); })
         .then(function (found) {
           // the shipped models are written without a diagram: lay them out as the case page does
+          Object.keys(found.forms || {}).forEach(function (name) {
+            studio.forms[name] = found.forms[name];
+            studio.original[name] = found.forms[name];
+          });
           if (found.xml.indexOf("BPMNDiagram") >= 0 || !window.BpmnAutoLayout) { return found.xml; }
           var xml = window.RedwallDiagram ? window.RedwallDiagram.withFlowRefs(found.xml) : found.xml;
           return window.BpmnAutoLayout.layoutProcess(xml);
@@ -125,31 +136,82 @@
       result.appendChild(list);
     }
 
+    function editedForms() {
+      var edited = {};
+      Object.keys(studio.forms).forEach(function (name) {
+        if (studio.forms[name] !== studio.original[name]) { edited[name] = studio.forms[name]; }
+      });
+      return edited;
+    }
+
+    // a new model's process id is its key
+    function processIdFromKey() {
+      if (!keyField || !keyField.value.trim() || !keyField.checkValidity()) { return; }
+      var root = modeler.get("canvas").getRootElement();
+      if (root && root.type === "bpmn:Process" && root.businessObject.id !== keyField.value.trim()) {
+        modeler.get("modeling").updateProperties(root, { id: keyField.value.trim() });
+      }
+    }
+
+    function payloadOf(xml) {
+      var payload = { xml: xml, forms: editedForms() };
+      if (keyField && keyField.value.trim()) { payload.key = keyField.value.trim(); }
+      return payload;
+    }
+
+    function post(url, payload) {
+      return fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(payload)
+      }).then(function (response) {
+        return response.json().catch(function () { return { message: msg.msgFailed }; })
+          .then(function (body) { return { status: response.status, body: body }; });
+      });
+    }
+
+    // 检查: the deploy validation of the diagram and forms as they are now; nothing is stored
+    function check(quiet) {
+      if (!quiet) { clearProblems(); result.appendChild(element("p", "muted", msg.msgChecking)); }
+      processIdFromKey();
+      return modeler.saveXML({ format: true })
+        .then(function (saved) { return post(form.dataset.check, payloadOf(saved.xml)); })
+        .then(function (answer) {
+          clearProblems();
+          if (answer.status !== 200) { showRefused(answer.body); return answer; }
+          var body = answer.body;
+          if (body.valid) {
+            var ok = element("div", "flash ok");
+            ok.dataset.outcome = "checked";
+            ok.appendChild(element("p", "strong", msg.msgCheckOk));
+            if (!body.executable) { ok.appendChild(element("p", "not-executable", msg.msgNotExecutable)); }
+            result.appendChild(ok);
+          } else {
+            var list = problemList(msg.msgCheckProblems, body.problems, true);
+            list.dataset.outcome = "check-problems";
+            result.appendChild(list);
+          }
+          if (body.warnings && body.warnings.length) { result.appendChild(problemList(msg.msgWarnings, body.warnings, false)); }
+          return answer;
+        })
+        .catch(function () { clearProblems(); showRefused({ message: msg.msgFailed }); });
+    }
+    studio.check = check;
+
     function deploy(event) {
       event.preventDefault();
       clearProblems();
-      var payload = {};
+      var payload = { forms: editedForms() };
       if (keyField) {
         if (!keyField.reportValidity()) { return; }
         payload.key = keyField.value.trim();
-        var root = modeler.get("canvas").getRootElement();
-        if (root && root.type === "bpmn:Process" && root.businessObject.id !== payload.key) {
-          modeler.get("modeling").updateProperties(root, { id: payload.key });
-        }
+        processIdFromKey();
       }
       button.disabled = true;
       modeler.saveXML({ format: true })
         .then(function (saved) {
           payload.xml = saved.xml;
-          return fetch(form.dataset.deploy, {
-            method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-            body: JSON.stringify(payload)
-          });
-        })
-        .then(function (response) {
-          return response.json().catch(function () { return { message: msg.msgFailed }; })
-            .then(function (body) { return { status: response.status, body: body }; });
+          return post(form.dataset.deploy, payload);
         })
         .then(function (answer) {
           if (answer.status === 200 || answer.status === 201) { showDeployed(answer.body); } else { showRefused(answer.body); }
@@ -171,8 +233,11 @@
         canvas.viewbox({ x: viewbox.inner.x - 150 / scale, y: viewbox.inner.y - 30 / scale,
                          width: viewbox.width, height: viewbox.height });
         form.addEventListener("submit", deploy);
+        checkButton.addEventListener("click", function () { check(false); });
         button.disabled = false;
+        checkButton.disabled = false;
         box.dataset.ready = "true";
+        document.dispatchEvent(new CustomEvent("studio:ready"));
       })
       .catch(function (error) {
         if (window.console) { window.console.error("modeler:", error); }
