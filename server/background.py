@@ -153,6 +153,21 @@ def _start_thread(app) -> threading.Thread:
     return thread
 
 
+def start_migration(ctx: EngineContext, actor, key: str, from_version, to_version, *, case_ids=None,
+                    mapping=None, dry_run: bool = True, resume: int | None = None) -> tuple[int, dict | None]:
+    """Start (or resume) a migration run, for the API and the studio page alike: a new dry run is
+    carried out at once and its report returned; anything else goes on in the background
+    (``None``: follow the run)."""
+    from workflows.case_migration import execute_run, start_run
+
+    run_id = start_run(ctx, actor, key, from_version, to_version, case_ids=case_ids, mapping=mapping,
+                       dry_run=dry_run, resume=resume)
+    if dry_run and resume is None:
+        return run_id, execute_run(ctx, run_id, actor.username)
+    run_migration_in_background(ctx, run_id, actor.username)
+    return run_id, None
+
+
 def run_migration_in_background(ctx: EngineContext, run_id: int, username: str) -> threading.Thread:
     """Carry a migration run (``workflows.case_migration``) on in a thread of this process.
 

@@ -739,7 +739,7 @@ def _element_choices(runtime: ModelRuntime) -> list[dict]:
     return result
 
 
-def compare_versions(ctx: EngineContext, actor: Actor, key: str, from_version: Any, to_version: Any) -> dict:
+def mapping_choices(ctx: EngineContext, actor: Actor, key: str, from_version: Any, to_version: Any) -> dict:
     """What a designer maps before moving cases: the old version's elements the new one lacks
     (SpiffWorkflow's alignment by id and structure) and the new version's elements to map them to."""
     if not actor.has_role(*MIGRATE_ROLES):

@@ -13,9 +13,9 @@ from lxml import etree
 
 from .accounts import Actor
 from .context import EngineContext
-from .errors import Forbidden
+from .errors import Forbidden, NotFound
 from .model_parsing import BPMN_NS, SPIFF_NS, is_bpmn_file
-from .process_models import DEPLOY_ROLES, model_files
+from .process_models import DEPLOY_ROLES, model_files, model_versions
 
 _B = f"{{{BPMN_NS}}}"
 _S = f"{{{SPIFF_NS}}}"
@@ -180,8 +180,18 @@ def compare_files(old: list[tuple[str, bytes]], new: list[tuple[str, bytes]]) ->
             "same": not (added or removed or changed or forms)}
 
 
-def compare_versions(ctx: EngineContext, actor: Actor, key: str, old_version: int, new_version: int) -> dict:
-    """:func:`compare_files` of two versions of ``key`` in the caller's tenant (designers and admins)."""
+def compare_versions(ctx: EngineContext, actor: Actor, key: str, old_version: int | None = None,
+                     new_version: int | None = None) -> dict:
+    """:func:`compare_files` of two versions of ``key`` in the caller's tenant (designers and admins),
+    with ``key``, ``versions`` (newest first), ``old`` and ``new``. By default the newest version
+    against the one before it; an unknown version is a NotFound."""
     if not actor.has_role(*DEPLOY_ROLES):
         raise Forbidden("only designers and admins compare model versions")
-    return compare_files(model_files(ctx, actor, key, old_version), model_files(ctx, actor, key, new_version))
+    versions = [v["version"] for v in model_versions(ctx, actor, key)]
+    new = versions[0] if new_version is None else new_version
+    old = max((v for v in versions if v < new), default=new) if old_version is None else old_version
+    for wanted in (old, new):
+        if wanted not in versions:
+            raise NotFound(f"no process model {key!r} version {wanted}")
+    diff = compare_files(model_files(ctx, actor, key, old), model_files(ctx, actor, key, new))
+    return {**diff, "key": key, "versions": versions, "old": old, "new": new}

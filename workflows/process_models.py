@@ -173,12 +173,13 @@ def model_versions(ctx: EngineContext, actor: Actor, key: str) -> list[dict]:
 RUNNING_CASE_STATUSES = ("open", "waiting_applicant")
 
 
-def model_catalogue(ctx: EngineContext, actor: Actor) -> list[dict]:
-    """Every process key of the tenant with all its versions, newest first, and per version how
-    many cases still run on it (``running_cases``) and how many were ever started (``cases``).
-    Designers and admins only: it is the studio's list."""
+def model_catalogue(ctx: EngineContext, actor: Actor, key: str | None = None) -> list[dict]:
+    """Every process key of the tenant (or only ``key``) with all its versions, newest first, and
+    per version how many cases still run on it (``running_cases``) and how many were ever started
+    (``cases``). Designers and admins only: it is the studio's list."""
     if not actor.has_role(*DEPLOY_ROLES):
         raise Forbidden("only designers and admins see the studio's models")
+    models = [ProcessModel.tenant_id == actor.tenant_id] + ([ProcessModel.key == key] if key is not None else [])
     with ctx.unit_of_work() as uow:
         s = uow.session
         counts = {
@@ -189,13 +190,14 @@ def model_catalogue(ctx: EngineContext, actor: Actor) -> list[dict]:
                     func.count(Case.id),
                     func.sum(case((Case.status.in_(RUNNING_CASE_STATUSES), 1), else_=0)),
                 )
-                .where(Case.tenant_id == actor.tenant_id)
+                .where(Case.tenant_id == actor.tenant_id,
+                       *([Case.model_id.in_(select(ProcessModel.id).where(*models))] if key is not None else []))
                 .group_by(Case.model_id)
             )
         }
         rows = s.scalars(
             select(ProcessModel)
-            .where(ProcessModel.tenant_id == actor.tenant_id)
+            .where(*models)
             .order_by(ProcessModel.key, ProcessModel.version.desc())
         )
         catalogue: dict[str, dict] = {}
@@ -217,7 +219,7 @@ def model_files(ctx: EngineContext, actor: Actor, key: str, version: int) -> lis
 
 def studio_version(ctx: EngineContext, actor: Actor, key: str, version: int) -> tuple[dict, dict]:
     """``(model, shown)``: the key's entry of :func:`model_catalogue` and its version ``version``."""
-    model = next((m for m in model_catalogue(ctx, actor) if m["key"] == key), None)
+    model = next(iter(model_catalogue(ctx, actor, key)), None)
     shown = next((v for v in (model or {}).get("versions", []) if v["version"] == version), None)
     if shown is None:
         raise NotFound(f"no process model {key!r} version {version}")

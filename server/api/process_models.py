@@ -7,7 +7,7 @@ from workflows import cases as case_use_cases
 from workflows import process_models as use_cases
 
 from ..auth import login_required
-from ..background import run_migration_in_background
+from ..background import start_migration
 from .common import actor, ctx, etag
 from .schemas import (
     CaseSchema,
@@ -101,14 +101,13 @@ class Migrations(MethodView):
         unfinished run and never moves a case twice.
         """
         engine, who = ctx(), actor()
-        run_id = case_migration.start_run(
+        run_id, report = start_migration(
             engine, who, key, body["from_version"], body["to_version"], case_ids=body.get("case_ids"),
             mapping=body.get("mapping"), dry_run=body["dry_run"], resume=body.get("resume"),
         )
         location = {"Location": f"/api/process-models/{key}/migrations/{run_id}"}
-        if body["dry_run"] and body.get("resume") is None:
-            return case_migration.execute_run(engine, run_id, who.username), 200, location
-        run_migration_in_background(engine, run_id, who.username)
+        if report is not None:
+            return report, 200, location
         return case_migration.run_report(engine, who.tenant_id, run_id), 202, location
 
     @login_required

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from workflows import case_migration
 from workflows.errors import InvalidInput
 
-from ..background import run_migration_in_background
+from ..background import start_migration
 from .pages import is_htmx, page_blueprint
 from .session import page_login_required
 
@@ -52,7 +52,7 @@ def page(key: str):
         to_version = next((v["version"] for v in reversed(versions) if v["executable"]), versions[-1]["version"])
     comparison = None
     if from_version != to_version:
-        comparison = case_migration.compare_versions(ctx(), g.actor, key, from_version, to_version)
+        comparison = case_migration.mapping_choices(ctx(), g.actor, key, from_version, to_version)
     mapping = (run or {}).get("mapping") or {}
     return render_template(
         "studio/migrate.html", key=key, versions=versions, from_version=from_version, to_version=to_version,
@@ -68,13 +68,8 @@ def start(key: str):
     from_version = _int(form.get("from_version"), "from_version")
     to_version = _int(form.get("to_version"), "to_version")
     mapping = {name[4:]: value for name, value in form.items() if name.startswith("map:") and value}
-    dry_run = form.get("action") != "start"
-    run_id = case_migration.start_run(ctx(), g.actor, key, from_version, to_version, mapping=mapping or None,
-                                      dry_run=dry_run)
-    if dry_run:
-        case_migration.execute_run(ctx(), run_id, g.actor.username)
-    else:
-        run_migration_in_background(ctx(), run_id, g.actor.username)
+    run_id, _report = start_migration(ctx(), g.actor, key, from_version, to_version, mapping=mapping or None,
+                                      dry_run=form.get("action") != "start")
     return redirect(url_for("studio_migration.page", key=key, run=run_id) + "#report")
 
 

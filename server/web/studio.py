@@ -13,7 +13,7 @@ from flask import current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Forbidden, InvalidInput, NotFound, RedwallError
+from workflows.errors import Forbidden, InvalidInput, RedwallError
 from onewindow.catalogue import load_catalogue
 from workflows.model_compare import compare_versions
 from workflows.model_parsing import read_form
@@ -206,20 +206,12 @@ def compare(key: str):
     """Two versions side by side: elements added, removed and changed, and the forms."""
     _require_designer()
     g.allow_inline_styles = True  # bpmn-js styles the SVG it draws
-    model = next((m for m in model_catalogue(ctx(), g.actor) if m["key"] == key), None)
-    if model is None:
-        raise NotFound(f"no process model {key!r}")
-    versions = [v["version"] for v in model["versions"]]
-    new = _version_arg("to", versions[0])
-    old = _version_arg("from", max([v for v in versions if v < new], default=new))
-    for wanted in (old, new):
-        if wanted not in versions:
-            raise NotFound(f"no process model {key!r} version {wanted}")
-    diff = compare_versions(ctx(), g.actor, key, old, new)
+    diff = compare_versions(ctx(), g.actor, key, _version_arg("from"), _version_arg("to"))
     for element in diff["changed"]:
         for change in element["changes"]:
             change["label"] = aspect_label(change["aspect"])
-    return render_template("studio/compare.html", model=model, versions=versions, old=old, new=new, diff=diff)
+    return render_template("studio/compare.html", model={"key": key}, versions=diff["versions"],
+                           old=diff["old"], new=diff["new"], diff=diff)
 
 
 def aspect_label(aspect: str) -> str:
@@ -243,10 +235,10 @@ def aspect_label(aspect: str) -> str:
     return aspect
 
 
-def _version_arg(name: str, default: int) -> int:
+def _version_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return None
     try:
         return int(raw)
     except ValueError:
