@@ -180,14 +180,55 @@ def _json_string(value: str | None) -> str:
 def header(tenant_id: int, case_id: int | None, seq: int, at: str, kind: str, actor: str | None, task_id: int | None) -> str:
     """``json.dumps([1, tenant_id, case_id, seq, at, kind, actor, task_id], separators=(",", ":"),
     ensure_ascii=False)``, built without the general encoder."""
+    before, after = header_parts(tenant_id, at, kind, actor, task_id)
+    return f'{before}{"null" if case_id is None else case_id},{seq}{after}'
+
+
+def header_parts(tenant_id: int, at: str, kind: str, actor: str | None, task_id: int | None) -> tuple[str, str]:
+    """The header before its case id and after its ``seq``: a statement that finds the case and
+    reads its head under the lock puts ``case_id,seq`` in between itself (:data:`PG_EVENT_HASH`)."""
     return (
-        f'[{FORMAT_VERSION},{tenant_id},{"null" if case_id is None else case_id},{seq},"{at}",'
-        f'{_json_string(kind)},{_json_string(actor)},{"null" if task_id is None else task_id}]'
+        f"[{FORMAT_VERSION},{tenant_id},",
+        f',"{at}",{_json_string(kind)},{_json_string(actor)},{"null" if task_id is None else task_id}]',
     )
 
 
 def event_hash(prev_hash: str, head: str, data_text: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{head}\n{data_text}".encode()).hexdigest()
+
+
+# :func:`event_hash` in PostgreSQL's own SQL, for an event appended by the same statement that
+# locks its case row and reads the head (a claim in one statement: worklists.repository). ``{prev}``,
+# ``{case}`` and ``{seq}`` name the head's columns; the %(…)s parameters come from :func:`sql_event`.
+PG_EVENT_HASH = (
+    "encode(sha256(convert_to({prev} || E'\\n' || %(e_before)s || {case} || ',' || {seq} || %(e_after)s"
+    " || E'\\n' || %(e_data)s, 'UTF8')), 'hex')"
+)
+
+
+def event_text(data: dict | None) -> str:
+    """The canonical text of an event's data as it is hashed and stored (identity numbers masked)."""
+    data_text = canonical_data(data or {})
+    if _MAY_HOLD_NUMBERS.search(data_text):  # rare: walk and mask only then
+        data_text = canonical_data(mask_personal_data(data)[0])
+    return data_text
+
+
+def sql_event(event: Event) -> dict:
+    """The parameters :data:`PG_EVENT_HASH` and the event's INSERT need (``e_…``); the statement
+    supplies the case id and the place in its chain."""
+    before, after = header_parts(event.tenant_id, canonical_time(event.at), event.kind, event.actor, event.task_id)
+    return {"e_before": before, "e_after": after, "e_data": event_text(event.data), "e_tenant_id": event.tenant_id,
+            "e_at": event.at, "e_kind": event.kind, "e_actor": event.actor, "e_task_id": event.task_id,
+            "e_genesis": GENESIS}
+
+
+def appended_with(session: Session, event: Event, case_id: int, seq: int, digest: str) -> None:
+    """``event`` was appended to ``case_id``'s chain (at ``seq``, hashed ``digest``) by a statement of
+    the caller's: the writer leaves it out at commit and chains what follows on it."""
+    event.case_id = case_id
+    setattr(event, _WRITTEN, True)
+    remember_head(session, case_id, seq, digest)
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -417,9 +458,7 @@ class TrailWriter:
             at = event.at
             if at is None:
                 at = now = now or self.clock()
-            data_text = canonical_data(event.data or {})
-            if _MAY_HOLD_NUMBERS.search(data_text):  # rare: walk and mask only then
-                data_text = canonical_data(mask_personal_data(event.data)[0])
+            data_text = event_text(event.data)
             digest = event_hash(
                 prev, header(tenant_id, case_id, seq, canonical_time(at), event.kind, event.actor, event.task_id), data_text
             )

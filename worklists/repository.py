@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select
 
 from workflows.cases import task_view
-from workflows.trail import remember_head
+from workflows.trail import PG_EVENT_HASH, appended_with, remember_head, sql_event
 from workflows.models import Case, Group, GroupMembership, Task, TaskCandidate, User
 
 TASKS = Task.__table__
@@ -111,12 +111,23 @@ class TaskRepository(Protocol):
         """The task with this id in this tenant, or None."""
 
     def change(self, task: TaskRecord, **values) -> TaskRecord | None:
-        """Apply ``values`` if the task is still at ``task.version``; bump the version.
-
-        Returns the changed record, or None when someone changed the task meanwhile.
-        With no values it only bumps the version, which still serialises the caller
-        against every other change of the task (the row stays locked until commit).
-        """
+        """One statement on PostgreSQL: the compare-and-set, the candidates of a task that closes,
+        and the case's trail head read under its lock (for the event every change records)."""
+        conn = self.session.connection()
+        closes = values.get("status") in _CLOSED
+        postgres = conn.dialect.name == "postgresql"
+        statement = _change_statement(tuple(sorted(values)), closes, postgres)
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(c_id=task.id, c_version=task.version)
+        row = conn.execute(statement, params).one_or_none()
+        if row is None:
+            return None
+        if not postgres:
+            return TaskRecord.of(row._mapping)
+        if closes:
+            self._forgotten.add(task.id)
+        remember_head(self.session, row.case_id, row.case_trail_seq, row.case_trail_hash)
+        return TaskRecord.of(row._mapping)
 
     def forget_candidates(self, task_id: int) -> None:
         """Drop the candidate rows of a task that is no longer open."""
@@ -151,6 +162,62 @@ _CASE_STATUS = select(CASES.c.status).where(CASES.c.id == bindparam("case_id"))
 _FORGET = CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("task_id"))
 # The largest id a BIGINT holds: larger ids name nothing (and would be a database error).
 MAX_ID = 2**63 - 1
+
+
+# A claim in one statement (SqlTaskRepository.claim_at_once). Lock order as every task change:
+# the task row, then its case row. The case's status is read under its lock.
+_CLAIM_AT_ONCE = """
+WITH changed AS (
+    UPDATE tasks SET status = 'claimed', assignee = %(me)s, version = version + 1
+    WHERE id = %(task_id)s AND tenant_id = %(tenant_id)s AND status = 'ready'
+      AND (%(expected)s::integer IS NULL OR version = %(expected)s::integer)
+    RETURNING *
+), head AS (
+    SELECT cases.id, cases.number, cases.trail_seq + 1 AS seq, coalesce(cases.trail_hash, %(e_genesis)s) AS prev
+    FROM cases JOIN changed ON cases.id = changed.case_id
+    WHERE cases.status <> 'suspended'
+    FOR UPDATE OF cases
+), event AS (
+    SELECT head.id, head.number, head.seq, head.prev, """ + PG_EVENT_HASH.format(prev="head.prev", case="head.id", seq="head.seq") + """ AS hash
+    FROM head
+), moved AS (
+    UPDATE cases SET trail_seq = event.seq, trail_hash = event.hash FROM event WHERE cases.id = event.id
+), appended AS (
+    INSERT INTO trail_events (tenant_id, case_id, seq, at, kind, actor, task_id, data, prev_hash, hash)
+    SELECT %(e_tenant_id)s, event.id, event.seq, %(e_at)s, %(e_kind)s, %(e_actor)s, %(e_task_id)s, %(e_data)s,
+           event.prev, event.hash
+    FROM event
+)
+SELECT changed.*, event.number AS case_number, event.seq AS trail_seq_after, event.hash AS trail_hash_after
+FROM changed JOIN event ON event.id = changed.case_id
+"""
+_changes: dict[tuple, Any] = {}
+
+
+def _change_statement(names: tuple[str, ...], closes: bool, postgres: bool):
+    """The compare-and-set of :meth:`SqlTaskRepository.change` for these columns, built once per
+    shape (building and hashing a statement on every request cost more than running it)."""
+    key = (names, closes, postgres)
+    statement = _changes.get(key)
+    if statement is not None:
+        return statement
+    update = (
+        TASKS.update()
+        .where(TASKS.c.id == bindparam("c_id"), TASKS.c.version == bindparam("c_version"))
+        .values(**{name: bindparam(f"v_{name}", type_=TASKS.c[name].type) for name in names},
+                version=TASKS.c.version + 1)
+        .returning(*TASKS.c)
+    )
+    if not postgres:
+        statement = update
+    else:
+        changed = update.cte("changed")
+        statement = select(changed, CASES.c.trail_seq.label("case_trail_seq"), CASES.c.trail_hash.label("case_trail_hash"))
+        if closes:
+            statement = statement.add_cte(CANDIDATES.delete().where(CANDIDATES.c.task_id == bindparam("c_id")).cte("gone"))
+        statement = statement.join_from(changed, CASES, CASES.c.id == changed.c.case_id).with_for_update(of=CASES)
+    _changes[key] = statement
+    return statement
 
 
 class SqlTaskRepository:
@@ -203,6 +270,26 @@ class SqlTaskRepository:
             self._forgotten.add(task.id)
         remember_head(self.session, row.case_id, row.case_trail_seq, row.case_trail_hash)
         return TaskRecord.of(row._mapping)
+
+    def claim_at_once(self, event, tenant_id: int, task_id: int, username: str,
+                      expected_version: int | None) -> tuple[TaskRecord, str] | None:
+        """PostgreSQL: claim a ready task of an unsuspended case and append ``event`` to its case's
+        trail in ONE statement (the compare-and-set, the case row's lock, the hash on the head read
+        under it). Returns the claimed task (its other columns as they were) and the case number,
+        or None when the task is not ready, not at ``expected_version``, its case is suspended,
+        or the database is not PostgreSQL: the caller then takes the general path, which says why.
+        The caller still decides whether the actor may work the task, and rolls back if not."""
+        conn = self.session.connection()
+        if conn.dialect.name != "postgresql" or not 0 < task_id <= MAX_ID:
+            return None
+        params = sql_event(event)
+        params.update(me=username, task_id=task_id, tenant_id=tenant_id, expected=expected_version)
+        row = conn.exec_driver_sql(_CLAIM_AT_ONCE, params).mappings().one_or_none()
+        if row is None:
+            return None
+        appended_with(self.session, event, row["case_id"], row["trail_seq_after"], row["trail_hash_after"])
+        self._cases[row["case_id"]] = ("open", row["case_number"])
+        return TaskRecord.of(row), row["case_number"]
 
     def forget_candidates(self, task_id: int) -> None:
         if task_id in self._forgotten:  # deleted with the change that closed the task

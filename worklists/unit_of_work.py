@@ -143,6 +143,14 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
     def commit(self) -> None:
         self._uow.commit()
 
+    def claim_at_once(self, actor: Actor, task_id: int, expected_version: int | None, at):
+        """See :meth:`SqlTaskRepository.claim_at_once`; the claim's trail event goes with it. Only
+        in a unit of its own on PostgreSQL (None otherwise, having recorded nothing)."""
+        if self._uow.outer is not None or self._uow.session.get_bind().dialect.name != "postgresql":
+            return None
+        event = self._uow.record("task.claimed", actor.tenant_id, task_id=task_id, actor=actor.username, at=at, data={})
+        return self.tasks.claim_at_once(event, actor.tenant_id, task_id, actor.username, expected_version)
+
     def open_for_completion(self, tenant_id: int, task_id: int) -> Completion:
         step = open_task_for_update(self._ctx, self._uow, tenant_id, task_id)
         self.tasks.remember_case(step.record.id, step.record.status, step.record.number)

@@ -1,0 +1,107 @@
+"""A claim is one statement on PostgreSQL (the compare-and-set, the case's lock and its trail event
+hashed in SQL); what it may not do falls back to the general path, which says why and writes
+nothing. Both databases run every test: SQLite always takes the general path."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select
+
+from tests.helpers import demo_files, make_users
+from tests.integration.test_concurrency import run_at_once
+from workflows.accounts import add_user, authenticate
+from workflows.cases import start_case
+from workflows.errors import Conflict, Forbidden, StaleWrite
+from workflows.models import Task, TrailEvent
+from workflows.process_models import deploy_model
+from workflows.trail import verify_case_chain
+from worklists import commands, handling
+
+
+@pytest.fixture
+def setting(ctx):
+    actors = make_users(ctx)
+    deploy_model(ctx, actors["designer1"], demo_files())
+    case = start_case(ctx, actors["intake1"], "service_application")
+    return actors, case, case["tasks"][0]["id"]
+
+
+def _claims(ctx, case_id):
+    with ctx.unit_of_work() as uow:
+        return uow.session.execute(
+            select(TrailEvent.seq, TrailEvent.actor, TrailEvent.task_id)
+            .where(TrailEvent.case_id == case_id, TrailEvent.kind == "task.claimed").order_by(TrailEvent.seq)
+        ).all()
+
+
+def _task(ctx, task_id):
+    with ctx.unit_of_work() as uow:
+        return uow.session.execute(select(Task.status, Task.assignee, Task.version).where(Task.id == task_id)).one()
+
+
+def test_a_claim_is_one_statement_and_its_event_verifies(ctx, setting):
+    actors, case, task_id = setting
+    statements = []
+    engine = ctx.session_factory().get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = commands.claim(ctx, actors["intake1"], task_id, case["tasks"][0]["version"])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert answer["status"] == "claimed" and answer["assignee"] == "intake1"
+    assert answer["case_number"] == case["number"] and answer["version"] == case["tasks"][0]["version"] + 1
+    if engine.dialect.name == "postgresql":
+        assert len(statements) == 1, statements
+    assert [(actor, task) for _, actor, task in _claims(ctx, case["id"])] == [("intake1", task_id)]
+    report = verify_case_chain(ctx, None, case["id"])
+    assert report["valid"] and report["checked"] >= 2, report
+    # the completion's events chain on the head the claim left
+    commands.complete(ctx, actors["intake1"], task_id, {"acceptance": "accept", "department": "civil_affairs"})
+    report = verify_case_chain(ctx, None, case["id"])
+    assert report["valid"], report
+
+
+def test_claiming_twice_answers_the_same_and_records_once(ctx, setting):
+    actors, case, task_id = setting
+    first = commands.claim(ctx, actors["intake1"], task_id)
+    again = commands.claim(ctx, actors["intake1"], task_id)
+    assert again["version"] == first["version"] and again["assignee"] == "intake1"
+    assert len(_claims(ctx, case["id"])) == 1
+
+
+def test_what_a_claim_may_not_do_writes_nothing(ctx, setting):
+    actors, case, task_id = setting
+    before = _task(ctx, task_id)
+    with pytest.raises(StaleWrite):
+        commands.claim(ctx, actors["intake1"], task_id, before.version + 1)
+    with pytest.raises(Forbidden):  # an admin sees every task but works only those of its groups
+        commands.claim(ctx, actors["admin1"], task_id)
+    handling.suspend(ctx, actors["admin1"], case["id"], "材料存疑，暂停办理")
+    with pytest.raises(Conflict):
+        commands.claim(ctx, actors["intake1"], task_id)
+    assert _task(ctx, task_id) == before
+    assert _claims(ctx, case["id"]) == []
+    assert verify_case_chain(ctx, None, case["id"])["valid"]
+
+
+def test_simultaneous_claims_leave_one_event_and_a_whole_chain(app, ctx, setting):
+    actors, case, task_id = setting
+    with ctx.unit_of_work() as uow:
+        for i in range(6):
+            add_user(uow.session, "xichangan", f"window{i}", "correct-horse-battery", ["intake"], ["intake"])
+        uow.commit()
+    with ctx.unit_of_work() as uow:
+        clerks = [authenticate(uow.session, f"window{i}", "correct-horse-battery") for i in range(6)]
+
+    def action(i):
+        if i == 6:  # something else appending to the same case's chain at the same moment
+            return handling.urge(ctx, actors["admin1"], case["id"], "请尽快受理")
+        return commands.claim(ctx, clerks[i], task_id)
+
+    results = run_at_once(app, 7, action)
+    claims = [r for r in results[:6] if r[0] == "ok"]
+    assert len(claims) == 1 and sorted(r[0] for r in results[:6]) == ["conflict"] * 5 + ["ok"], results
+    assert results[6][0] in ("ok", "conflict"), results
+    assert [c[1] for c in _claims(ctx, case["id"])] == [claims[0][1]["assignee"]]
+    report = verify_case_chain(ctx, None, case["id"])
+    assert report["valid"], report
