@@ -137,11 +137,17 @@ class InMemoryCaseRepository:
             return None
         return dict(task), {**self.cases[task["case_id"]], "clock_state": None}
 
-    def insert_case(self, record, state: str, tenant_code: str, timezone: str) -> None:
+    def forget_latest(self, tenant_id: int, key: str) -> None:
+        pass  # the fake reads its one model per key every time
+
+    def insert_case(self, record, state: str, tenant_code: str, timezone: str, as_latest: bool = False) -> bool:
+        if as_latest and self.models[record.process_key].version > record.model_version:
+            return False
         record.id = self._next("case")
         record.number = case_number(tenant_code, timezone, record.created_at, record.id)
         row = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name != "clock_state"}
         self.cases[record.id] = {**row, "state": state}
+        return True
 
     def write_case(self, record, state, events) -> bool:
         row = self.cases.get(record.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, case, cast, func, literal, select
+from sqlalchemy import Integer, String, bindparam, case, cast, exists, func, or_, select
 
 from .cases import (
     _CLOCK_STATE,
@@ -30,8 +30,12 @@ from .cases import (
     CaseRecord,
 )
 from .engine import ModelRuntime
+from .models import ProcessModel
 from .process_models import find_model, require_executable
 from .trail import remember_head, write_case_row
+
+
+MODELS = ProcessModel.__table__
 
 
 class CaseRepository(Protocol):
@@ -47,8 +51,13 @@ class CaseRepository(Protocol):
     def load_task(self, tenant_id: int, task_id: int) -> tuple[dict, dict] | None:
         """``(task row values, case record values with state)`` in one read, or None."""
 
-    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str) -> None:
-        """Insert a new case; sets ``record.id`` and its application number ``record.number``."""
+    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str,
+                    as_latest: bool = False) -> bool:
+        """Insert a new case; sets ``record.id`` and its application number ``record.number``.
+        ``as_latest``: only if its model version is still the latest of its key (False if not)."""
+
+    def forget_latest(self, tenant_id: int, key: str) -> None:
+        """Forget which version of ``key`` was the latest (a newer one was deployed)."""
 
     def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
         """Write the case under ``record.version`` (bumping it); False if someone else changed it."""
@@ -87,10 +96,66 @@ def number_prefix(tenant_code: str, timezone: str, now) -> str:
     return f"{tenant_code.upper()}-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
 
 
-def _number_expression(prefix: str, new_id):
+def _number_expression(prefix, new_id):
     text = cast(new_id, String)
     # lpad would cut ids of seven digits and more: those are written as they are
-    return (literal(prefix) + case((new_id < 1000000, func.lpad(text, 6, "0")), else_=text)).label("number")
+    return (prefix + case((new_id < 1000000, func.lpad(text, 6, "0")), else_=text)).label("number")
+
+
+_insert_cases: dict[tuple, Any] = {}
+
+
+def _insert_case_statement(names: tuple[str, ...], as_latest: bool):
+    """PostgreSQL: the case INSERT for these columns, built once per shape. The id is drawn first
+    so the number can name it in the same INSERT (no follow-up UPDATE). ``as_latest``: only if
+    no newer version of the model exists (the start took the latest version from a hint)."""
+    key = (names, as_latest)
+    statement = _insert_cases.get(key)
+    if statement is None:
+        params = {name: bindparam(f"v_{name}", type_=CASES.c[name].type) for name in names}
+        drawn = select(func.nextval(func.pg_get_serial_sequence("cases", "id")).label("new_id")).subquery()
+        source = select(drawn.c.new_id, _number_expression(bindparam("v_prefix", type_=String), drawn.c.new_id),
+                        *params.values()).select_from(drawn)
+        if as_latest:
+            source = source.where(~exists().where(
+                MODELS.c.tenant_id == params["tenant_id"], MODELS.c.key == params["process_key"],
+                MODELS.c.version > params["model_version"]))
+        statement = CASES.insert().from_select(["id", "number", *names], source).returning(CASES.c.id)
+        _insert_cases[key] = statement
+    return statement
+
+
+def _take_task_statement():
+    """PostgreSQL: complete the row of a task its holder completes, drop its candidates, and read
+    it with its case locked, the case's record, state and clock: one statement
+    (:meth:`SqlCaseRepository.take_task`). Only a plain claimed BPMN task the caller holds, not
+    delegated, with no co-signers, at the version the caller saw, of a case not suspended."""
+    expected = bindparam("b_expected", type_=Integer)
+    changed = (
+        TASKS.update()
+        .where(
+            TASKS.c.id == bindparam("b_task_id"), TASKS.c.tenant_id == bindparam("b_tenant_id"),
+            TASKS.c.status == "claimed", TASKS.c.assignee == bindparam("b_me"), TASKS.c.delegated_by.is_(None),
+            func.coalesce(TASKS.c.kind, "user") == "user", TASKS.c.handling.is_(None),
+            or_(expected.is_(None), TASKS.c.version == expected),
+        )
+        .values(status="completed", completed_at=bindparam("b_now", type_=TASKS.c.completed_at.type),
+                completed_by=bindparam("b_me"), version=TASKS.c.version + 1)
+        .returning(*TASKS.c)
+        .cte("changed")
+    )
+    gone = TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(select(changed.c.id))).cte("gone")
+    return (
+        select(*[changed.c[c.name].label(f"task_{c.name}") for c in TASKS.c], *_RECORD_COLUMNS, CASES.c.state,
+               _CLOCK_STATE)
+        .add_cte(gone)
+        .select_from(changed.join(CASES, CASES.c.id == changed.c.case_id).outerjoin(CLOCKS, CLOCKS.c.case_id == CASES.c.id))
+        .where(CASES.c.status != "suspended")
+        .with_for_update(of=CASES)
+    )
+
+
+_TAKE_TASK = _take_task_statement()
 
 
 class SqlCaseRepository:
@@ -105,9 +170,18 @@ class SqlCaseRepository:
         return self.uow.session.connection()
 
     def model_to_start(self, tenant_id: int, key: str, version: int | None):
+        if version is None:  # the latest: as last read here, checked again by the case's INSERT
+            model = self.ctx.runtimes.latest.get((tenant_id, key))
+            if model is not None:
+                return model
         model = find_model(self.uow.session, tenant_id, key, version)
         require_executable(self.uow.session, tenant_id, model)
+        if version is None:
+            self.ctx.runtimes.latest[(tenant_id, key)] = model
         return model
+
+    def forget_latest(self, tenant_id: int, key: str) -> None:
+        self.ctx.runtimes.latest.pop((tenant_id, key), None)
 
     def runtime(self, model_id: int) -> ModelRuntime:
         return self.ctx.runtimes.get(self.uow.session, model_id)
@@ -128,25 +202,49 @@ class SqlCaseRepository:
         task = {c.name: values.pop(f"task_{c.name}") for c in TASKS.c}
         return task, values
 
-    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str) -> None:
+    def take_task(self, tenant_id: int, task_id: int, username: str, expected_version: int | None,
+                  now) -> tuple[dict, dict] | None:
+        """Like :meth:`load_task`, completing the task's row in the same statement (see
+        ``_take_task_statement``); None, with nothing changed, if the task is not such a task or
+        the database is not PostgreSQL (the caller takes the general path, which says why)."""
+        conn = self._conn
+        if conn.dialect.name != "postgresql":
+            return None
+        row = conn.execute(_TAKE_TASK, {"b_task_id": task_id, "b_tenant_id": tenant_id, "b_me": username,
+                                        "b_expected": expected_version, "b_now": now}).one_or_none()
+        if row is None:
+            return None
+        values = row._asdict()
+        task = {c.name: values.pop(f"task_{c.name}") for c in TASKS.c}
+        remember_head(self.uow.session, values["id"], values["trail_seq"], values["trail_hash"])
+        return task, values
+
+    def insert_case(self, record: CaseRecord, state: str, tenant_code: str, timezone: str,
+                    as_latest: bool = False) -> bool:
         values = {k: v for k, v in vars(record).items()
                   if k in CASES.c and k not in ("id", "number", "trail_seq", "trail_hash")}
         values["state"] = state
         prefix = number_prefix(tenant_code, timezone, record.created_at)
         conn = self._conn
         if conn.dialect.name == "postgresql":
-            # The id is drawn first so the number can name it in the same INSERT (no follow-up UPDATE).
-            drawn = select(func.nextval(func.pg_get_serial_sequence("cases", "id")).label("new_id")).subquery()
-            source = select(drawn.c.new_id, _number_expression(prefix, drawn.c.new_id),
-                            *[literal(v, type_=CASES.c[k].type) for k, v in values.items()]).select_from(drawn)
-            record.id = conn.execute(
-                CASES.insert().from_select(["id", "number", *values], source).returning(CASES.c.id)).scalar_one()
+            params = {f"v_{k}": v for k, v in values.items()}
+            params["v_prefix"] = prefix
+            case_id = conn.execute(_insert_case_statement(tuple(values), as_latest), params).scalar_one_or_none()
+            if case_id is None:  # a newer version was deployed since this process read the latest
+                return False
+            record.id = case_id
             record.number = f"{prefix}{record.id:06d}"
         else:
+            if as_latest and conn.execute(
+                select(MODELS.c.id).where(MODELS.c.tenant_id == record.tenant_id, MODELS.c.key == record.process_key,
+                                          MODELS.c.version > record.model_version).limit(1)
+            ).first() is not None:
+                return False
             record.id = conn.execute(CASES.insert().returning(CASES.c.id), {**values, "number": None}).scalar_one()
             record.number = f"{prefix}{record.id:06d}"
             conn.execute(CASES.update().where(CASES.c.id == record.id).values(number=record.number))
         remember_head(self.uow.session, record.id, 0, None)  # a new case's trail starts empty
+        return True
 
     def write_case(self, record: CaseRecord, state: str | None, events: list) -> bool:
         params = {

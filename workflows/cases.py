@@ -236,6 +236,16 @@ def open_task_for_update(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, ta
     return open_task(ctx, uow, SqlCaseRepository(ctx, uow), tenant_id, task_id)
 
 
+def take_task_for_completion(ctx: EngineContext, uow: UnitOfWork, tenant_id: int, task_id: int, username: str,
+                             expected_version: int | None, now) -> TaskStep | None:
+    """PostgreSQL: the task its holder completes, its row completed in the read that locks its case
+    (``workflows.steps.take_task``); None, with nothing changed, where the general path must decide."""
+    from .case_repository import SqlCaseRepository
+    from .steps import take_task
+
+    return take_task(ctx, uow, SqlCaseRepository(ctx, uow), tenant_id, task_id, username, expected_version, now)
+
+
 def _advanceable(ctx: EngineContext, uow: UnitOfWork, values: dict):
     """Build the record and take (or rebuild) the workflow at the row's version (``workflows.steps``)."""
     from .case_repository import SqlCaseRepository

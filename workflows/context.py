@@ -29,6 +29,9 @@ class RuntimeCache:
     def __init__(self):
         self._items: dict[int, ModelRuntime] = {}
         self._lock = threading.Lock()
+        #: (tenant id, key) → the row of its latest version as this process last read it: a hint
+        #: only; the case INSERT that uses it checks it is still the latest (workflows.case_repository)
+        self.latest: dict[tuple[int, str], object] = {}
 
     def get(self, session: Session, model_id: int) -> ModelRuntime:
         runtime = self._items.get(model_id)
@@ -50,6 +53,7 @@ class RuntimeCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.latest.clear()
 
     def put(self, model_id: int, parsed, tenant_id: int | None = None) -> ModelRuntime:
         runtime = ModelRuntime(

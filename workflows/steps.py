@@ -243,18 +243,25 @@ def _settle(step: Step) -> None:
 def _start(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, command: Start, actor) -> Step:
     if not isinstance(actor, Actor):
         raise Forbidden("a case is started by a user")
-    model = cases.model_to_start(actor.tenant_id, command.key, command.version)
-    runtime = cases.runtime(model.id)
-    workflow, outcome = ctx.engine.start(runtime, command.data)
-    _check_size(outcome.data)
-    now = ctx.clock()
-    record = CaseRecord(
-        id=0, tenant_id=actor.tenant_id, number=None, model_id=model.id, process_key=model.key,
-        model_version=model.version, status=outcome.status, service_code=command.service_code,
-        applicant_id=command.applicant_id, data=outcome.data, version=1, has_incident=False,
-        started_by=actor.username, created_at=now, updated_at=now, ended_at=None, deadline=None, clock_state=None,
-    )
-    cases.insert_case(record, outcome.state, actor.tenant_code, actor.timezone)
+    latest = command.version is None
+    for _ in range(3):
+        model = cases.model_to_start(actor.tenant_id, command.key, command.version)
+        runtime = cases.runtime(model.id)
+        workflow, outcome = ctx.engine.start(runtime, command.data)
+        _check_size(outcome.data)
+        now = ctx.clock()
+        record = CaseRecord(
+            id=0, tenant_id=actor.tenant_id, number=None, model_id=model.id, process_key=model.key,
+            model_version=model.version, status=outcome.status, service_code=command.service_code,
+            applicant_id=command.applicant_id, data=outcome.data, version=1, has_incident=False,
+            started_by=actor.username, created_at=now, updated_at=now, ended_at=None, deadline=None, clock_state=None,
+        )
+        if cases.insert_case(record, outcome.state, actor.tenant_code, actor.timezone, as_latest=latest):
+            break
+        # the latest version this process knew of is not the latest any more: start on the new one
+        cases.forget_latest(actor.tenant_id, command.key)
+    else:
+        raise Conflict(f"new versions of {command.key!r} are being deployed right now; try again")
     uow.record(
         "case.received", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
         data={"number": record.number, "process_key": record.process_key, "model_version": record.model_version,
@@ -446,6 +453,18 @@ def open_task(ctx: EngineContext, uow: UnitOfWork, cases: CaseRepository, tenant
     found = cases.load_task(tenant_id, task_id)
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
+    task, values = found
+    record, runtime, workflow = advanceable(ctx, uow, cases, values)
+    return TaskStep(SimpleNamespace(**task), record, runtime, workflow)
+
+
+def take_task(ctx: EngineContext, uow: UnitOfWork, cases, tenant_id: int, task_id: int, username: str,
+              expected_version: int | None, now) -> TaskStep | None:
+    """Like :func:`open_task` with the task's row completed in the same read
+    (:meth:`~workflows.case_repository.SqlCaseRepository.take_task`), or None."""
+    found = cases.take_task(tenant_id, task_id, username, expected_version, now)
+    if found is None:
+        return None
     task, values = found
     record, runtime, workflow = advanceable(ctx, uow, cases, values)
     return TaskStep(SimpleNamespace(**task), record, runtime, workflow)

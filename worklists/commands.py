@@ -219,6 +219,13 @@ def complete(
     409) or waits and then finds the task changed; nothing is completed twice.
     """
     require_worklist(actor)
+    if uow is None and 0 < task_id <= MAX_ID:  # the usual completion: its row completed as it is read
+        with SqlTaskUnitOfWork(ctx) as at_once:
+            completion = at_once.take_for_completion(actor, task_id, expected_version, ctx.clock())
+            if completion is not None:
+                answer = at_once.run_completion(actor, completion, data)
+                at_once.commit()
+                return answer
     with _unit(ctx, uow) as uow:
         if not 0 < task_id <= MAX_ID:
             raise NotFound(f"task {task_id} does not exist")

@@ -291,6 +291,10 @@ class SqlTaskRepository:
         self._cases[row["case_id"]] = ("open", row["case_number"])
         return TaskRecord.of(row), row["case_number"]
 
+    def closed_with_its_candidates(self, task_id: int) -> None:
+        """The caller's statement closed the task and deleted its candidates already."""
+        self._forgotten.add(task_id)
+
     def forget_candidates(self, task_id: int) -> None:
         if task_id in self._forgotten:  # deleted with the change that closed the task
             return

@@ -17,7 +17,14 @@ from sqlalchemy import select
 
 from workflows import handling as engine_handling
 from workflows.accounts import Actor
-from workflows.cases import case_view, complete_user_task, open_task_for_update, open_tasks, validate_form
+from workflows.cases import (
+    case_view,
+    complete_user_task,
+    open_task_for_update,
+    open_tasks,
+    take_task_for_completion,
+    validate_form,
+)
 from workflows.context import EngineContext
 from workflows.models import Case, CaseCopy, CaseUrging
 
@@ -150,6 +157,19 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
             return None
         event = self._uow.record("task.claimed", actor.tenant_id, task_id=task_id, actor=actor.username, at=at, data={})
         return self.tasks.claim_at_once(event, actor.tenant_id, task_id, actor.username, expected_version)
+
+    def take_for_completion(self, actor: Actor, task_id: int, expected_version: int | None, now) -> Completion | None:
+        """The task its holder completes, its row completed as it is read (one statement, PostgreSQL,
+        a unit of its own); None, with nothing changed, where the general path must decide."""
+        if self._uow.outer is not None or self._uow.session.get_bind().dialect.name != "postgresql":
+            return None
+        step = take_task_for_completion(self._ctx, self._uow, actor.tenant_id, task_id, actor.username,
+                                        expected_version, now)
+        if step is None:
+            return None
+        self.tasks.remember_case(step.record.id, step.record.status, step.record.number)
+        self.tasks.closed_with_its_candidates(task_id)
+        return Completion(TaskRecord.of(step.task), step)
 
     def open_for_completion(self, tenant_id: int, task_id: int) -> Completion:
         step = open_task_for_update(self._ctx, self._uow, tenant_id, task_id)

@@ -1,5 +1,6 @@
 """A claim is one statement on PostgreSQL (the compare-and-set, the case's lock and its trail event
-hashed in SQL); what it may not do falls back to the general path, which says why and writes
+hashed in SQL), and a completion reads its task and case completing the row in the same
+statement; what either may not do falls back to the general path, which says why and writes
 nothing. Both databases run every test: SQLite always takes the general path."""
 from __future__ import annotations
 
@@ -105,3 +106,74 @@ def test_simultaneous_claims_leave_one_event_and_a_whole_chain(app, ctx, setting
     assert [c[1] for c in _claims(ctx, case["id"])] == [claims[0][1]["assignee"]]
     report = verify_case_chain(ctx, None, case["id"])
     assert report["valid"], report
+
+
+def test_a_completion_takes_its_task_as_it_reads_it(ctx, setting):
+    actors, case, task_id = setting
+    claimed = commands.claim(ctx, actors["intake1"], task_id)
+    data = {"acceptance": "accept", "department": "civil_affairs"}
+    with pytest.raises(StaleWrite):
+        commands.complete(ctx, actors["intake1"], task_id, data, claimed["version"] - 1)
+    with pytest.raises(Conflict):  # held by intake1: another clerk of the group cannot complete it
+        with ctx.unit_of_work() as uow:
+            add_user(uow.session, "xichangan", "window9", "correct-horse-battery", ["intake"], ["intake"])
+            uow.commit()
+        with ctx.unit_of_work() as uow:
+            other = authenticate(uow.session, "window9", "correct-horse-battery")
+        commands.complete(ctx, other, task_id, data)
+    assert _task(ctx, task_id) == ("claimed", "intake1", claimed["version"])
+    statements = []
+    engine = ctx.session_factory().get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        result, next_tasks = commands.complete(ctx, actors["intake1"], task_id, data, claimed["version"])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [t["element_id"] for t in next_tasks] == ["review_civil_affairs"]
+    assert _task(ctx, task_id) == ("completed", "intake1", claimed["version"] + 1)
+    if engine.dialect.name == "postgresql":
+        # the task with its case (row completed, candidates gone), the next task, the case with its events
+        assert len(statements) == 3, statements
+    with ctx.unit_of_work() as uow:
+        from workflows.models import TaskCandidate
+
+        assert uow.session.scalar(select(TaskCandidate.task_id).where(TaskCandidate.task_id == task_id)) is None
+    report = verify_case_chain(ctx, None, case["id"])
+    assert report["valid"], report
+
+
+def test_a_completion_of_a_suspended_case_changes_nothing(ctx, setting):
+    actors, case, task_id = setting
+    claimed = commands.claim(ctx, actors["intake1"], task_id)
+    handling.suspend(ctx, actors["admin1"], case["id"], "材料存疑，暂停办理")
+    with pytest.raises(Conflict):
+        commands.complete(ctx, actors["intake1"], task_id, {"acceptance": "accept", "department": "civil_affairs"})
+    assert _task(ctx, task_id) == ("claimed", "intake1", claimed["version"])
+
+
+def test_a_start_checks_the_latest_version_it_remembers_as_it_inserts(ctx, setting):
+    actors, case, _ = setting
+    assert case["model_version"] == 1
+    # a second start runs on the version this process remembers (no lookup) …
+    statements = []
+    engine = ctx.session_factory().get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        again = start_case(ctx, actors["intake1"], "service_application")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert again["model_version"] == 1
+    if engine.dialect.name == "postgresql":  # SQLite checks the hint with a SELECT of its own
+        assert not any(s.lstrip().startswith("SELECT") for s in statements), statements
+        # the case (checking the hint) and its task; the trail writer appends straight through the driver
+        assert len(statements) == 2, statements
+    # … and once a newer version is deployed (by any process), the next start runs on it
+    files = [(name, content + b"\n<!-- v2 -->\n" if name.endswith(".bpmn") else content)
+             for name, content in demo_files()]
+    deploy_model(ctx, actors["designer1"], files)
+    assert start_case(ctx, actors["intake1"], "service_application")["model_version"] == 2
+    # the hint now names version 2: a start asking for version 1 explicitly still gets it
+    assert start_case(ctx, actors["intake1"], "service_application", version=1)["model_version"] == 1
+    assert start_case(ctx, actors["intake1"], "service_application")["model_version"] == 2
