@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from .accounts import Actor
 from .calendar import TenantCalendar, parse_override_rows, set_overrides
+from .case_repository import SqlCaseRepository
 from .context import EngineContext
 from .deadlines import CASES, CLOCKS, TASKS, _cancel, _schedule_levels, _thresholds
 from .errors import Forbidden, InvalidInput
@@ -116,8 +117,9 @@ def _recompute_one(ctx: EngineContext, actor: Actor, case_id: int):
                                           TASKS.c.due_at == old)
                      .values(due_at=deadline, warn_at=times["warn_at"]))
         record = _Record(case_id, actor.tenant_id)
-        _cancel(conn, case_id, ("warning", "overdue", "red"))
-        _schedule_levels(conn, record, times, clock["level"] or "none", now)
+        timers = SqlCaseRepository(ctx, uow)
+        _cancel(timers, case_id, ("warning", "overdue", "red"))
+        _schedule_levels(timers, record, times, clock["level"] or "none", now)
         uow.record("deadline.recomputed", actor.tenant_id, case_id=case_id, actor=actor.username, at=now,
                    data={"from": old.isoformat(), "deadline": deadline.isoformat(),
                          "warn_at": times["warn_at"].isoformat(), "red_at": times["red_at"].isoformat(),

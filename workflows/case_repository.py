@@ -4,15 +4,16 @@
 engine handlers (task rows, incidents, the case row) are written against it. In production
 it is :class:`SqlCaseRepository` (PostgreSQL or SQLite, on the unit of work's session, never
 committing); the unit tests pass an in-memory one (``tests/case_fakes.py``) that keeps the
-same contract. The deadline clock and the timer rows (``workflows.deadlines``) still work on
-the session directly.
+same contract. The deadline clock and the timer rows the step's handlers keep
+(``workflows.deadlines``: the case clock, supervision, BPMN and retry timers) are read and
+written through it too, so every step handler writes only through the repository.
 """
 from __future__ import annotations
 
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, bindparam, case, cast, exists, func, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, exists, func, or_, select
 
 from .cases import (
     _CLOCK_STATE,
@@ -29,6 +30,7 @@ from .cases import (
     _INSERT_TASKS,
     CaseRecord,
 )
+from .deadlines import OPEN_TIMER_STATUSES, TIMERS
 from .engine import ModelRuntime
 from .models import ProcessModel
 from .process_models import find_model, require_executable
@@ -85,6 +87,49 @@ class CaseRepository(Protocol):
 
     def add_incident(self, values: dict) -> None:
         """Write an incident row."""
+
+    # -- the deadline clock and the timer rows (workflows.deadlines) ----------------------------------
+    def calendar(self, tenant_id: int) -> Any:
+        """The tenant's working-day calendar (``workflows.calendar.TenantCalendar``)."""
+
+    def clock(self, case_id: int) -> dict | None:
+        """The case's clock row (every column), or None."""
+
+    def add_clock(self, values: dict) -> None:
+        """Write a clock row (``case_id`` and the columns given)."""
+
+    def update_clock(self, case_id: int, values: dict) -> int:
+        """Change the case's clock row; how many rows (0: it has none)."""
+
+    def set_deadline(self, case_id: int, deadline) -> None:
+        """The case row's ``deadline`` (None while paused or without a time limit)."""
+
+    def clear_task_due(self, case_id: int, deadline) -> None:
+        """Open task rows of the case due at ``deadline`` (the case's) lose their due and warning times."""
+
+    def set_task_due(self, case_id: int, deadline, warn_at) -> None:
+        """Open task rows of the case without a due time get ``deadline`` and ``warn_at``."""
+
+    def add_timer(self, values: dict) -> None:
+        """Write a timer row."""
+
+    def cancel_timers(self, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
+        """Cancel the case's open timer rows of ``kinds`` (None: of every kind)."""
+
+    def open_bpmn_timers(self, case_id: int) -> dict:
+        """``{spiff_id: due_at}`` of the case's open BPMN timer rows."""
+
+    def fire_bpmn_timers(self, case_id: int, spiff_ids: list[str], now, by: str) -> list:
+        """Mark the open BPMN timer rows of these events fired; their ``id, element_id, due_at``."""
+
+    def cancel_bpmn_timers(self, case_id: int, spiff_ids: list[str]) -> None:
+        """Cancel the open BPMN timer rows of these events."""
+
+    def move_bpmn_timer(self, case_id: int, spiff_id: str, due_at) -> None:
+        """An open BPMN timer row due again at ``due_at`` (a cycle timer's next round), unclaimed."""
+
+    def retry_attempts(self, case_id: int, spiff_id: str) -> int:
+        """How many retry timer rows of this engine task were written and not cancelled."""
 
 
 def case_number(tenant_code: str, timezone: str, now, case_id: int) -> str:
@@ -317,6 +362,72 @@ class SqlCaseRepository:
 
     def add_incident(self, values: dict) -> None:
         self._conn.execute(INCIDENTS.insert().values(**values))
+
+    # -- the deadline clock and the timer rows ---------------------------------------------------------
+    def calendar(self, tenant_id: int):
+        return self.ctx.calendar.for_tenant(tenant_id, self.uow.session)
+
+    def clock(self, case_id: int) -> dict | None:
+        row = self._conn.execute(select(CLOCKS).where(CLOCKS.c.case_id == case_id)).one_or_none()
+        return row._asdict() if row is not None else None
+
+    def add_clock(self, values: dict) -> None:
+        self._conn.execute(CLOCKS.insert().values(**values))
+
+    def update_clock(self, case_id: int, values: dict) -> int:
+        return self._conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == case_id).values(**values)).rowcount
+
+    def set_deadline(self, case_id: int, deadline) -> None:
+        self._conn.execute(CASES.update().where(CASES.c.id == case_id).values(deadline=deadline))
+
+    def clear_task_due(self, case_id: int, deadline) -> None:
+        self._conn.execute(TASKS.update().where(
+            TASKS.c.case_id == case_id, TASKS.c.status.in_(OPEN_TASK_STATUSES), TASKS.c.due_at == deadline,
+        ).values(due_at=None, warn_at=None))
+
+    def set_task_due(self, case_id: int, deadline, warn_at) -> None:
+        self._conn.execute(TASKS.update().where(
+            TASKS.c.case_id == case_id, TASKS.c.status.in_(OPEN_TASK_STATUSES), TASKS.c.due_at.is_(None),
+        ).values(due_at=deadline, warn_at=warn_at))
+
+    def add_timer(self, values: dict) -> None:
+        self._conn.execute(TIMERS.insert().values(**values))
+
+    def cancel_timers(self, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
+        query = TIMERS.update().where(TIMERS.c.case_id == case_id, TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+        if kinds is not None:
+            query = query.where(TIMERS.c.kind.in_(kinds))
+        self._conn.execute(query.values(status="cancelled"))
+
+    @staticmethod
+    def _open_bpmn(case_id: int):
+        return and_(TIMERS.c.case_id == case_id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
+
+    def open_bpmn_timers(self, case_id: int) -> dict:
+        return {row.spiff_id: row.due_at for row in self._conn.execute(
+            select(TIMERS.c.spiff_id, TIMERS.c.due_at).where(self._open_bpmn(case_id)))}
+
+    def fire_bpmn_timers(self, case_id: int, spiff_ids: list[str], now, by: str) -> list:
+        return self._conn.execute(
+            TIMERS.update().where(self._open_bpmn(case_id), TIMERS.c.spiff_id.in_(spiff_ids))
+            .values(status="fired", fired_at=now, fired_by=by)
+            .returning(TIMERS.c.id, TIMERS.c.element_id, TIMERS.c.due_at)
+        ).all()
+
+    def cancel_bpmn_timers(self, case_id: int, spiff_ids: list[str]) -> None:
+        self._conn.execute(TIMERS.update().where(self._open_bpmn(case_id), TIMERS.c.spiff_id.in_(spiff_ids))
+                           .values(status="cancelled"))
+
+    def move_bpmn_timer(self, case_id: int, spiff_id: str, due_at) -> None:
+        self._conn.execute(TIMERS.update().where(self._open_bpmn(case_id), TIMERS.c.spiff_id == spiff_id).values(
+            due_at=due_at, status="pending", claimed_by=None, claimed_at=None))
+
+    def retry_attempts(self, case_id: int, spiff_id: str) -> int:
+        return self._conn.execute(
+            select(func.count()).select_from(TIMERS).where(
+                TIMERS.c.case_id == case_id, TIMERS.c.kind == "retry", TIMERS.c.spiff_id == spiff_id,
+                TIMERS.c.status != "cancelled")
+        ).scalar_one()
 
 
 _INSERT_TASK_ROWS = TASKS.insert()

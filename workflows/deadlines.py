@@ -1,8 +1,11 @@
 """Deadlines: the case clock (承诺时限), due and warning times of tasks, and the timer rows
 that make the engine act on time.
 
-Every persisted engine step passes through :func:`plan_step` (called at the top of
-``workflows.cases._apply_outcome``, inside the step's transaction). It
+Every case step (``workflows.steps.run_step``) passes through three of its handlers, inside
+the step's transaction: :func:`plan_retries`, :func:`plan_clock` and :func:`plan_bpmn_timers`.
+They read and write the clock and the timer rows through the step's case repository
+(``workflows.case_repository``: SQL in production, in memory in the unit tests). The step, through
+them,
 
 * starts the case clock when a case starts with a time limit, ``time_limit_working_days``
   (or ``time_limit_minutes`` of calendar time, for emergencies: warned when a quarter of the
@@ -36,13 +39,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
-
 from .calendar import TenantCalendar
 from .engine import ReadyTask, StepOutcome
 from .models import Case, CaseClock, Task, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .case_repository import CaseRepository
     from .context import EngineContext
     from .unit_of_work import UnitOfWork
 
@@ -156,45 +158,31 @@ def red_time(calendar: TenantCalendar, deadline: datetime, red_days: int) -> dat
     return calendar.end_of_day(calendar.shift(calendar.local_date(deadline), max(red_days, 1)))
 
 
-# -- the hook -----------------------------------------------------------------------------------
-def plan_step(
-    ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None
-) -> StepDeadlines:
-    """Bring the case's clock and timer rows in line with ``outcome``; see the module docstring.
-
-    The three parts run as separate step handlers (``workflows.steps``); this runs them in their order.
-    """
-    plan_retries(ctx, uow, record, outcome, now)
-    deadlines = plan_clock(ctx, uow, record, outcome, now, previous_status)
-    plan_bpmn_timers(uow, record, outcome, now, previous_status)
-    return deadlines
-
-
-def plan_retries(ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime) -> None:
+# -- the handlers' work ------------------------------------------------------------------------
+def plan_retries(ctx: "EngineContext", uow: "UnitOfWork", cases: "CaseRepository", record, outcome: StepOutcome,
+                 now: datetime) -> None:
     """A failed service call that may work later becomes a retry timer instead of an incident."""
     incident = outcome.incident
     if incident is not None and incident.retryable and incident.spiff_task_id is not None \
             and ctx.timing.service_retries > 0:
-        _retry_or_incident(uow, uow.session.connection(), record, outcome, ctx.timing, now)
+        _retry_or_incident(uow, cases, record, outcome, ctx.timing, now)
 
 
 def plan_clock(
-    ctx: "EngineContext", uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None,
-    runtime=None,
+    ctx: "EngineContext", uow: "UnitOfWork", cases: "CaseRepository", record, outcome: StepOutcome, now: datetime,
+    previous_status: str | None, runtime=None,
 ) -> StepDeadlines | None:
     """Start, pause, resume or stop the case clock as ``outcome`` says; the due times of new tasks.
 
     ``record`` is the case's ``CaseRecord``: its ``deadline`` is updated here (and in the row).
     Returns None (and sends no statement) when the step creates no task and leaves the clock alone.
     """
-    s = uow.session
-    runtime = runtime or ctx.runtimes.get(s, record.model_id)
+    runtime = runtime or cases.runtime(record.model_id)
     data = outcome.data or {}
     status = outcome.status
     if not _touches_clock(runtime, record, outcome, data, previous_status):
         return None
-    conn = s.connection()
-    calendar = ctx.calendar.for_tenant(record.tenant_id, s)
+    calendar = cases.calendar(record.tenant_id)
     policy = ctx.timing
     warn_days = _whole_days(data.get(WARN_KEY))
     if warn_days is None:
@@ -210,24 +198,24 @@ def plan_clock(
             minutes = _whole_days(runtime.start_properties.get(TIME_LIMIT_MINUTES_KEY))
         if limit is not None and status not in FINAL_STATUSES:
             red_days = _whole_days(data.get(RED_KEY)) or _whole_days(runtime.start_properties.get(RED_KEY))
-            _start_clock(uow, conn, calendar, record, limit, warn_days, red_days or policy.red_after_working_days,
+            _start_clock(uow, cases, calendar, record, limit, warn_days, red_days or policy.red_after_working_days,
                          now, new_case=True)
             if status == "waiting_applicant":
-                _pause(uow, conn, calendar, record, now)
+                _pause(uow, cases, calendar, record, now)
         elif minutes and status not in FINAL_STATUSES:
-            _start_minutes_clock(uow, conn, record, minutes, now)
+            _start_minutes_clock(uow, cases, record, minutes, now)
             if status == "waiting_applicant":
-                _pause(uow, conn, calendar, record, now)
+                _pause(uow, cases, calendar, record, now)
     elif status != previous_status:
         if status in FINAL_STATUSES:
-            _stop(uow, conn, record, status, now, runtime)
+            _stop(uow, cases, record, status, now, runtime)
         elif status == "waiting_applicant":
-            _pause(uow, conn, calendar, record, now)
+            _pause(uow, cases, calendar, record, now)
         elif previous_status == "waiting_applicant":
-            _resume(uow, conn, calendar, record, now)
+            _resume(uow, cases, calendar, record, now)
     if (record.deadline is None and status == "open" and previous_status is not None
             and _whole_days(data.get(TIME_LIMIT_KEY)) is not None):
-        _start_later(uow, conn, calendar, record, _whole_days(data.get(TIME_LIMIT_KEY)), warn_days,
+        _start_later(uow, cases, calendar, record, _whole_days(data.get(TIME_LIMIT_KEY)), warn_days,
                      _whole_days(data.get(RED_KEY)) or policy.red_after_working_days, now)
     case_warn = warning_time(calendar, record.deadline, warn_days, now) if record.deadline is not None else None
     return StepDeadlines(calendar, now, record.deadline, case_warn, warn_days, data)
@@ -241,38 +229,37 @@ def _touches_clock(runtime, record, outcome: StepOutcome, data: dict, previous_s
             and _whole_days(data.get(TIME_LIMIT_KEY)) is not None)
 
 
-def plan_bpmn_timers(uow: "UnitOfWork", record, outcome: StepOutcome, now: datetime, previous_status: str | None) -> None:
+def plan_bpmn_timers(uow: "UnitOfWork", cases: "CaseRepository", record, outcome: StepOutcome, now: datetime,
+                     previous_status: str | None) -> None:
     """One open timer row per timer event the workflow waits on (none for models without timers)."""
     if outcome.timers is not None:
-        sync_bpmn_timers(uow, uow.session.connection(), record, outcome, now, new_case=previous_status is None)
+        sync_bpmn_timers(uow, cases, record, outcome, now, new_case=previous_status is None)
 
 
 # -- the clock ----------------------------------------------------------------------------------
-def _schedule(conn, record, kind: str, due_at: datetime, now: datetime, spiff_id=None, element_id=None, attempt=0):
-    conn.execute(TIMERS.insert().values(
+def _schedule(cases, record, kind: str, due_at: datetime, now: datetime, spiff_id=None, element_id=None, attempt=0):
+    cases.add_timer(dict(
         tenant_id=record.tenant_id, case_id=record.id, kind=kind, spiff_id=spiff_id, element_id=element_id,
         due_at=due_at, status="pending", attempt=attempt, claims=0, created_at=now,
     ))
 
 
-def _schedule_levels(conn, record, clock: dict, level: str, now: datetime) -> None:
+def _schedule_levels(cases, record, clock: dict, level: str, now: datetime) -> None:
     """Timer rows for the supervision thresholds the case has not reached yet."""
     reached = LEVELS.index(level)
     for kind, due in (("warning", clock["warn_at"]), ("overdue", clock["deadline"]), ("red", clock["red_at"])):
         if due is not None and LEVELS.index(LEVEL_OF_KIND[kind]) > reached:
-            _schedule(conn, record, kind, due + LEVEL_DELAY[kind], now)
+            _schedule(cases, record, kind, due + LEVEL_DELAY[kind], now)
 
 
-def _cancel(conn, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
-    query = TIMERS.update().where(TIMERS.c.case_id == case_id, TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
-    if kinds is not None:
-        query = query.where(TIMERS.c.kind.in_(kinds))
-    conn.execute(query.values(status="cancelled"))
+def _cancel(cases, case_id: int, kinds: tuple[str, ...] | None = None) -> None:
+    """Cancel the case's open timer rows (of ``kinds``, or all)."""
+    cases.cancel_timers(case_id, kinds)
 
 
-def _set_case_deadline(conn, record, deadline: datetime | None) -> None:
+def _set_case_deadline(cases, record, deadline: datetime | None) -> None:
     record.deadline = deadline
-    conn.execute(CASES.update().where(CASES.c.id == record.id).values(deadline=deadline))
+    cases.set_deadline(record.id, deadline)
 
 
 def _thresholds(calendar: TenantCalendar, deadline: datetime, warn_days: int, red_days: int, now: datetime) -> dict:
@@ -283,19 +270,19 @@ def _thresholds(calendar: TenantCalendar, deadline: datetime, warn_days: int, re
     }
 
 
-def _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now, new_case=False) -> None:
+def _start_clock(uow, cases, calendar, record, limit, warn_days, red_days, now, new_case=False) -> None:
     times = _thresholds(calendar, calendar.deadline(now, limit), warn_days, red_days, now)
     values = dict(
         tenant_id=record.tenant_id, time_limit_working_days=limit, warn_working_days=warn_days,
         red_after_working_days=red_days, state="running", started_at=now, paused_at=None,
         remaining_working_days=None, level="none", **times,
     )
-    done = 0 if new_case else conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(**values)).rowcount
+    done = 0 if new_case else cases.update_clock(record.id, values)
     if not done:
-        conn.execute(CLOCKS.insert().values(case_id=record.id, pauses=[], **values))
+        cases.add_clock(dict(case_id=record.id, pauses=[], **values))
     record.clock_state = "running"
-    _set_case_deadline(conn, record, times["deadline"])
-    _schedule_levels(conn, record, times, "none", now)
+    _set_case_deadline(cases, record, times["deadline"])
+    _schedule_levels(cases, record, times, "none", now)
     uow.record(
         "deadline.set", record.tenant_id, case_id=record.id, at=now,
         data={"time_limit_working_days": limit, "deadline": times["deadline"].isoformat(),
@@ -309,15 +296,15 @@ def _minute_thresholds(deadline: datetime, minutes: int, now: datetime) -> dict:
             "red_at": deadline + period}
 
 
-def _start_minutes_clock(uow, conn, record, minutes: int, now: datetime) -> None:
+def _start_minutes_clock(uow, cases, record, minutes: int, now: datetime) -> None:
     """A limit in calendar minutes: due ``minutes`` after now, whatever the day (emergencies)."""
     times = _minute_thresholds(now + timedelta(minutes=minutes), minutes, now)
-    conn.execute(CLOCKS.insert().values(
+    cases.add_clock(dict(
         case_id=record.id, tenant_id=record.tenant_id, time_limit_working_days=None, time_limit_minutes=minutes,
         warn_working_days=0, red_after_working_days=0, state="running", started_at=now, paused_at=None,
         remaining_working_days=None, level="none", pauses=[], **times))
-    _set_case_deadline(conn, record, times["deadline"])
-    _schedule_levels(conn, record, times, "none", now)
+    _set_case_deadline(cases, record, times["deadline"])
+    _schedule_levels(cases, record, times, "none", now)
     uow.record(
         "deadline.set", record.tenant_id, case_id=record.id, at=now,
         data={"time_limit_minutes": minutes, "deadline": times["deadline"].isoformat(),
@@ -325,26 +312,25 @@ def _start_minutes_clock(uow, conn, record, minutes: int, now: datetime) -> None
     )
 
 
-def _start_later(uow, conn, calendar, record, limit, warn_days, red_days, now) -> None:
+def _start_later(uow, cases, calendar, record, limit, warn_days, red_days, now) -> None:
     """A process set its time limit after the start (e.g. at acceptance): start counting now."""
-    clock = _clock(conn, record.id, record)
+    clock = _clock(cases, record.id, record)
     if clock is not None and clock["time_limit_working_days"] is not None:
         return
-    _start_clock(uow, conn, calendar, record, limit, warn_days, red_days, now)
+    _start_clock(uow, cases, calendar, record, limit, warn_days, red_days, now)
 
 
-def _clock(conn, case_id: int, record=None) -> dict | None:
+def _clock(cases, case_id: int, record=None) -> dict | None:
     """The case's clock row; none read when the case was read with no clock (``CaseRecord.clock_state``)."""
     if record is not None and getattr(record, "clock_state", "unknown") is None:
         return None
-    row = conn.execute(select(CLOCKS).where(CLOCKS.c.case_id == case_id)).one_or_none()
-    return row._asdict() if row is not None else None
+    return cases.clock(case_id)
 
 
-def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
-    clock = _clock(conn, record.id, record)
+def _pause(uow, cases, calendar: TenantCalendar, record, now: datetime) -> None:
+    clock = _clock(cases, record.id, record)
     if clock is None:  # no time limit: remember the pause for the handling time only
-        conn.execute(CLOCKS.insert().values(
+        cases.add_clock(dict(
             case_id=record.id, tenant_id=record.tenant_id, time_limit_working_days=None, warn_working_days=0,
             red_after_working_days=0, state="paused", started_at=record.created_at, paused_at=now, pauses=[],
             level="none",
@@ -358,17 +344,15 @@ def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
         remaining, seconds = None, int((clock["deadline"] - now).total_seconds())
     else:
         remaining = calendar.working_days_left(now, clock["deadline"]) if clock["deadline"] is not None else None
-    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
+    cases.update_clock(record.id, dict(
         state="paused", paused_at=now, remaining_working_days=remaining, remaining_seconds=seconds, deadline=None,
         warn_at=None, red_at=None,
     ))
     if clock["deadline"] is None:
         return
-    _cancel(conn, record.id, SUPERVISION_KINDS)
-    _set_case_deadline(conn, record, None)
-    conn.execute(TASKS.update().where(
-        TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at == clock["deadline"],
-    ).values(due_at=None, warn_at=None))
+    _cancel(cases, record.id, SUPERVISION_KINDS)
+    _set_case_deadline(cases, record, None)
+    cases.clear_task_due(record.id, clock["deadline"])
     uow.record(
         "deadline.paused", record.tenant_id, case_id=record.id, at=now,
         data={"remaining_working_days": remaining, "deadline_was": clock["deadline"].isoformat(),
@@ -376,8 +360,8 @@ def _pause(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
     )
 
 
-def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
-    clock = _clock(conn, record.id, record)
+def _resume(uow, cases, calendar: TenantCalendar, record, now: datetime) -> None:
+    clock = _clock(cases, record.id, record)
     if clock is None or clock["state"] != "paused":
         return
     pauses = list(clock["pauses"] or []) + [[clock["paused_at"].isoformat(), now.isoformat()]]
@@ -392,27 +376,23 @@ def _resume(uow, conn, calendar: TenantCalendar, record, now: datetime) -> None:
         times = _thresholds(calendar, deadline, clock["warn_working_days"], clock["red_after_working_days"], now)
         cleared, left = {"remaining_working_days": None}, {"remaining_working_days": remaining}
     else:
-        conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-            state="running", paused_at=None, pauses=pauses))
+        cases.update_clock(record.id, dict(state="running", paused_at=None, pauses=pauses))
         return
-    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-        state="running", paused_at=None, pauses=pauses, **cleared, **times))
-    _set_case_deadline(conn, record, deadline)
-    conn.execute(TASKS.update().where(
-        TASKS.c.case_id == record.id, TASKS.c.status.in_(("ready", "claimed")), TASKS.c.due_at.is_(None),
-    ).values(due_at=deadline, warn_at=times["warn_at"]))
-    _schedule_levels(conn, record, times, clock["level"], now)
+    cases.update_clock(record.id, dict(state="running", paused_at=None, pauses=pauses, **cleared, **times))
+    _set_case_deadline(cases, record, deadline)
+    cases.set_task_due(record.id, deadline, times["warn_at"])
+    _schedule_levels(cases, record, times, clock["level"], now)
     uow.record(
         "deadline.resumed", record.tenant_id, case_id=record.id, at=now,
         data={**left, "deadline": deadline.isoformat(), "paused_since": clock["paused_at"].isoformat()},
     )
 
 
-def _stop(uow, conn, record, status: str, now: datetime, runtime=None) -> None:
+def _stop(uow, cases, record, status: str, now: datetime, runtime=None) -> None:
     # open timer rows: supervision levels (a running clock has a deadline), BPMN timers, service retries
     if runtime is None or record.deadline is not None or runtime.has_timers or runtime.calls_services:
-        _cancel(conn, record.id)
-    clock = _clock(conn, record.id, record)
+        _cancel(cases, record.id)
+    clock = _clock(cases, record.id, record)
     if clock is None or clock["state"] == "stopped":
         return
     pauses = list(clock["pauses"] or [])
@@ -422,8 +402,7 @@ def _stop(uow, conn, record, status: str, now: datetime, runtime=None) -> None:
         on_time = left is None or left >= 0
     else:
         on_time = clock["deadline"] is None or now <= clock["deadline"]
-    conn.execute(CLOCKS.update().where(CLOCKS.c.case_id == record.id).values(
-        state="stopped", stopped_at=now, paused_at=None, pauses=pauses, on_time=on_time))
+    cases.update_clock(record.id, dict(state="stopped", stopped_at=now, paused_at=None, pauses=pauses, on_time=on_time))
     if clock["time_limit_working_days"] is not None or clock["time_limit_minutes"] is not None:
         uow.record(
             "deadline.stopped", record.tenant_id, case_id=record.id, at=now,
@@ -433,7 +412,7 @@ def _stop(uow, conn, record, status: str, now: datetime, runtime=None) -> None:
 
 
 # -- BPMN timers and service retries --------------------------------------------------------------
-def sync_bpmn_timers(uow, conn, record, outcome: StepOutcome, now: datetime, new_case: bool = False) -> None:
+def sync_bpmn_timers(uow, cases, record, outcome: StepOutcome, now: datetime, new_case: bool = False) -> None:
     """One open row per timer event the workflow waits on, at its due time; no others.
 
     The rows match what the workflow waited on before the step (they were written with that
@@ -446,52 +425,39 @@ def sync_bpmn_timers(uow, conn, record, outcome: StepOutcome, now: datetime, new
     elif outcome.timers_before is not None:
         before = {t.spiff_id: t.due_at for t in outcome.timers_before}
     else:
-        before = {row.spiff_id: row.due_at for row in conn.execute(
-            select(TIMERS.c.spiff_id, TIMERS.c.due_at).where(
-                TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES)))}
+        before = cases.open_bpmn_timers(record.id)
     gone = [spiff_id for spiff_id in before if spiff_id not in after]
     fired = [spiff_id for spiff_id in gone if spiff_id in set(outcome.timers_fired)]
     cancelled = [spiff_id for spiff_id in gone if spiff_id not in set(outcome.timers_fired)]
-    open_rows = and_(TIMERS.c.case_id == record.id, TIMERS.c.kind == "bpmn", TIMERS.c.status.in_(OPEN_TIMER_STATUSES))
     if fired:  # due at the same time as the timer that fired this step: they went with it
-        rows = conn.execute(
-            TIMERS.update().where(open_rows, TIMERS.c.spiff_id.in_(fired))
-            .values(status="fired", fired_at=now, fired_by="with another timer of the case")
-            .returning(TIMERS.c.id, TIMERS.c.element_id, TIMERS.c.due_at)
-        ).all()
-        for row in rows:
+        for row in cases.fire_bpmn_timers(record.id, fired, now, "with another timer of the case"):
             uow.record(
                 "timer.fired", record.tenant_id, case_id=record.id, at=now,
                 data={"timer_id": row.id, "kind": "bpmn", "element_id": row.element_id,
                       "due_at": row.due_at.isoformat(), "lag_seconds": round((now - row.due_at).total_seconds(), 3)},
             )
     if cancelled:
-        conn.execute(TIMERS.update().where(open_rows, TIMERS.c.spiff_id.in_(cancelled)).values(status="cancelled"))
+        cases.cancel_bpmn_timers(record.id, cancelled)
     for spiff_id, timer in after.items():
         due = before.get(spiff_id)
         if spiff_id not in before:
-            _schedule(conn, record, "bpmn", timer.due_at, now, spiff_id=spiff_id, element_id=timer.element_id)
+            _schedule(cases, record, "bpmn", timer.due_at, now, spiff_id=spiff_id, element_id=timer.element_id)
         elif abs((timer.due_at - due).total_seconds()) > 0.001:  # a cycle timer's next round
-            conn.execute(TIMERS.update().where(open_rows, TIMERS.c.spiff_id == spiff_id).values(
-                due_at=timer.due_at, status="pending", claimed_by=None, claimed_at=None))
+            cases.move_bpmn_timer(record.id, spiff_id, timer.due_at)
 
 
-def _retry_or_incident(uow, conn, record, outcome: StepOutcome, policy: TimingPolicy, now: datetime) -> None:
+def _retry_or_incident(uow, cases, record, outcome: StepOutcome, policy: TimingPolicy, now: datetime) -> None:
     """A failed service call that may work later becomes a retry timer instead of an incident."""
     incident = outcome.incident
     if incident is None or not incident.retryable or incident.spiff_task_id is None or policy.service_retries <= 0:
         return
-    attempts = conn.execute(
-        select(func.count()).select_from(TIMERS).where(
-            TIMERS.c.case_id == record.id, TIMERS.c.kind == "retry", TIMERS.c.spiff_id == incident.spiff_task_id,
-            TIMERS.c.status != "cancelled")
-    ).scalar_one()
+    attempts = cases.retry_attempts(record.id, incident.spiff_task_id)
     if attempts >= policy.service_retries:
         incident.message = f"{incident.message} (tried {attempts + 1} times)"[:2000]
         return
     attempt = attempts + 1
     due = now + policy.backoff(attempt)
-    _schedule(conn, record, "retry", due, now, spiff_id=incident.spiff_task_id, element_id=incident.element_id,
+    _schedule(cases, record, "retry", due, now, spiff_id=incident.spiff_task_id, element_id=incident.element_id,
               attempt=attempt)
     uow.record(
         "service.retry_scheduled", record.tenant_id, case_id=record.id, at=now,

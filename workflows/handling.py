@@ -33,6 +33,7 @@ from .cases import (
     load_case_for_update,
     open_tasks,
 )
+from .case_repository import SqlCaseRepository
 from .context import EngineContext
 from .deadlines import _cancel, _pause, _resume, _schedule
 from .engine import ModelRuntime, waiting_timers
@@ -127,12 +128,13 @@ def _set_status(uow: UnitOfWork, record: CaseRecord, status: str, now: datetime,
 def suspend(ctx: EngineContext, uow: UnitOfWork, actor: Actor, record: CaseRecord, reason: str) -> dict:
     """Suspend an open case (or one waiting for the applicant); returns the case."""
     conn = uow.session.connection()
+    cases = SqlCaseRepository(ctx, uow)
     now = ctx.clock()
     previous = record.status
-    _cancel(conn, record.id)  # every timer: BPMN events, supervision levels, service retries
+    _cancel(cases, record.id)  # every timer: BPMN events, supervision levels, service retries
     if previous == "open":
-        calendar = ctx.calendar.for_tenant(record.tenant_id, uow.session)
-        _pause(uow, conn, calendar, record, now)  # (waiting for the applicant: paused already)
+        # (waiting for the applicant: paused already)
+        _pause(uow, cases, cases.calendar(record.tenant_id), record, now)
     conn.execute(SUSPENSIONS.insert().values(
         tenant_id=record.tenant_id, case_id=record.id, previous_status=previous, reason=reason,
         suspended_by=actor.username, suspended_at=now))
@@ -148,6 +150,7 @@ def resume(ctx: EngineContext, uow: UnitOfWork, actor: Actor, handle: CaseHandle
     """Resume a suspended case: its status, clock and timers as they were, the timers moved on."""
     record, workflow = handle.record, handle.workflow
     conn = uow.session.connection()
+    cases = SqlCaseRepository(ctx, uow)
     now = ctx.clock()
     row = conn.execute(
         select(SUSPENSIONS).where(SUSPENSIONS.c.case_id == record.id, SUSPENSIONS.c.resumed_at.is_(None))
@@ -165,11 +168,10 @@ def resume(ctx: EngineContext, uow: UnitOfWork, actor: Actor, handle: CaseHandle
             ctx.engine.shift_timers(workflow, stood)
             state = ctx.engine.dump(workflow)
         for timer in waiting_timers(workflow):
-            _schedule(conn, record, "bpmn", timer.due_at, now, spiff_id=timer.spiff_id, element_id=timer.element_id)
+            _schedule(cases, record, "bpmn", timer.due_at, now, spiff_id=timer.spiff_id, element_id=timer.element_id)
             rescheduled.append({"element_id": timer.element_id, "due_at": timer.due_at.isoformat()})
     if previous == "open":
-        calendar = ctx.calendar.for_tenant(record.tenant_id, uow.session)
-        _resume(uow, conn, calendar, record, now)
+        _resume(uow, cases, cases.calendar(record.tenant_id), record, now)
     _set_status(uow, record, previous, now, state=state)
     uow.record("case.resumed", record.tenant_id, case_id=record.id, actor=actor.username, at=now,
                data={"status": previous, "suspended_seconds": round(stood.total_seconds(), 3) if stood else None,

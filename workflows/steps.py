@@ -483,18 +483,18 @@ _ADVANCE = {
 # -- the engine's handlers -------------------------------------------------------------------------
 def retries(step: Step) -> None:
     """A failed service call that may work later: a retry timer instead of an incident."""
-    plan_retries(step.ctx, step.uow, step.record, step.outcome, step.now)
+    plan_retries(step.ctx, step.uow, step.cases, step.record, step.outcome, step.now)
 
 
 def deadline_clock(step: Step) -> None:
     """The case clock and its supervision timers; the due times of the tasks the step creates."""
-    step.deadlines = plan_clock(step.ctx, step.uow, step.record, step.outcome, step.now, step.previous_status,
-                                step.runtime)
+    step.deadlines = plan_clock(step.ctx, step.uow, step.cases, step.record, step.outcome, step.now,
+                                step.previous_status, step.runtime)
 
 
 def bpmn_timers(step: Step) -> None:
     """One open timer row per timer event the case waits on."""
-    plan_bpmn_timers(step.uow, step.record, step.outcome, step.now, step.previous_status)
+    plan_bpmn_timers(step.uow, step.cases, step.record, step.outcome, step.now, step.previous_status)
 
 
 def task_rows(step: Step) -> None:
