@@ -145,6 +145,9 @@ class InMemoryCaseRepository:
             return None
         return dict(task), {**self.cases[task["case_id"]], "clock_state": self._clock_state(task["case_id"])}
 
+    def write_held(self) -> None:
+        pass  # the fake writes every row at once
+
     def forget_latest(self, tenant_id: int, key: str) -> None:
         pass  # the fake reads its one model per key every time
 

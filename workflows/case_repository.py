@@ -34,7 +34,7 @@ from .deadlines import OPEN_TIMER_STATUSES, TIMERS
 from .engine import ModelRuntime
 from .models import ProcessModel
 from .process_models import find_model, require_executable
-from .trail import remember_head, write_case_row
+from .trail import _plain, remember_head, write_case_row
 
 
 MODELS = ProcessModel.__table__
@@ -75,6 +75,9 @@ class CaseRepository(Protocol):
 
     def add_tasks(self, rows: list[dict]) -> list[int]:
         """Insert task rows (and the candidates index); their ids in order."""
+
+    def write_held(self) -> None:
+        """Write what the repository still holds back for the step (run after its handlers)."""
 
     def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
         """The open rows of these engine tasks, by id."""
@@ -170,6 +173,63 @@ def _insert_case_statement(names: tuple[str, ...], as_latest: bool):
     return statement
 
 
+# Task ids a completion draws with the task it completes: the rows of the tasks its step creates
+# (usually one, at most two after a parallel split) are then written with the case row in one
+# statement (``SqlCaseRepository.write_case``); a step that creates more writes them on its own.
+# Ids drawn and not used leave gaps in the sequence, nothing else.
+SPARE_TASK_IDS = 2
+_SPARE = "redwall.spare_task_ids"
+
+
+def _keep_spare_ids(session, ids) -> None:
+    session = _plain(session)
+    session.info[_SPARE] = (session.get_transaction(), list(ids or ()))
+
+
+def _take_spare_ids(session, n: int) -> list[int] | None:
+    """``n`` ids drawn in this transaction and not used yet, or None."""
+    session = _plain(session)
+    store = session.info.get(_SPARE)
+    if store is None or store[0] is not session.get_transaction() or len(store[1]) < n:
+        return None
+    taken, store[1][:] = store[1][:n], store[1][n:]
+    return taken
+
+
+_with_tasks: dict[tuple, Any] = {}
+
+
+def _write_case_with_tasks(names: tuple[str, ...], tasks: int, candidates: int):
+    """The case row's UPDATE with the step's new task rows (and their candidates) inserted in
+    the same statement, as data-modifying CTEs; parameters ``t{i}_{column}``, ``c{j}_{column}``."""
+    key = (names, tasks, candidates)
+    statement = _with_tasks.get(key)
+    if statement is None:
+        statement = _WRITE_CASE.add_cte(TASKS.insert().values([
+            {name: bindparam(f"t{i}_{name}", type_=TASKS.c[name].type) for name in names} for i in range(tasks)
+        ]).cte("new_tasks"))
+        if candidates:
+            statement = statement.add_cte(TASK_CANDIDATES.insert().values([
+                {name: bindparam(f"c{j}_{name}", type_=TASK_CANDIDATES.c[name].type) for name in _CANDIDATE_COLUMNS}
+                for j in range(candidates)
+            ]).cte("new_candidates"))
+        _with_tasks[key] = statement
+    return statement
+
+
+_CANDIDATE_COLUMNS = ("task_id", "kind", "name", "tenant_id")
+
+
+def _candidate_rows(ids, rows) -> list[dict]:
+    return [  # the worklists find candidate tasks through this side table
+        {"task_id": task_id, "kind": kind, "name": name, "tenant_id": row["tenant_id"]}
+        for task_id, row in zip(ids, rows)
+        for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
+        for name in sorted(set(names or ()))
+        if len(name) <= 150  # longer than any group code or username: names nobody
+    ]
+
+
 def _take_task_statement():
     """PostgreSQL: complete the row of a task its holder completes, drop its candidates, and read
     it with its case locked, the case's record, state and clock: one statement
@@ -190,9 +250,13 @@ def _take_task_statement():
         .cte("changed")
     )
     gone = TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(select(changed.c.id))).cte("gone")
+    spare = (
+        select(func.array_agg(func.nextval(func.pg_get_serial_sequence("tasks", "id"))))
+        .select_from(func.generate_series(1, SPARE_TASK_IDS)).scalar_subquery().label("spare_task_ids")
+    )
     return (
         select(*[changed.c[c.name].label(f"task_{c.name}") for c in TASKS.c], *_RECORD_COLUMNS, CASES.c.state,
-               _CLOCK_STATE)
+               _CLOCK_STATE, spare)
         .add_cte(gone)
         .select_from(changed.join(CASES, CASES.c.id == changed.c.case_id).outerjoin(CLOCKS, CLOCKS.c.case_id == CASES.c.id))
         .where(CASES.c.status != "suspended")
@@ -209,6 +273,8 @@ class SqlCaseRepository:
     def __init__(self, ctx, uow):
         self.ctx = ctx
         self.uow = uow
+        # new task rows whose ids were drawn ahead, written with the case row (write_case)
+        self._held: list[dict] = []
 
     @property
     def _conn(self):
@@ -261,6 +327,7 @@ class SqlCaseRepository:
             return None
         values = row._asdict()
         task = {c.name: values.pop(f"task_{c.name}") for c in TASKS.c}
+        _keep_spare_ids(self.uow.session, values.pop("spare_task_ids"))
         remember_head(self.uow.session, values["id"], values["trail_seq"], values["trail_hash"])
         return task, values
 
@@ -297,8 +364,18 @@ class SqlCaseRepository:
             "b_data": record.data, "b_updated_at": record.updated_at, "b_ended_at": record.ended_at,
             "b_has_incident": record.has_incident,
         }
+        statement = _WRITE_CASE
+        held, self._held = self._held, []
+        if held:  # the step's new tasks, their ids drawn ahead: inserted by the same statement
+            names = tuple(held[0])
+            candidates = _candidate_rows([row["id"] for row in held], held)
+            statement = _write_case_with_tasks(names, len(held), len(candidates))
+            for i, row in enumerate(held):
+                params.update({f"t{i}_{name}": row[name] for name in names})
+            for j, row in enumerate(candidates):
+                params.update({f"c{j}_{name}": row[name] for name in _CANDIDATE_COLUMNS})
         # The trail's events so far ride along in the same statement where it can (workflows.trail).
-        if write_case_row(self.ctx, self.uow, self._conn, _WRITE_CASE, params, record) is None:
+        if write_case_row(self.ctx, self.uow, self._conn, statement, params, record) is None:
             return False
         record.version += 1
         return True
@@ -330,18 +407,26 @@ class SqlCaseRepository:
         return list(cancelled)
 
     def add_tasks(self, rows: list[dict]) -> list[int]:
+        ids = _take_spare_ids(self.uow.session, len(rows)) if rows else None
+        if ids is not None:  # drawn with the task the step completes: written with the case row
+            self._held += [{**row, "id": task_id} for task_id, row in zip(ids, rows)]
+            return ids
         conn = self._conn
         ids = conn.execute(_INSERT_TASKS, rows).scalars().all()
-        candidates = [  # the worklists find candidate tasks through this side table
-            {"task_id": task_id, "kind": kind, "name": name, "tenant_id": row["tenant_id"]}
-            for task_id, row in zip(ids, rows)
-            for kind, names in (("group", row["candidate_groups"]), ("user", row["candidate_users"]))
-            for name in sorted(set(names or ()))
-            if len(name) <= 150  # longer than any group code or username: names nobody
-        ]
+        candidates = _candidate_rows(ids, rows)
         if candidates:
             conn.execute(TASK_CANDIDATES.insert(), candidates)
         return list(ids)
+
+    def write_held(self) -> None:
+        """New task rows no case write took along (a step whose handlers wrote no case row)."""
+        held, self._held = self._held, []
+        if held:
+            conn = self._conn
+            conn.execute(_INSERT_TASK_ROWS, held)
+            candidates = _candidate_rows([row["id"] for row in held], held)
+            if candidates:
+                conn.execute(TASK_CANDIDATES.insert(), candidates)
 
     def open_tasks(self, case_id: int, spiff_ids: set[str]) -> list:
         return self._conn.execute(

@@ -212,6 +212,7 @@ def run_step(ctx: EngineContext, uow: UnitOfWork, command, actor: Actor | str | 
     _settle(step)
     for _name, handler in ctx.step_handlers or ENGINE_HANDLERS:
         handler(step)
+    cases.write_held()  # rows kept back to ride along with a write no handler made
     return step
 
 

@@ -132,9 +132,16 @@ def test_a_completion_takes_its_task_as_it_reads_it(ctx, setting):
         event.remove(engine, "before_cursor_execute", listener)
     assert [t["element_id"] for t in next_tasks] == ["review_civil_affairs"]
     assert _task(ctx, task_id) == ("completed", "intake1", claimed["version"] + 1)
+    review = next_tasks[0]
+    assert _task(ctx, review["id"]) == ("ready", None, 1)
+    # the next task is in its group's inbox and can be claimed and completed in turn
+    commands.claim(ctx, actors["civil1"], review["id"])
+    commands.complete(ctx, actors["civil1"], review["id"], {"review_result": "meets_conditions"})
     if engine.dialect.name == "postgresql":
-        # the task with its case (row completed, candidates gone), the next task, the case with its events
-        assert len(statements) == 3, statements
+        # the task with its case (row completed, candidates gone, ids drawn for the next tasks);
+        # the case row with the next task's row and the step's trail events
+        assert len(statements) == 2, statements
+        assert "INSERT INTO tasks" in statements[1] and "INSERT INTO trail_events" in statements[1]
     with ctx.unit_of_work() as uow:
         from workflows.models import TaskCandidate
 
