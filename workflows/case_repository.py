@@ -218,6 +218,7 @@ def _write_case_with_tasks(names: tuple[str, ...], tasks: int, candidates: int):
 
 
 _CANDIDATE_COLUMNS = ("task_id", "kind", "name", "tenant_id")
+_TASK_DEFAULTS = {c.name: c.default.arg for c in TASKS.c if c.default is not None and c.default.is_scalar}
 
 
 def _candidate_rows(ids, rows) -> list[dict]:
@@ -367,6 +368,7 @@ class SqlCaseRepository:
         statement = _WRITE_CASE
         held, self._held = self._held, []
         if held:  # the step's new tasks, their ids drawn ahead: inserted by the same statement
+            held = [{**_TASK_DEFAULTS, **row} for row in held]  # a CTE's INSERT gets no Python-side defaults
             names = tuple(held[0])
             candidates = _candidate_rows([row["id"] for row in held], held)
             statement = _write_case_with_tasks(names, len(held), len(candidates))

@@ -134,6 +134,9 @@ def test_a_completion_takes_its_task_as_it_reads_it(ctx, setting):
     assert _task(ctx, task_id) == ("completed", "intake1", claimed["version"] + 1)
     review = next_tasks[0]
     assert _task(ctx, review["id"]) == ("ready", None, 1)
+    with ctx.unit_of_work() as uow:  # the row as an INSERT of its own writes it, defaults included
+        row = uow.session.execute(select(Task).where(Task.id == review["id"])).scalar_one()
+        assert (row.kind, row.urged_count, row.priority, row.case_id) == ("user", 0, 50, case["id"])
     # the next task is in its group's inbox and can be claimed and completed in turn
     commands.claim(ctx, actors["civil1"], review["id"])
     commands.complete(ctx, actors["civil1"], review["id"], {"review_result": "meets_conditions"})
