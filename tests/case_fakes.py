@@ -145,6 +145,9 @@ class InMemoryCaseRepository:
             return None
         return dict(task), {**self.cases[task["case_id"]], "clock_state": self._clock_state(task["case_id"])}
 
+    def write_new_case(self, record, events) -> None:
+        pass  # the fake wrote the task rows at once; its trail is the unit of work's events
+
     def write_held(self) -> None:
         pass  # the fake writes every row at once
 

@@ -34,7 +34,7 @@ from .deadlines import OPEN_TIMER_STATUSES, TIMERS
 from .engine import ModelRuntime
 from .models import ProcessModel
 from .process_models import find_model, require_executable
-from .trail import _plain, remember_head, write_case_row
+from .trail import _EVENT_COLUMNS, _plain, remember_head, write_case_row
 
 
 MODELS = ProcessModel.__table__
@@ -75,6 +75,10 @@ class CaseRepository(Protocol):
 
     def add_tasks(self, rows: list[dict]) -> list[int]:
         """Insert task rows (and the candidates index); their ids in order."""
+
+    def write_new_case(self, record: CaseRecord, events: list) -> None:
+        """A case just inserted: write its held task rows with its trail events so far, where one
+        statement can (the case row handler of a start)."""
 
     def write_held(self) -> None:
         """Write what the repository still holds back for the step (run after its handlers)."""
@@ -168,7 +172,7 @@ def _insert_case_statement(names: tuple[str, ...], as_latest: bool):
             source = source.where(~exists().where(
                 MODELS.c.tenant_id == params["tenant_id"], MODELS.c.key == params["process_key"],
                 MODELS.c.version > params["model_version"]))
-        statement = CASES.insert().from_select(["id", "number", *names], source).returning(CASES.c.id)
+        statement = CASES.insert().from_select(["id", "number", *names], source).returning(CASES.c.id, _SPARE_IDS)
         _insert_cases[key] = statement
     return statement
 
@@ -179,6 +183,10 @@ def _insert_case_statement(names: tuple[str, ...], as_latest: bool):
 # Ids drawn and not used leave gaps in the sequence, nothing else.
 SPARE_TASK_IDS = 2
 _SPARE = "redwall.spare_task_ids"
+_SPARE_IDS = (
+    select(func.array_agg(func.nextval(func.pg_get_serial_sequence("tasks", "id"))))
+    .select_from(func.generate_series(1, SPARE_TASK_IDS)).scalar_subquery().label("spare_task_ids")
+)
 
 
 def _keep_spare_ids(session, ids) -> None:
@@ -205,15 +213,45 @@ def _write_case_with_tasks(names: tuple[str, ...], tasks: int, candidates: int):
     key = (names, tasks, candidates)
     statement = _with_tasks.get(key)
     if statement is None:
-        statement = _WRITE_CASE.add_cte(TASKS.insert().values([
-            {name: bindparam(f"t{i}_{name}", type_=TASKS.c[name].type) for name in names} for i in range(tasks)
-        ]).cte("new_tasks"))
-        if candidates:
-            statement = statement.add_cte(TASK_CANDIDATES.insert().values([
-                {name: bindparam(f"c{j}_{name}", type_=TASK_CANDIDATES.c[name].type) for name in _CANDIDATE_COLUMNS}
-                for j in range(candidates)
-            ]).cte("new_candidates"))
+        statement = _with_task_rows(_WRITE_CASE, names, tasks, candidates)
         _with_tasks[key] = statement
+    return statement
+
+
+def _with_task_rows(statement, names: tuple[str, ...], tasks: int, candidates: int):
+    """``statement`` with task rows (and their candidates) inserted by data-modifying CTEs;
+    parameters ``t{i}_{column}``, ``c{j}_{column}``."""
+    statement = statement.add_cte(TASKS.insert().values([
+        {name: bindparam(f"t{i}_{name}", type_=TASKS.c[name].type) for name in names} for i in range(tasks)
+    ]).cte("new_tasks"))
+    if candidates:
+        statement = statement.add_cte(TASK_CANDIDATES.insert().values([
+            {name: bindparam(f"c{j}_{name}", type_=TASK_CANDIDATES.c[name].type) for name in _CANDIDATE_COLUMNS}
+            for j in range(candidates)
+        ]).cte("new_candidates"))
+    return statement
+
+
+_new_cases: dict[tuple, Any] = {}
+
+
+def _new_case_rows(names: tuple[str, ...], tasks: int, candidates: int, events: int):
+    """A new case's first task rows, its trail events (``e{k}_{column}``) and its chain head
+    (``h_id``, ``h_seq``, ``h_hash``) in one statement."""
+    key = (names, tasks, candidates, events)
+    statement = _new_cases.get(key)
+    if statement is None:
+        from .trail import EVENTS
+
+        head = (CASES.update().where(CASES.c.id == bindparam("h_id", type_=CASES.c.id.type))
+                .values(trail_seq=bindparam("h_seq", type_=CASES.c.trail_seq.type),
+                        trail_hash=bindparam("h_hash", type_=CASES.c.trail_hash.type)).cte("head"))
+        statement = EVENTS.insert().values([
+            {name: bindparam(f"e{k}_{name}", type_=EVENTS.c[name].type) for name in _EVENT_COLUMNS}
+            for k in range(events)
+        ]).add_cte(head)
+        statement = _with_task_rows(statement, names, tasks, candidates)
+        _new_cases[key] = statement
     return statement
 
 
@@ -251,10 +289,7 @@ def _take_task_statement():
         .cte("changed")
     )
     gone = TASK_CANDIDATES.delete().where(TASK_CANDIDATES.c.task_id.in_(select(changed.c.id))).cte("gone")
-    spare = (
-        select(func.array_agg(func.nextval(func.pg_get_serial_sequence("tasks", "id"))))
-        .select_from(func.generate_series(1, SPARE_TASK_IDS)).scalar_subquery().label("spare_task_ids")
-    )
+    spare = _SPARE_IDS
     return (
         select(*[changed.c[c.name].label(f"task_{c.name}") for c in TASKS.c], *_RECORD_COLUMNS, CASES.c.state,
                _CLOCK_STATE, spare)
@@ -342,10 +377,11 @@ class SqlCaseRepository:
         if conn.dialect.name == "postgresql":
             params = {f"v_{k}": v for k, v in values.items()}
             params["v_prefix"] = prefix
-            case_id = conn.execute(_insert_case_statement(tuple(values), as_latest), params).scalar_one_or_none()
-            if case_id is None:  # a newer version was deployed since this process read the latest
+            row = conn.execute(_insert_case_statement(tuple(values), as_latest), params).one_or_none()
+            if row is None:  # a newer version was deployed since this process read the latest
                 return False
-            record.id = case_id
+            record.id = row[0]
+            _keep_spare_ids(self.uow.session, row[1])
             record.number = f"{prefix}{record.id:06d}"
         else:
             if as_latest and conn.execute(
@@ -419,6 +455,34 @@ class SqlCaseRepository:
         if candidates:
             conn.execute(TASK_CANDIDATES.insert(), candidates)
         return list(ids)
+
+    def write_new_case(self, record: CaseRecord, events: list) -> None:
+        """PostgreSQL, a case just inserted: its first task rows (ids drawn with the case) and its
+        trail events so far in one statement that also moves the chain head; elsewhere nothing
+        (the rows are written after the handlers, the events at commit)."""
+        from .trail import _WRITTEN, GENESIS, trail_writer_of
+
+        writer = trail_writer_of(self.ctx.event_sink)
+        pending = [e for e in events if e.case_id == record.id and not getattr(e, _WRITTEN, False)]
+        if not (self._held and writer is not None and pending) or self._conn.dialect.name != "postgresql":
+            return
+        held, self._held = [{**_TASK_DEFAULTS, **row} for row in self._held], []
+        rows, seq, digest = writer.chain_rows(record.tenant_id, record.id, pending, record.trail_seq or 0,
+                                              record.trail_hash or GENESIS)
+        names = tuple(held[0])
+        candidates = _candidate_rows([row["id"] for row in held], held)
+        params = {"h_id": record.id, "h_seq": seq, "h_hash": digest}
+        for i, row in enumerate(held):
+            params.update({f"t{i}_{name}": row[name] for name in names})
+        for j, row in enumerate(candidates):
+            params.update({f"c{j}_{name}": row[name] for name in _CANDIDATE_COLUMNS})
+        for k, row in enumerate(rows):
+            params.update({f"e{k}_{name}": value for name, value in zip(_EVENT_COLUMNS, row)})
+        self._conn.execute(_new_case_rows(names, len(held), len(candidates), len(rows)), params)
+        for event in pending:
+            setattr(event, _WRITTEN, True)
+        record.trail_seq, record.trail_hash = seq, digest
+        remember_head(self.uow.session, record.id, seq, digest)
 
     def write_held(self) -> None:
         """New task rows no case write took along (a step whose handlers wrote no case row)."""

@@ -580,6 +580,7 @@ def case_row(step: Step) -> None:
     if step.new_case:  # inserted by the start; only a failed start changes it again
         if record.has_incident:
             cases.set_has_incident(record.id)
+        cases.write_new_case(record, uow.events)  # its first task rows with its trail so far
     else:
         _check_size(record.data)
         if not cases.write_case(record, step.state, uow.events):

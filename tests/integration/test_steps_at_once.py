@@ -177,8 +177,9 @@ def test_a_start_checks_the_latest_version_it_remembers_as_it_inserts(ctx, setti
     assert again["model_version"] == 1
     if engine.dialect.name == "postgresql":  # SQLite checks the hint with a SELECT of its own
         assert not any(s.lstrip().startswith("SELECT") for s in statements), statements
-        # the case (checking the hint) and its task; the trail writer appends straight through the driver
+        # the case (checking the hint; task ids drawn with it), then its task row with its trail events
         assert len(statements) == 2, statements
+        assert "INSERT INTO tasks" in statements[1] and "INSERT INTO trail_events" in statements[1]
     # … and once a newer version is deployed (by any process), the next start runs on it
     files = [(name, content + b"\n<!-- v2 -->\n" if name.endswith(".bpmn") else content)
              for name, content in demo_files()]
@@ -187,3 +188,22 @@ def test_a_start_checks_the_latest_version_it_remembers_as_it_inserts(ctx, setti
     # the hint now names version 2: a start asking for version 1 explicitly still gets it
     assert start_case(ctx, actors["intake1"], "service_application", version=1)["model_version"] == 1
     assert start_case(ctx, actors["intake1"], "service_application")["model_version"] == 2
+
+
+def test_a_start_that_opens_two_tasks_writes_whole_rows_and_a_whole_chain(ctx):
+    from pathlib import Path
+
+    actors = make_users(ctx)
+    bpmn = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "engine" / "parallel_gateway.bpmn"
+    deploy_model(ctx, actors["designer1"], [(bpmn.name, bpmn.read_bytes())])
+    case = start_case(ctx, actors["intake1"], "parallel_gateway", {"applicant": "Li Wei"})
+    assert sorted(t["element_id"] for t in case["tasks"]) == ["check_identity", "check_property"]
+    with ctx.unit_of_work() as uow:
+        rows = uow.session.execute(select(Task).where(Task.case_id == case["id"]).order_by(Task.id)).scalars().all()
+        assert [(r.kind, r.urged_count, r.status, r.version) for r in rows] == [("user", 0, "ready", 1)] * 2
+        assert {r.id for r in rows} == {t["id"] for t in case["tasks"]}
+    assert verify_case_chain(ctx, None, case["id"])["valid"]
+    for task in case["tasks"]:  # each is in its group's inbox and can be worked
+        clerk = actors["civil1"] if task["element_id"] == "check_property" else actors["intake1"]
+        assert commands.claim(ctx, clerk, task["id"])["assignee"] == clerk.username
+    assert verify_case_chain(ctx, None, case["id"])["valid"]
