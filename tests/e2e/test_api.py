@@ -74,6 +74,19 @@ def test_missing_bad_and_expired_tokens(api, app):
     assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"}), 401)
 
 
+@pytest.mark.parametrize("body", [
+    b'{"data": {"name": "a\\u0000b"}}', b'{"data": {"name": "a\\U0000b"}}', b'{"data": {"name": "a\x00b"}}',
+])
+def test_nul_characters_in_json_bodies_are_refused(api, deployed, body):
+    r = api.post("/api/process-models/service_application/instances", "intake1", data=body,
+                 content_type="application/json")
+    assert assert_error_shape(r, 400)["message"] == "NUL characters are not allowed in requests"
+    r = api.post("/api/process-models/service_application/instances", "intake1",
+                 data=body.replace(b"\\u0000", b"").replace(b"\\U0000", b"").replace(b"\x00", b""),
+                 content_type="application/json")
+    assert r.status_code == 201, r.get_json()
+
+
 def test_malformed_json_is_a_clean_400(api, deployed):
     r = api.post(
         "/api/process-models/service_application/instances", "intake1",
