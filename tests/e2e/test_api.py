@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -72,6 +73,23 @@ def test_missing_bad_and_expired_tokens(api, app):
     assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {expired}"}), 401)
     forged = jwt.encode({"sub": "1", "exp": datetime.now(timezone.utc) + timedelta(hours=1)}, "another-key-entirely-000000000000", algorithm="HS256")
     assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def test_a_token_accepted_before_is_refused_once_expired_or_altered(api, app):
+    # A process may remember that it verified a token (server.auth.VerifiedTokens): expiry, and the
+    # signature of any other token string, are still checked at every request.
+    claims = jwt.decode(api.token("intake1"), options={"verify_signature": False})
+    expires = int(time.time()) + 2
+    token = jwt.encode({**claims, "exp": expires}, app.config["SECRET_KEY"], algorithm="HS256")
+    assert api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    head, payload, signature = token.split(".")
+    altered = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {head}.{payload}.{altered}"}), 401)
+    resigned = jwt.encode({**claims, "exp": expires}, "another-key-entirely-000000000000", algorithm="HS256")
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {resigned}"}), 401)
+    assert api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}), 401)
 
 
 @pytest.mark.parametrize("body", [
