@@ -43,6 +43,8 @@ def init_session(app) -> None:
     @app.before_request
     def forget_the_previous_request():
         # An app context may outlive a request (tests, CLI): who is signed in is per request.
+        if not vars(g._get_current_object()):
+            return  # a fresh app context (each request under a server): nothing to forget
         g.pop("page_actor", None)
         g.pop("actor", None)
         g.pop("session_expired", None)
