@@ -102,11 +102,15 @@ def _users_changed(session, _flush_context):
 
 def actor_if_current(claims: dict) -> Actor | None:
     """The actor the claims name if the user is active and the key is still the user's."""
-    actor = actor_from_claims(claims)
+    return _if_current(actor_from_claims(claims))
+
+
+def _if_current(actor: Actor | None) -> Actor | None:
     if actor is None:
         return None
-    interval = float(current_app.config.get("REDWALL_REVOCATION_INTERVAL", DEFAULT_REVOCATION_INTERVAL))
-    if not revocations.is_current(current_app.extensions["redwall"], actor.user_id, actor.token_key, interval):
+    app = current_app._get_current_object()
+    interval = float(app.config.get("REDWALL_REVOCATION_INTERVAL", DEFAULT_REVOCATION_INTERVAL))
+    if not revocations.is_current(app.extensions["redwall"], actor.user_id, actor.token_key, interval):
         return None
     return actor
 
@@ -119,17 +123,49 @@ def issue_token(actor: Actor) -> tuple[str, datetime]:
     return token, expires
 
 
+class VerifiedTokens:
+    """Per process: the tokens whose signature was verified, by the token and the secret that
+    verified it, with their actor. The same token string under the same secret verifies the
+    same way every time, so it is decoded and its signature checked once, not at each request;
+    expiry (and iat/nbf, as PyJWT checks them) is checked again at each request, and so is
+    revocation (:class:`Revocations`), as before. Tokens that fail are never remembered; at most
+    :attr:`LIMIT` are (the table starts again empty when full)."""
+
+    LIMIT = 4096
+
+    def __init__(self):
+        self._known: dict[tuple[str, str], tuple[int, int, Actor | None]] = {}
+
+    def actor(self, token: str, secret: str) -> Actor | None:
+        """The actor the token names (revocation not checked), or None if it is not valid now."""
+        known = self._known.get((secret, token))
+        if known is None:
+            try:
+                claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub", "key"]})
+            except jwt.PyJWTError:
+                return None
+            # PyJWT checked these are integers; after this, the same checks as its own at each use
+            not_before = max(int(claims.get("iat", 0)), int(claims.get("nbf", 0)))
+            known = (int(claims["exp"]), not_before, actor_from_claims(claims))
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[(secret, token)] = known
+            return known[2]
+        now = datetime.now(tz=timezone.utc).timestamp()
+        if known[0] <= now or known[1] > now:
+            return None
+        return known[2]
+
+
+verified_tokens = VerifiedTokens()
+
+
 def _actor_from_request() -> Actor | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    try:
-        claims = jwt.decode(token.strip(), current_app.config["SECRET_KEY"], algorithms=["HS256"],
-                            options={"require": ["exp", "sub", "key"]})
-    except jwt.PyJWTError:
-        return None
-    return actor_if_current(claims)
+    return _if_current(verified_tokens.actor(token.strip(), current_app.config["SECRET_KEY"]))
 
 
 def login_required(view):

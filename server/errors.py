@@ -83,8 +83,11 @@ def register_error_handlers(app) -> None:
     def refuse_nul_characters():
         # PostgreSQL text cannot hold NUL; no legitimate input has one. Refuse it at the edge.
         # (uploaded files may legitimately be UTF-16, so only JSON bodies are checked)
-        raw = request.get_data(cache=True) if request.content_length and request.is_json else b""
-        if "\x00" in request.path or b"%00" in request.query_string or b"\x00" in raw or b"\\u0000" in raw.lower():
+        # The body is read once (cached for the parser) and scanned without a lowered copy of it.
+        req = request._get_current_object()
+        if "\x00" in req.path or b"%00" in req.query_string:
+            return error_response(400, "NUL characters are not allowed in requests")
+        if req.content_length and req.is_json and _holds_nul(req.get_data(cache=True)):
             return error_response(400, "NUL characters are not allowed in requests")
         return None
 
@@ -99,6 +102,12 @@ def register_error_handlers(app) -> None:
     def unexpected(exc: Exception):
         log.exception("unexpected error")
         return error_response(500, "an unexpected error happened; it has been logged")
+
+
+def _holds_nul(raw: bytes) -> bool:
+    """NUL itself or its JSON escape, ``\\u0000`` (and ``\\U0000``, as the body lowered once matched):
+    three scans of the bytes, no lowered copy of the body."""
+    return b"\x00" in raw or b"\\u0000" in raw or b"\\U0000" in raw
 
 
 def _first_problem(errors, path: str = "") -> str:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 
 import flask_smorest
+import marshmallow
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
@@ -64,7 +66,19 @@ def parse_json_body(raw: bytes):
     return value
 
 
+@cache
+def _schema_of(schema_class: type[marshmallow.Schema]) -> marshmallow.Schema:
+    # A schema instance holds no state of a load (marshmallow 4 has no schema context): one per
+    # class serves every request, instead of building its fields again at each one.
+    return schema_class()
+
+
 class RedwallParser(FlaskParser):
+    def _get_schema(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, marshmallow.Schema):
+            return _schema_of(argmap)
+        return super()._get_schema(argmap, req)
+
     def load_json(self, req, schema):
         raw = req.get_data(cache=True)
         if not raw and not req.mimetype and getattr(schema, "BODY_OPTIONAL", False):

@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, fields, validate
+
+from .dumping import Schema
 
 
 class LocalDateTime(fields.DateTime):

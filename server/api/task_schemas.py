@@ -1,12 +1,13 @@
 """Request and response schemas of the task inboxes (the Tasks part of ../shared/API.md)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from worklists.commands import MAX_COMMENT
 from worklists.handling import MAX_COPIES, MAX_SIGNERS, MAX_TEXT, SIGN_MODES
 from worklists.inbox import SCOPES, SORTS, STATUSES
 
+from .dumping import Schema
 from .schemas import LocalDateTime, Page, PageArgs, StrictSchema, TaskSchema
 
 

@@ -34,22 +34,36 @@ DIAGRAM = policy_text(DIAGRAM_POLICY)
 SWAGGER = policy_text(SWAGGER_POLICY)
 
 
+#: Set on every response that does not set them itself (lowercased name, name, value).
+ALWAYS = tuple((name.lower(), name, value) for name, value in (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+))
+
+
 def init_headers(app) -> None:
     @app.after_request
     def security_headers(response):
-        if request.path.startswith("/api/docs"):
-            csp = SWAGGER  # Swagger UI's own page bootstraps with an inline script
-        elif g.get("allow_inline_styles"):
-            csp = DIAGRAM
-        else:
-            csp = BASE
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
+        # The names the response has are read once; each missing header is added (Headers.setdefault
+        # would scan the list twice per header and raise and catch a KeyError for each missing one).
+        req = request._get_current_object()
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        if "content-security-policy" not in present:
+            if req.path.startswith("/api/docs"):
+                csp = SWAGGER  # Swagger UI's own page bootstraps with an inline script
+            elif g.get("allow_inline_styles"):
+                csp = DIAGRAM
+            else:
+                csp = BASE
+            headers.add("Content-Security-Policy", csp)
+        for lowered, name, value in ALWAYS:
+            if lowered not in present:
+                headers.add(name, value)
+        if req.is_secure and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000")
+        if "cache-control" not in present and response.mimetype == "text/html":
+            headers.add("Cache-Control", "no-store")  # pages hold personal data
         return response

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -72,6 +73,36 @@ def test_missing_bad_and_expired_tokens(api, app):
     assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {expired}"}), 401)
     forged = jwt.encode({"sub": "1", "exp": datetime.now(timezone.utc) + timedelta(hours=1)}, "another-key-entirely-000000000000", algorithm="HS256")
     assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def test_a_token_accepted_before_is_refused_once_expired_or_altered(api, app):
+    # A process may remember that it verified a token (server.auth.VerifiedTokens): expiry, and the
+    # signature of any other token string, are still checked at every request.
+    claims = jwt.decode(api.token("intake1"), options={"verify_signature": False})
+    expires = int(time.time()) + 2
+    token = jwt.encode({**claims, "exp": expires}, app.config["SECRET_KEY"], algorithm="HS256")
+    assert api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    head, payload, signature = token.split(".")
+    altered = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {head}.{payload}.{altered}"}), 401)
+    resigned = jwt.encode({**claims, "exp": expires}, "another-key-entirely-000000000000", algorithm="HS256")
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {resigned}"}), 401)
+    assert api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    assert_error_shape(api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"}), 401)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"data": {"name": "a\\u0000b"}}', b'{"data": {"name": "a\\U0000b"}}', b'{"data": {"name": "a\x00b"}}',
+])
+def test_nul_characters_in_json_bodies_are_refused(api, deployed, body):
+    r = api.post("/api/process-models/service_application/instances", "intake1", data=body,
+                 content_type="application/json")
+    assert assert_error_shape(r, 400)["message"] == "NUL characters are not allowed in requests"
+    r = api.post("/api/process-models/service_application/instances", "intake1",
+                 data=body.replace(b"\\u0000", b"").replace(b"\\U0000", b"").replace(b"\x00", b""),
+                 content_type="application/json")
+    assert r.status_code == 201, r.get_json()
 
 
 def test_malformed_json_is_a_clean_400(api, deployed):

@@ -97,6 +97,20 @@ def test_every_response_carries_the_security_headers(app, actors):
     assert "<script>" not in page and "onclick=" not in page and "hx-on" not in page  # no inline script
 
 
+def test_security_headers_are_added_only_where_missing(app, actors):
+    browser = Browser(app)
+    browser.sign_in("intake1")
+    api = browser.get("/api/openapi.json")
+    assert "Cache-Control" not in api.headers and "Strict-Transport-Security" not in api.headers
+    page = browser.get("/window")
+    assert page.headers["Cache-Control"] == "no-store"  # pages hold personal data
+    assert browser.client.get("/api/openapi.json", base_url="https://localhost").headers[
+        "Strict-Transport-Security"] == "max-age=31536000"
+    for response in (api, page):
+        names = [name.lower() for name, _ in response.headers]
+        assert len(names) == len(set(names)), names  # each once
+
+
 def test_a_session_ends_when_idle_or_when_the_user_is_disabled(app, actors, ctx):
     browser = Browser(app)
     browser.sign_in("civil1")
