@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, bindparam, case, cast, exists, func, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, exists, func, or_, select, union_all
 
 from .cases import (
     _CLOCK_STATE,
@@ -218,17 +218,26 @@ def _write_case_with_tasks(names: tuple[str, ...], tasks: int, candidates: int):
     return statement
 
 
+def _rows_insert(table, names: tuple[str, ...], prefix: str, rows: int):
+    """An INSERT of ``rows`` rows with parameters ``{prefix}{i}_{column}`` that SQLAlchemy can
+    cache: a multi-row ``values([...])`` has no cache key and is compiled again at every
+    execution; one row is a plain VALUES, several a SELECT … UNION ALL SELECT …."""
+    def param(i: int, name: str):
+        return bindparam(f"{prefix}{i}_{name}", type_=table.c[name].type)
+
+    if rows == 1:
+        return table.insert().values({name: param(0, name) for name in names})
+    selects = [select(*[cast(param(i, name), table.c[name].type).label(name) for name in names]) for i in range(rows)]
+    return table.insert().from_select(list(names), union_all(*selects))
+
+
 def _with_task_rows(statement, names: tuple[str, ...], tasks: int, candidates: int):
     """``statement`` with task rows (and their candidates) inserted by data-modifying CTEs;
     parameters ``t{i}_{column}``, ``c{j}_{column}``."""
-    statement = statement.add_cte(TASKS.insert().values([
-        {name: bindparam(f"t{i}_{name}", type_=TASKS.c[name].type) for name in names} for i in range(tasks)
-    ]).cte("new_tasks"))
+    statement = statement.add_cte(_rows_insert(TASKS, names, "t", tasks).cte("new_tasks"))
     if candidates:
-        statement = statement.add_cte(TASK_CANDIDATES.insert().values([
-            {name: bindparam(f"c{j}_{name}", type_=TASK_CANDIDATES.c[name].type) for name in _CANDIDATE_COLUMNS}
-            for j in range(candidates)
-        ]).cte("new_candidates"))
+        statement = statement.add_cte(
+            _rows_insert(TASK_CANDIDATES, _CANDIDATE_COLUMNS, "c", candidates).cte("new_candidates"))
     return statement
 
 
@@ -246,10 +255,7 @@ def _new_case_rows(names: tuple[str, ...], tasks: int, candidates: int, events: 
         head = (CASES.update().where(CASES.c.id == bindparam("h_id", type_=CASES.c.id.type))
                 .values(trail_seq=bindparam("h_seq", type_=CASES.c.trail_seq.type),
                         trail_hash=bindparam("h_hash", type_=CASES.c.trail_hash.type)).cte("head"))
-        statement = EVENTS.insert().values([
-            {name: bindparam(f"e{k}_{name}", type_=EVENTS.c[name].type) for name in _EVENT_COLUMNS}
-            for k in range(events)
-        ]).add_cte(head)
+        statement = _rows_insert(EVENTS, _EVENT_COLUMNS, "e", events).add_cte(head)
         statement = _with_task_rows(statement, names, tasks, candidates)
         _new_cases[key] = statement
     return statement
