@@ -377,8 +377,8 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     require_worklist(actor)
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        figures, counter_rows = badge_figures(uow.session.connection(), actor, now)
-    if counter_rows > task_counts.FOLD_AFTER:
+        figures, unfolded = badge_figures(uow.session.connection(), actor, now)
+    if unfolded > task_counts.FOLD_AFTER:
         with ctx.unit_of_work() as uow:
             task_counts.fold(uow.session.connection(), actor.tenant_id)
             uow.session.commit()
@@ -386,11 +386,12 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
 
 
 def badge_figures(conn, actor: Actor, now: datetime) -> tuple[dict, int]:
-    """What :func:`count_tasks` answers at ``now``, and how many counter rows it read."""
+    """What :func:`count_tasks` answers at ``now``, and how many of the counter rows it read a
+    fold would remove (rows beyond one per key)."""
     groups = sorted(visible_groups(actor))
     admin = actor.is_admin
     values = {"tenant": actor.tenant_id, "me": actor.username, "now": now, "groups": groups}
-    lanes, named, counter_rows = _figures(conn, admin, groups, values)
+    lanes, named, unfolded = _figures(conn, admin, groups, values)
 
     def bump(figures_: dict, n: int, n_overdue: int, n_warned: int, key: str = "total") -> None:
         figures_[key] += n
@@ -421,26 +422,26 @@ def badge_figures(conn, actor: Actor, now: datetime) -> tuple[dict, int]:
             extra.setdefault((lane, sig), [n, n_overdue, n_warned])
     for n, n_overdue, n_warned in extra.values():
         bump(views["group"], n, n_overdue, n_warned)
-    return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}, counter_rows
+    return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}, unfolded
 
 
 def _figures(conn, admin: bool, groups: list[str], values: dict) -> tuple[list[tuple], list[tuple], int]:
     """From the counters, in one statement: (part, group, status, n, overdue, warned) per lane
     and status, for "mine" and for "delegated"; (kind, name, lane, sig, status, n, overdue,
     warned) per candidate group or user the actor's view reads (an admin: every candidate
-    group), lane, candidate set and status; and how many counter rows were read. The
-    figures of one (lane, sig, status) are the same under each name the set holds."""
+    group), lane, candidate set and status; and how many of the counter rows read a fold would
+    remove. The figures of one (lane, sig, status) are the same under each name the set holds."""
     today, start, end = task_counts.today_of(values["now"])
     figures: dict[tuple, list[int]] = {}
-    counter_rows = 0
-    for kind, name, lane, sig, status, n, overdue, warned, rows in conn.execute(
+    unfolded = 0
+    for kind, name, lane, sig, status, n, overdue, warned, surplus in conn.execute(
             badge_statement(conn.dialect.name, admin, bool(groups)),
             {**values, "today": today, "day_start": start, "day_end": end}):
         entry = figures.setdefault((kind, name, lane, sig, status), [0, 0, 0])
         entry[0] += int(n or 0)
         entry[1] += int(overdue or 0)
         entry[2] += int(warned or 0)
-        counter_rows += int(rows or 0)
+        unfolded += int(surplus or 0)
     parts = {"lane": "lane", "assignee": "mine", "delegated": "delegated"}
     lanes, named = [], []
     for (kind, name, lane, sig, status), entry in sorted(figures.items()):
@@ -450,7 +451,7 @@ def _figures(conn, admin: bool, groups: list[str], values: dict) -> tuple[list[t
             lanes.append((parts[kind], (name or None) if kind == "lane" else None, status, *entry))
         else:
             named.append((kind, name, lane, sig, status, *entry))
-    return lanes, named, counter_rows
+    return lanes, named, unfolded
 
 
 @lru_cache(maxsize=16)
@@ -458,7 +459,8 @@ def badge_statement(dialect: str, admin: bool, has_groups: bool):
     """The badge counts' one statement: the lane, assignee and delegator counters and the
     candidate counters summed per key (days before or after today decided from the counters'
     day columns), and today's due or warned tasks counted from ``tasks``, under the keys
-    their counters have. Rows: kind, name, lane, sig, status, n, overdue, warned, counter rows."""
+    their counters have. Rows: kind, name, lane, sig, status, n, overdue, warned, and the
+    counter rows beyond one per key (what a fold would remove)."""
     statement = text(f"{_lane_figures_sql(admin, has_groups)} UNION ALL {_named_figures_sql(dialect, admin, has_groups)}")
     moment = T.c.due_at.type
     binds = [bindparam("now", type_=moment), bindparam("day_start", type_=moment), bindparam("day_end", type_=moment)]
@@ -472,11 +474,12 @@ _BOUNDARY = "(due_day = :today OR warn_day = :today)"
 _DUE_TODAY = "due_at >= :day_start AND due_at < :day_end"
 _WARNED_TODAY = ("warn_at >= :day_start AND warn_at < :day_end "
                  "AND (due_at IS NULL OR due_at < :day_start OR due_at >= :day_end)")
+# over the counters summed per key (``keys``): the figures, and the rows a fold would remove
 _COUNTED = f"""sum(n),
                sum(CASE WHEN {_BOUNDARY} THEN 0 WHEN due_day < :today THEN n ELSE 0 END),
                sum(CASE WHEN {_BOUNDARY} THEN 0
                         WHEN warn_day < :today AND (due_day IS NULL OR due_day > :today) THEN n ELSE 0 END),
-               count(*)"""
+               sum(rows) - count(*)"""
 _TODAY = """0,
                sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END),
                sum(CASE WHEN warn_at <= :now AND (due_at IS NULL OR due_at >= :now) THEN 1 ELSE 0 END), 0"""
@@ -499,8 +502,9 @@ def _lane_figures_sql(admin: bool, has_groups: bool) -> str:
                               f"WHERE tenant_id = :tenant AND {where} AND {when}")
     return f"""
         SELECT kind, name, '' AS lane, '' AS sig, status, {_COUNTED}
-        FROM task_counts
-        WHERE tenant_id = :tenant AND (({lane_counter}) OR (kind IN ('assignee', 'delegated') AND name = :me))
+        FROM (SELECT kind, name, status, due_day, warn_day, sum(n) AS n, count(*) AS rows FROM task_counts
+              WHERE tenant_id = :tenant AND (({lane_counter}) OR (kind IN ('assignee', 'delegated') AND name = :me))
+              GROUP BY kind, name, status, due_day, warn_day) AS keys
         GROUP BY kind, name, status
         UNION ALL
         SELECT kind, name, '', '', status, {_TODAY}
@@ -522,8 +526,9 @@ def _named_figures_sql(dialect: str, admin: bool, has_groups: bool) -> str:
         f"WHERE tenant_id = :tenant AND {HAS_CANDIDATES[dialect]} AND {when}" for when in (_DUE_TODAY, _WARNED_TODAY))
     return f"""
         SELECT kind, name, lane, sig, status, {_COUNTED}
-        FROM task_candidate_counts
-        WHERE tenant_id = :tenant AND ({named})
+        FROM (SELECT kind, name, lane, sig, status, due_day, warn_day, sum(n) AS n, count(*) AS rows
+              FROM task_candidate_counts WHERE tenant_id = :tenant AND ({named})
+              GROUP BY kind, name, lane, sig, status, due_day, warn_day) AS keys
         GROUP BY kind, name, lane, sig, status
         UNION ALL
         SELECT kind, name, lane, sig, status, {_TODAY}

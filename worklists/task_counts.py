@@ -13,8 +13,8 @@ A row also names the UTC day of the task's deadline and of its warning, so "over
 "warned" (which change with the clock, not with the rows) are read off the counters for
 every day but today; the tasks due or warned today are counted exactly from ``tasks``
 (a short index range). :func:`fold` sums a tenant's rows into one per key, in one statement
-(the schedulers every 30 seconds, and a count that read more than ``FOLD_AFTER`` rows), so the
-rows stay few and a concluded case leaves none.
+(the schedulers every 30 seconds, and a count that read more than ``FOLD_AFTER`` rows beyond
+one per key), so the rows stay few and a concluded case leaves none.
 
 Candidate groups and users (migration 0017): the same triggers' siblings append to
 ``task_candidate_counts`` one signed row per candidate named in the task's own lists
@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 DAY = 86400
-FOLD_AFTER = 1000  # counter rows one count may read before it folds the tenant's rows
+FOLD_AFTER = 1000  # unfolded counter rows (beyond one per key) one count may read before it folds
 
 _COLUMNS = "tenant_id, kind, name, status, due_day, warn_day, n"
 _WATCHED = ("status", "group", "assignee", "delegated_by", "due_at", "warn_at", "tenant_id")

@@ -330,6 +330,39 @@ def test_candidate_badges_count_each_task_once_on_every_side_of_the_day(app, ctx
         assert badges["views"]["group"]["total"] == 4 and badges["views"]["mine"]["total"] == 1
 
 
+def test_a_count_folds_unfolded_counters_and_leaves_folded_ones(app, ctx, world, monkeypatch):
+    """A count that reads many rows beyond one per key folds the tenant's counters; one that
+    reads as many keys, folded, does not fold again (it would on every request)."""
+    for _ in range(4):
+        start_case(ctx, world["intake1"], "three_tasks", {})
+    with ctx.unit_of_work() as uow:
+        conn = uow.session.connection()
+        for step in range(6):  # lane moves and candidate changes by hand: rows beyond one per key
+            conn.execute(text("UPDATE tasks SET \"group\" = :g"), {"g": ["intake", "civil_affairs"][step % 2]})
+            conn.execute(text("UPDATE tasks SET candidate_groups = :g").bindparams(
+                bindparam("g", type_=Task.__table__.c.candidate_groups.type)), {"g": [CANDIDATE_GROUPS[step % 4]]})
+        uow.commit()
+    monkeypatch.setattr(task_counts, "FOLD_AFTER", 5)
+
+    def counters():
+        with ctx.unit_of_work() as uow:
+            return [uow.session.execute(text(f"SELECT count(*), max(id) FROM {table}")).one()
+                    for table in ("task_counts", "task_candidate_counts")]
+
+    before = counters()
+    assert before[0][0] > 12 and before[1][0] > 12
+    figures = inbox.count_tasks(ctx, world["admin1"])
+    folded = counters()
+    assert folded[0][0] < before[0][0] and folded[1][0] < before[1][0]
+    assert folded[1][0] == 1  # four ready tasks in one lane, named by one group: one key
+    with ctx.unit_of_work() as uow:
+        counters_match_rows(uow.session.connection())
+        candidate_counters_match_rows(uow.session.connection(), mirrored=False)
+    monkeypatch.setattr(task_counts, "FOLD_AFTER", 0)  # every key read is folded: nothing to fold
+    assert inbox.count_tasks(ctx, world["admin1"]) == figures
+    assert counters() == folded
+
+
 def _moments():
     from sqlalchemy import bindparam
 
