@@ -213,6 +213,7 @@ def seed(engine, tasks: int, rng: random.Random, only_people: bool = False) -> d
         task_counts.rebuild(conn)
         task_counts.install_candidate_triggers(conn)  # and per candidate group and user (migration 0017)
         task_counts.rebuild_candidates(conn)
+        task_counts.create_statistics(conn)
         for table in ("users", "groups", "group_memberships", "tenants", "cases", "tasks", "task_candidates"):
             seq = f"{table}_id_seq"
             if table != "task_candidates":

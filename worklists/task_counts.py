@@ -230,6 +230,28 @@ def drop_candidate_triggers(conn) -> None:
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS redwall_task_candidate_counts()")
 
 
+_STATISTICS = (("task_counts_key_stats", "task_counts"), ("task_candidate_counts_key_stats", "task_candidate_counts"))
+
+
+def create_statistics(conn) -> None:
+    """PostgreSQL: statistics of how tenant, kind and name go together in both counter tables.
+    Without them the planner multiplies the selectivities of a tenant and of that tenant's
+    group names, expects a tenth of the rows a badge count reads, and sorts them instead of
+    hashing them (measured: 5.4 against 3.8 ms for a supervisor's count at a million tasks)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for name, table in _STATISTICS:
+        conn.exec_driver_sql(
+            f"CREATE STATISTICS IF NOT EXISTS {name} (dependencies, mcv) ON tenant_id, kind, name FROM {table}")
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def drop_statistics(conn) -> None:
+    if conn.dialect.name == "postgresql":
+        for name, _ in _STATISTICS:
+            conn.exec_driver_sql(f"DROP STATISTICS IF EXISTS {name}")
+
+
 def sig_of(row: str, dialect: str) -> str:
     """The counters' ``sig`` of the task ``row``: its two candidate lists as stored."""
     if dialect == "postgresql":
