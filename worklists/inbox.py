@@ -369,10 +369,10 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     those naming it as a candidate group. One statement sums the counters the database
     keeps (``worklists.task_counts``: a few rows per key, whatever the number of tasks,
     plus the tasks due or warned today counted exactly): the lane, "mine" and "delegated"
-    figures, and the candidate groups' and users' figures. A task that the
-    group view reaches through several of the actor's names (two of their groups, a group
-    and their own name) counts once: the candidate counters carry each task's whole
-    candidate set (``sig``), and one set's figures are taken once per lane and status.
+    figures, and the candidate groups' and users' figures. A task that the group view
+    reaches through several of the actor's names (two of their groups, a group and their
+    own name) counts once: the candidate counters carry each task's whole candidate set
+    (``sig``), and one set's figures are taken once per lane and status.
     """
     require_worklist(actor)
     now = ctx.clock()
