@@ -266,12 +266,15 @@ def stored_bytes(url: str, vacuum: bool) -> tuple[int, int]:
 
 
 def counter_bytes(url: str) -> int:
-    """Bytes of the badge counters' rows (worklists.task_counts) if the tree has them: rows the
-    schedulers have not folded yet (a fold leaves none for a concluded case)."""
+    """Bytes of the badge counters' rows (worklists.task_counts: per lane and person, and per
+    candidate) if the tree has them: rows the schedulers have not folded yet (a fold leaves
+    none for a concluded case)."""
     import psycopg
 
     with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
-        size = conn.execute("SELECT pg_total_relation_size(to_regclass('public.task_counts'))").fetchone()[0]
+        size = conn.execute(
+            "SELECT coalesce(pg_total_relation_size(to_regclass('public.task_counts')), 0) "
+            "+ coalesce(pg_total_relation_size(to_regclass('public.task_candidate_counts')), 0)").fetchone()[0]
     return int(size or 0)
 
 

@@ -39,7 +39,7 @@ from workflows.models import (  # noqa: E402
     Base, Case, Group, GroupMembership, ProcessModel, Task, TaskCandidate, Tenant, User,
 )
 from worklists import inbox, task_counts  # noqa: E402
-from worklists.models import TaskCount  # noqa: E402
+from worklists.models import TaskCandidateCount, TaskCount  # noqa: E402
 
 TENANTS = 10
 GROUPS_PER_TENANT = 3
@@ -48,7 +48,8 @@ SERVICES = [f"service_{i:02d}" for i in range(22)]  # 17 categories, 22 services
 PRIORITIES = [10, 30, 50, 50, 50, 50, 70, 90]
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # the clock of every measured request
 TABLES = [Tenant.__table__, User.__table__, Group.__table__, GroupMembership.__table__, ProcessModel.__table__,
-          Case.__table__, Task.__table__, TaskCandidate.__table__, TaskCount.__table__]
+          Case.__table__, Task.__table__, TaskCandidate.__table__, TaskCount.__table__,
+          TaskCandidateCount.__table__]
 
 
 def ts(moment: datetime | None) -> str:
@@ -207,9 +208,12 @@ def seed(engine, tasks: int, rng: random.Random, only_people: bool = False) -> d
         conn.execute(text("SET maintenance_work_mem = '512MB'"))
         for index in secondary:
             index.create(conn)
-        # the badge counters (migration 0015): triggers from now on, and the counts of the loaded rows
+        # the badge counters (migration 0016): triggers from now on, and the counts of the loaded rows
         task_counts.install_triggers(conn)
         task_counts.rebuild(conn)
+        task_counts.install_candidate_triggers(conn)  # and per candidate group and user (migration 0017)
+        task_counts.rebuild_candidates(conn)
+        task_counts.create_statistics(conn)
         for table in ("users", "groups", "group_memberships", "tenants", "cases", "tasks", "task_candidates"):
             seq = f"{table}_id_seq"
             if table != "task_candidates":
@@ -218,7 +222,8 @@ def seed(engine, tasks: int, rng: random.Random, only_people: bool = False) -> d
     indexed = time.perf_counter() - started - loaded
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     with autocommit.connect() as conn:
-        conn.execute(text("VACUUM (ANALYZE) tasks, task_candidates, task_counts, cases, users, groups, group_memberships"))
+        conn.execute(text("VACUUM (ANALYZE) tasks, task_candidates, task_counts, task_candidate_counts, cases, users, "
+                          "groups, group_memberships"))
     vacuumed = time.perf_counter() - started - loaded - indexed
     people["seconds"] = (loaded, indexed, vacuumed)
     people["tenant_groups"] = tenant_groups

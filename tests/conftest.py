@@ -114,7 +114,8 @@ def _truncate(app) -> None:
             else:
                 for table in reversed(Base.metadata.sorted_tables):
                     conn.execute(table.delete())
-                conn.execute(text("DELETE FROM task_counts"))  # last: deleting tasks wrote to it
+                conn.execute(text("DELETE FROM task_counts"))  # last: deleting tasks wrote to them
+                conn.execute(text("DELETE FROM task_candidate_counts"))
         # ids restart with the emptied tables, so cached models and workflows must go too
         app.extensions["redwall"].workflows.clear()
         app.extensions["redwall"].runtimes.clear()

@@ -210,6 +210,13 @@ class Case(Base):
     trail_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+#: An open task that names candidate groups or users (the partial indexes of the badge counts).
+HAS_CANDIDATES = {
+    "postgresql": "status IN ('ready', 'claimed') AND (candidate_groups::text <> '[]' OR candidate_users::text <> '[]')",
+    "sqlite": "status IN ('ready', 'claimed') AND (candidate_groups <> '[]' OR candidate_users <> '[]')",
+}
+
+
 class Task(Base):
     """A user task as clerks see it: one row per ready (or finished) human task of a case."""
 
@@ -231,6 +238,12 @@ class Task(Base):
         # badge counts: the tasks warned today, counted exactly (worklists.task_counts)
         Index("ix_tasks_warn", "tenant_id", "warn_at", postgresql_include=["group", "status", "due_at"],
               postgresql_where=text("warn_at IS NOT NULL"), sqlite_where=text("warn_at IS NOT NULL")),
+        # badge counts: the open tasks naming candidates that are due or warned today, counted
+        # exactly (the predicates, word for word, are what the badge query repeats)
+        Index("ix_tasks_candidates_due", "tenant_id", "due_at",
+              postgresql_where=text(HAS_CANDIDATES["postgresql"]), sqlite_where=text(HAS_CANDIDATES["sqlite"])),
+        Index("ix_tasks_candidates_warn", "tenant_id", "warn_at",
+              postgresql_where=text(HAS_CANDIDATES["postgresql"]), sqlite_where=text(HAS_CANDIDATES["sqlite"])),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -48,7 +48,7 @@ from workflows.cases import OPEN_TASK_STATUSES, task_form
 from workflows.context import EngineContext
 from workflows.errors import InvalidInput, NotFound
 from workflows.personal_data import personal_data_view
-from workflows.models import Case
+from workflows.models import HAS_CANDIDATES, Case
 
 from .access import may_see, require_worklist, visible_groups
 from . import task_counts
@@ -366,26 +366,32 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
     """Badge counts: per view (mine, group, delegated) and per group, with overdue and warned.
 
     A group's figures count the open tasks its members may work: those of its lane and
-    those naming it as a candidate group. Two statements: the lane, "mine" and "delegated"
-    figures from the counters the database keeps (``worklists.task_counts``: a few rows per
-    group, whatever its size, plus today's due or warned tasks counted exactly), and the
-    candidate tasks, read once and tallied here (a task may be named several times).
+    those naming it as a candidate group. One statement sums the counters the database
+    keeps (``worklists.task_counts``: a few rows per key, whatever the number of tasks,
+    plus the tasks due or warned today counted exactly): the lane, "mine" and "delegated"
+    figures, and the candidate groups' and users' figures. A task that the group view
+    reaches through several of the actor's names (two of their groups, a group and their
+    own name) counts once: the candidate counters carry each task's whole candidate set
+    (``sig``), and one set's figures are taken once per lane and status.
     """
     require_worklist(actor)
-    tenant_id, me = actor.tenant_id, actor.username
-    groups = sorted(visible_groups(actor))
-    admin = actor.is_admin
     now = ctx.clock()
     with ctx.unit_of_work() as uow:
-        conn = uow.session.connection()
-        values = {"tenant": tenant_id, "me": me, "now": now, "groups": groups}
-        _, candidate_rows = count_statements(admin, 0 if admin else len(groups))
-        lanes, counter_rows = _counted_figures(conn, admin, groups, values)
-        candidates = conn.execute(candidate_rows, values).all()
-    if counter_rows > task_counts.FOLD_AFTER:
+        figures, unfolded = badge_figures(uow.session.connection(), actor, now)
+    if unfolded > task_counts.FOLD_AFTER:
         with ctx.unit_of_work() as uow:
-            task_counts.fold(uow.session.connection(), tenant_id)
+            task_counts.fold(uow.session.connection(), actor.tenant_id)
             uow.session.commit()
+    return figures
+
+
+def badge_figures(conn, actor: Actor, now: datetime) -> tuple[dict, int]:
+    """What :func:`count_tasks` answers at ``now``, and how many of the counter rows it read a
+    fold would remove (rows beyond one per key)."""
+    groups = sorted(visible_groups(actor))
+    admin = actor.is_admin
+    values = {"tenant": actor.tenant_id, "me": actor.username, "now": now, "groups": groups}
+    lanes, named, unfolded = _figures(conn, admin, groups, values)
 
     def bump(figures_: dict, n: int, n_overdue: int, n_warned: int, key: str = "total") -> None:
         figures_[key] += n
@@ -394,6 +400,10 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
 
     views = {v: {"total": 0, "overdue": 0, "warned": 0} for v in ("mine", "group", "delegated")}
     per_group = {g: {"group": g, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0} for g in groups}
+
+    def group_entry(name: str) -> dict:
+        return per_group.setdefault(name, {"group": name, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
+
     for part, group, status, n, n_overdue, n_warned in lanes:
         n, n_overdue, n_warned = int(n), int(n_overdue), int(n_warned)
         if part in ("mine", "delegated"):
@@ -402,81 +412,130 @@ def count_tasks(ctx: EngineContext, actor: Actor) -> dict:
         if status == "ready":
             bump(views["group"], n, n_overdue, n_warned)
         if group is not None:
-            entry = per_group.setdefault(group, {"group": group, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
-            bump(entry, n, n_overdue, n_warned, key=status)
-    extra: dict[int, tuple[int, int]] = {}  # ready tasks in my group view only by being named
-    for kind, name, task_id, lane, status, is_overdue, is_warned in candidates:
+            bump(group_entry(group), n, n_overdue, n_warned, key=status)
+    # ready tasks in my group view only by being named: each (lane, candidate set) once
+    extra: dict[tuple[str, str], list[int]] = {}
+    for kind, name, lane, sig, status, n, n_overdue, n_warned in named:
         if kind == "group" and lane != name:
-            entry = per_group.setdefault(name, {"group": name, "ready": 0, "claimed": 0, "overdue": 0, "warned": 0})
-            bump(entry, 1, is_overdue, is_warned, key=status)
-        if not admin and status == "ready" and lane not in groups:
-            extra[task_id] = (is_overdue, is_warned)
-    for is_overdue, is_warned in extra.values():
-        bump(views["group"], 1, is_overdue, is_warned)
-    return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}
+            bump(group_entry(name), n, n_overdue, n_warned, key=status)
+        if not admin and status == "ready" and (lane or None) not in groups:
+            extra.setdefault((lane, sig), [n, n_overdue, n_warned])
+    for n, n_overdue, n_warned in extra.values():
+        bump(views["group"], n, n_overdue, n_warned)
+    return {"views": views, "groups": [per_group[g] for g in sorted(per_group)]}, unfolded
 
 
-def _counted_figures(conn, admin: bool, groups: list[str], values: dict) -> tuple[list[tuple], int]:
-    """(part, group, status, n, overdue, warned) per lane and status, for "mine" and for
-    "delegated", from the counters; and how many counter rows were read."""
+def _figures(conn, admin: bool, groups: list[str], values: dict) -> tuple[list[tuple], list[tuple], int]:
+    """From the counters, in one statement: (part, group, status, n, overdue, warned) per lane
+    and status, for "mine" and for "delegated"; (kind, name, lane, sig, status, n, overdue,
+    warned) per candidate group or user the actor's view reads (an admin: every candidate
+    group), lane, candidate set and status; and how many of the counter rows read a fold would
+    remove. The figures of one (lane, sig, status) are the same under each name the set holds."""
     today, start, end = task_counts.today_of(values["now"])
-    figures: dict[tuple[str, str, str], list[int]] = {}
-    counter_rows = 0
-    for kind, name, status, n, overdue, warned, rows in conn.execute(
-            counted_figures_statement(admin, bool(groups)), {**values, "today": today, "day_start": start, "day_end": end}):
-        entry = figures.setdefault((kind, name, status), [0, 0, 0])
+    figures: dict[tuple, list[int]] = {}
+    unfolded = 0
+    for kind, name, lane, sig, status, n, overdue, warned, surplus in conn.execute(
+            badge_statement(conn.dialect.name, admin, bool(groups)),
+            {**values, "today": today, "day_start": start, "day_end": end}):
+        entry = figures.setdefault((kind, name, lane, sig, status), [0, 0, 0])
         entry[0] += int(n or 0)
         entry[1] += int(overdue or 0)
         entry[2] += int(warned or 0)
-        counter_rows += int(rows or 0)
+        unfolded += int(surplus or 0)
     parts = {"lane": "lane", "assignee": "mine", "delegated": "delegated"}
-    lanes = [(parts[kind], (name or None) if kind == "lane" else None, status, *entry)
-             for (kind, name, status), entry in sorted(figures.items()) if entry != [0, 0, 0]]
-    return lanes, counter_rows
+    lanes, named = [], []
+    for (kind, name, lane, sig, status), entry in sorted(figures.items()):
+        if entry == [0, 0, 0]:
+            continue
+        if kind in parts:
+            lanes.append((parts[kind], (name or None) if kind == "lane" else None, status, *entry))
+        else:
+            named.append((kind, name, lane, sig, status, *entry))
+    return lanes, named, unfolded
 
 
-@lru_cache(maxsize=8)
-def counted_figures_statement(admin: bool, has_groups: bool):
-    """One statement: the counters summed per key (days before or after today decided from the
-    counters' day columns), and today's due or warned tasks counted from ``tasks``."""
+@lru_cache(maxsize=16)
+def badge_statement(dialect: str, admin: bool, has_groups: bool):
+    """The badge counts' one statement: the lane, assignee and delegator counters and the
+    candidate counters summed per key (days before or after today decided from the counters'
+    day columns), and today's due or warned tasks counted from ``tasks``, under the keys
+    their counters have. Rows: kind, name, lane, sig, status, n, overdue, warned, and the
+    counter rows beyond one per key (what a fold would remove)."""
+    statement = text(f"{_lane_figures_sql(admin, has_groups)} UNION ALL {_named_figures_sql(dialect, admin, has_groups)}")
+    moment = T.c.due_at.type
+    binds = [bindparam("now", type_=moment), bindparam("day_start", type_=moment), bindparam("day_end", type_=moment)]
+    if has_groups and not admin:
+        binds.append(bindparam("groups", expanding=True, type_=String))
+    return statement.bindparams(*binds)
+
+
+_BOUNDARY = "(due_day = :today OR warn_day = :today)"
+# today's tasks: due today, or warned today and not due today (two index ranges, not an OR)
+_DUE_TODAY = "due_at >= :day_start AND due_at < :day_end"
+_WARNED_TODAY = ("warn_at >= :day_start AND warn_at < :day_end "
+                 "AND (due_at IS NULL OR due_at < :day_start OR due_at >= :day_end)")
+# over the counters summed per key (``keys``): the figures, and the rows a fold would remove
+_COUNTED = f"""sum(n),
+               sum(CASE WHEN {_BOUNDARY} THEN 0 WHEN due_day < :today THEN n ELSE 0 END),
+               sum(CASE WHEN {_BOUNDARY} THEN 0
+                        WHEN warn_day < :today AND (due_day IS NULL OR due_day > :today) THEN n ELSE 0 END),
+               sum(rows) - count(*)"""
+_TODAY = """0,
+               sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END),
+               sum(CASE WHEN warn_at <= :now AND (due_at IS NULL OR due_at >= :now) THEN 1 ELSE 0 END), 0"""
+
+
+def _lane_figures_sql(admin: bool, has_groups: bool) -> str:
+    """The lane, assignee and delegator counters (``task_counts``) and today's tasks."""
     if admin:
         lane_counter, lane_task = "kind = 'lane'", "1 = 1"
     elif has_groups:
         lane_counter, lane_task = "kind = 'lane' AND name IN :groups", '"group" IN :groups'
     else:
         lane_counter, lane_task = "1 = 0", "1 = 0"
-    boundary = "(due_day = :today OR warn_day = :today)"
-    # today's tasks: due today, or warned today and not due today (two index ranges, not an OR)
-    due_today = "due_at >= :day_start AND due_at < :day_end"
-    warned_today = "warn_at >= :day_start AND warn_at < :day_end AND (due_at IS NULL OR due_at < :day_start OR due_at >= :day_end)"
     today_rows = []
     for kind, name, where in (("lane", "coalesce(\"group\", '')", f"status IN ('ready', 'claimed') AND {lane_task}"),
                               ("assignee", "assignee", "assignee = :me AND status = 'claimed'"),
                               ("delegated", "delegated_by", "delegated_by = :me AND status = 'claimed'")):
-        for when in (due_today, warned_today):
+        for when in (_DUE_TODAY, _WARNED_TODAY):
             today_rows.append(f"SELECT '{kind}' AS kind, {name} AS name, status, due_at, warn_at FROM tasks "
                               f"WHERE tenant_id = :tenant AND {where} AND {when}")
-    statement = text(f"""
-        SELECT kind, name, status, sum(n),
-               sum(CASE WHEN {boundary} THEN 0 WHEN due_day < :today THEN n ELSE 0 END),
-               sum(CASE WHEN {boundary} THEN 0
-                        WHEN warn_day < :today AND (due_day IS NULL OR due_day > :today) THEN n ELSE 0 END),
-               count(*)
-        FROM task_counts
-        WHERE tenant_id = :tenant AND (({lane_counter}) OR (kind IN ('assignee', 'delegated') AND name = :me))
+    return f"""
+        SELECT kind, name, '' AS lane, '' AS sig, status, {_COUNTED}
+        FROM (SELECT kind, name, status, due_day, warn_day, sum(n) AS n, count(*) AS rows FROM task_counts
+              WHERE tenant_id = :tenant AND (({lane_counter}) OR (kind IN ('assignee', 'delegated') AND name = :me))
+              GROUP BY kind, name, status, due_day, warn_day) AS keys
         GROUP BY kind, name, status
         UNION ALL
-        SELECT kind, name, status, 0,
-               sum(CASE WHEN due_at < :now THEN 1 ELSE 0 END),
-               sum(CASE WHEN warn_at <= :now AND (due_at IS NULL OR due_at >= :now) THEN 1 ELSE 0 END), 0
+        SELECT kind, name, '', '', status, {_TODAY}
         FROM ({" UNION ALL ".join(today_rows)}) AS today_tasks
-        GROUP BY kind, name, status
-    """)
-    moment = T.c.due_at.type
-    binds = [bindparam("now", type_=moment), bindparam("day_start", type_=moment), bindparam("day_end", type_=moment)]
-    if has_groups and not admin:
-        binds.append(bindparam("groups", expanding=True, type_=String))
-    return statement.bindparams(*binds)
+        GROUP BY kind, name, status"""
+
+
+def _named_figures_sql(dialect: str, admin: bool, has_groups: bool) -> str:
+    """The candidate counters (``task_candidate_counts``) and today's candidate tasks (found
+    through the partial indexes ``ix_tasks_candidates_*``), named as the triggers name them."""
+    if admin:
+        named = "kind = 'group'"
+    elif has_groups:
+        named = "(kind = 'group' AND name IN :groups) OR (kind = 'user' AND name = :me)"
+    else:
+        named = "kind = 'user' AND name = :me"
+    today_tasks = " UNION ALL ".join(
+        f'SELECT id, "group", candidate_groups, candidate_users, status, due_at, warn_at FROM tasks '
+        f"WHERE tenant_id = :tenant AND {HAS_CANDIDATES[dialect]} AND {when}" for when in (_DUE_TODAY, _WARNED_TODAY))
+    return f"""
+        SELECT kind, name, lane, sig, status, {_COUNTED}
+        FROM (SELECT kind, name, lane, sig, status, due_day, warn_day, sum(n) AS n, count(*) AS rows
+              FROM task_candidate_counts WHERE tenant_id = :tenant AND ({named})
+              GROUP BY kind, name, lane, sig, status, due_day, warn_day) AS keys
+        GROUP BY kind, name, lane, sig, status
+        UNION ALL
+        SELECT kind, name, lane, sig, status, {_TODAY}
+        FROM (SELECT kind, name, coalesce("group", '') AS lane, sig, status, due_at, warn_at
+              FROM ({task_counts.names_of(today_tasks, dialect)}) AS named_today) AS today_tasks
+        WHERE {named}
+        GROUP BY kind, name, lane, sig, status"""
 
 
 @lru_cache(maxsize=64)
