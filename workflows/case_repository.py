@@ -408,16 +408,8 @@ class SqlCaseRepository:
             "b_has_incident": record.has_incident,
         }
         statement = _WRITE_CASE
-        held, self._held = self._held, []
-        if held:  # the step's new tasks, their ids drawn ahead: inserted by the same statement
-            held = [{**_TASK_DEFAULTS, **row} for row in held]  # a CTE's INSERT gets no Python-side defaults
-            names = tuple(held[0])
-            candidates = _candidate_rows([row["id"] for row in held], held)
-            statement = _write_case_with_tasks(names, len(held), len(candidates))
-            for i, row in enumerate(held):
-                params.update({f"t{i}_{name}": row[name] for name in names})
-            for j, row in enumerate(candidates):
-                params.update({f"c{j}_{name}": row[name] for name in _CANDIDATE_COLUMNS})
+        if self._held:  # the step's new tasks, their ids drawn ahead: inserted by the same statement
+            statement = _write_case_with_tasks(*self._held_rows(params))
         # The trail's events so far ride along in the same statement where it can (workflows.trail).
         if write_case_row(self.ctx, self.uow, self._conn, statement, params, record) is None:
             return False
@@ -472,23 +464,30 @@ class SqlCaseRepository:
         pending = [e for e in events if e.case_id == record.id and not getattr(e, _WRITTEN, False)]
         if not (self._held and writer is not None and pending) or self._conn.dialect.name != "postgresql":
             return
-        held, self._held = [{**_TASK_DEFAULTS, **row} for row in self._held], []
         rows, seq, digest = writer.chain_rows(record.tenant_id, record.id, pending, record.trail_seq or 0,
                                               record.trail_hash or GENESIS)
-        names = tuple(held[0])
-        candidates = _candidate_rows([row["id"] for row in held], held)
         params = {"h_id": record.id, "h_seq": seq, "h_hash": digest}
-        for i, row in enumerate(held):
-            params.update({f"t{i}_{name}": row[name] for name in names})
-        for j, row in enumerate(candidates):
-            params.update({f"c{j}_{name}": row[name] for name in _CANDIDATE_COLUMNS})
+        shape = self._held_rows(params)
         for k, row in enumerate(rows):
             params.update({f"e{k}_{name}": value for name, value in zip(_EVENT_COLUMNS, row)})
-        self._conn.execute(_new_case_rows(names, len(held), len(candidates), len(rows)), params)
+        self._conn.execute(_new_case_rows(*shape, len(rows)), params)
         for event in pending:
             setattr(event, _WRITTEN, True)
         record.trail_seq, record.trail_hash = seq, digest
         remember_head(self.uow.session, record.id, seq, digest)
+
+    def _held_rows(self, params: dict) -> tuple[tuple[str, ...], int, int]:
+        """Take the held task rows into ``params`` (``t{i}_…``, their candidates ``c{j}_…``) for
+        :func:`_with_task_rows`; returns its shape (columns, task rows, candidate rows)."""
+        # an INSERT in a CTE gets none of SQLAlchemy's Python-side defaults: the rows carry them
+        held, self._held = [{**_TASK_DEFAULTS, **row} for row in self._held], []
+        names = tuple(held[0])
+        candidates = _candidate_rows([row["id"] for row in held], held)
+        for i, row in enumerate(held):
+            params.update({f"t{i}_{name}": row[name] for name in names})
+        for j, row in enumerate(candidates):
+            params.update({f"c{j}_{name}": row[name] for name in _CANDIDATE_COLUMNS})
+        return names, len(held), len(candidates)
 
     def write_held(self) -> None:
         """New task rows no case write took along (a step whose handlers wrote no case row)."""

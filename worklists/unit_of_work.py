@@ -150,10 +150,15 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
     def commit(self) -> None:
         self._uow.commit()
 
+    def _own_unit_on_postgresql(self) -> bool:
+        """The statements that do a command at once run only in a unit of their own (a joined unit
+        could not roll back what they did) on PostgreSQL."""
+        return self._uow.outer is None and self._uow.session.get_bind().dialect.name == "postgresql"
+
     def claim_at_once(self, actor: Actor, task_id: int, expected_version: int | None, at):
         """See :meth:`SqlTaskRepository.claim_at_once`; the claim's trail event goes with it. Only
         in a unit of its own on PostgreSQL (None otherwise, having recorded nothing)."""
-        if self._uow.outer is not None or self._uow.session.get_bind().dialect.name != "postgresql":
+        if not self._own_unit_on_postgresql():
             return None
         event = self._uow.record("task.claimed", actor.tenant_id, task_id=task_id, actor=actor.username, at=at, data={})
         return self.tasks.claim_at_once(event, actor.tenant_id, task_id, actor.username, expected_version)
@@ -161,7 +166,7 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
     def take_for_completion(self, actor: Actor, task_id: int, expected_version: int | None, now) -> Completion | None:
         """The task its holder completes, its row completed as it is read (one statement, PostgreSQL,
         a unit of its own); None, with nothing changed, where the general path must decide."""
-        if self._uow.outer is not None or self._uow.session.get_bind().dialect.name != "postgresql":
+        if not self._own_unit_on_postgresql():
             return None
         step = take_task_for_completion(self._ctx, self._uow, actor.tenant_id, task_id, actor.username,
                                         expected_version, now)
