@@ -173,12 +173,12 @@ WITH changed AS (
       AND (%(expected)s::integer IS NULL OR version = %(expected)s::integer)
     RETURNING *
 ), head AS (
-    SELECT cases.id, cases.number, cases.trail_seq + 1 AS seq, coalesce(cases.trail_hash, %(e_genesis)s) AS prev
+    SELECT cases.id, cases.number, cases.status, cases.trail_seq + 1 AS seq, coalesce(cases.trail_hash, %(e_genesis)s) AS prev
     FROM cases JOIN changed ON cases.id = changed.case_id
     WHERE cases.status <> 'suspended'
     FOR UPDATE OF cases
 ), event AS (
-    SELECT head.id, head.number, head.seq, head.prev, """ + PG_EVENT_HASH.format(prev="head.prev", case="head.id", seq="head.seq") + """ AS hash
+    SELECT head.id, head.number, head.status, head.seq, head.prev, """ + PG_EVENT_HASH.format(prev="head.prev", case="head.id", seq="head.seq") + """ AS hash
     FROM head
 ), moved AS (
     UPDATE cases SET trail_seq = event.seq, trail_hash = event.hash FROM event WHERE cases.id = event.id
@@ -188,7 +188,8 @@ WITH changed AS (
            event.prev, event.hash
     FROM event
 )
-SELECT changed.*, event.number AS case_number, event.seq AS trail_seq_after, event.hash AS trail_hash_after
+SELECT changed.*, event.number AS case_number, event.status AS case_status, event.seq AS trail_seq_after,
+       event.hash AS trail_hash_after
 FROM changed JOIN event ON event.id = changed.case_id
 """
 _changes: dict[tuple, Any] = {}
@@ -288,7 +289,7 @@ class SqlTaskRepository:
         if row is None:
             return None
         appended_with(self.session, event, row["case_id"], row["trail_seq_after"], row["trail_hash_after"])
-        self._cases[row["case_id"]] = ("open", row["case_number"])
+        self._cases[row["case_id"]] = (row["case_status"], row["case_number"])
         return TaskRecord.of(row), row["case_number"]
 
     def closed_with_its_candidates(self, task_id: int) -> None:
