@@ -11,7 +11,6 @@ Prints the mean wall time of the request kind and pyinstrument's call tree (func
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,36 +27,11 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/redwall_bench_profile")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "bench"))
-    from benchdb import recreate_database
+    from benchdb import three_tasks_client
 
-    recreate_database(args.database_url)
-    os.environ.update(DATABASE_URL=args.database_url, SECRET_KEY="profile-secret-key-0123456789abcdef0123456789",
-                      REDWALL_SCRIPT_WORKERS="0")
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(args.tree.resolve()))
-    os.chdir(args.tree)
+    app, client, headers = three_tasks_client(args.database_url, args.tree)
     from pyinstrument import Profiler
 
-    from server.app import create_app
-    from workflows import accounts
-    from workflows.process_models import deploy_model
-    from flask_migrate import upgrade
-
-    app = create_app({"REDWALL_BACKGROUND": "off"})
-    with app.app_context():
-        upgrade()
-        ctx = app.extensions["redwall"]
-        with ctx.unit_of_work() as uow:
-            accounts.add_user(uow.session, "bench", "bench-designer", "bench-password-1", ["designer"], [])
-            accounts.add_user(uow.session, "bench", "bench0", "bench-password-1", ["intake", "clerk"],
-                              ["intake", "civil_affairs"])
-            uow.commit()
-        with ctx.unit_of_work() as uow:
-            designer = accounts.authenticate(uow.session, "bench-designer", "bench-password-1")
-        deploy_model(ctx, designer, [("three_tasks.bpmn", (REPO / "bench" / "three_tasks.bpmn").read_bytes())])
-    client = app.test_client()
-    token = client.post("/api/auth/token", json={"username": "bench0", "password": "bench-password-1"}).json["token"]
-    headers = {"Authorization": f"Bearer {token}"}
     profiler = Profiler(interval=0.0005)
     spent = []
 

@@ -20,7 +20,6 @@ import argparse
 import copy
 import cProfile
 import logging
-import os
 import pstats
 import sys
 import time
@@ -38,39 +37,13 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/redwall_bench_web")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "bench"))
-    from benchdb import recreate_database
-
-    recreate_database(args.database_url)
-    os.environ.update(DATABASE_URL=args.database_url, SECRET_KEY="profile-secret-key-0123456789abcdef0123456789",
-                      REDWALL_SCRIPT_WORKERS="0")
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(args.tree.resolve()))
-    os.chdir(args.tree)
-    from flask_migrate import upgrade
-
-    from server.app import create_app
-    from workflows import accounts
-    from workflows import cases as case_use_cases
-    from workflows.process_models import deploy_model
-    from worklists import commands
+    from benchdb import three_tasks_client
 
     # the revocation check stays a lookup in memory, as within its interval under load
-    app = create_app({"REDWALL_BACKGROUND": "off", "REDWALL_REVOCATION_INTERVAL": 10**9})
-    with app.app_context():
-        upgrade()
-        ctx = app.extensions["redwall"]
-        with ctx.unit_of_work() as uow:
-            accounts.add_user(uow.session, "bench", "bench-designer", "bench-password-1", ["designer"], [])
-            accounts.add_user(uow.session, "bench", "bench0", "bench-password-1", ["intake", "clerk"],
-                              ["intake", "civil_affairs"])
-            uow.commit()
-        with ctx.unit_of_work() as uow:
-            designer = accounts.authenticate(uow.session, "bench-designer", "bench-password-1")
-        deploy_model(ctx, designer, [("three_tasks.bpmn", (REPO / "bench" / "three_tasks.bpmn").read_bytes())])
+    app, client, headers = three_tasks_client(args.database_url, args.tree, {"REDWALL_REVOCATION_INTERVAL": 10**9})
     logging.disable(logging.INFO)
-    client = app.test_client()
-    token = client.post("/api/auth/token", json={"username": "bench0", "password": "bench-password-1"}).json["token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    from workflows import cases as case_use_cases
+    from worklists import commands
 
     answer = client.post("/api/process-models/three_tasks/instances", json={"data": {}}, headers=headers)
     task_id = answer.json["tasks"][0]["id"]
