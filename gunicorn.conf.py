@@ -2,18 +2,26 @@
 
     gunicorn "server.app:create_app()"
 
-Sync workers, as many as the machine has cores (``WEB_CONCURRENCY`` overrides). A request is
-CPU work in Python plus a few short database round trips, so one process per core keeps the
-cores busy without the CPU per request rising (on the 2-core benchmark machine 4 workers were
-slower than 2: more CPU per case, see the README's benchmark section). Put nginx (or another
-buffering proxy) in front: sync workers must not serve slow clients directly.
+One worker process per core (``WEB_CONCURRENCY`` overrides), each handling one request at a
+time on gunicorn's threaded worker so that connections stay open between requests (HTTP
+keep-alive). A request is CPU work in Python plus a few short database round trips, so one
+process per core keeps the cores busy without the CPU per request rising (on the 2-core
+benchmark machine 4 workers were slower than 2, and 4 threads a worker slower than 1: the
+threads only contend for the interpreter). Keep-alive spares a TCP connection set up and torn
+down for every request on both sides; the sync worker closes the connection after each answer
+(see the README's benchmark section for both measured). Put nginx (or another buffering proxy)
+in front, with ``keepalive`` in its upstream block and ``proxy_http_version 1.1``.
 """
 import multiprocessing
 import os
 
 bind = os.environ.get("REDWALL_BIND", "127.0.0.1:8000")
-worker_class = "sync"
+worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
+threads = 1
+# An idle client connection is kept this long for its next request (the proxy's upstream
+# keepalive_timeout should be shorter).
+keepalive = 5
 # Restart a worker that hangs (a request is bounded by the script time limit well below this).
 timeout = 30
 graceful_timeout = 20

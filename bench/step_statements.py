@@ -3,8 +3,8 @@
 Runs whole cases of ``bench/three_tasks.bpmn`` (start, then claim + complete for each of its
 three user tasks) through the real Flask app (its test client: routing, sign-in by token,
 use cases, the trail) over PostgreSQL, and counts what each request sends to the database:
-statements at psycopg's cursor (so also those the trail writer sends straight to the driver),
-BEGINs, COMMITs and ROLLBACKs with SQLAlchemy's engine events. Round trips = statements +
+statements, BEGINs, COMMITs and ROLLBACKs at psycopg, as it sends them (so also what the trail
+writer sends straight to the driver, and no BEGIN or COMMIT for a statement in autocommit). Round trips = statements +
 BEGIN + COMMIT + ROLLBACK (psycopg sends each one). Medians per request kind and per case.
 
     python bench/step_statements.py [--tree PATH] [--cases 20] [--url URL] [--show-statements]
@@ -59,15 +59,12 @@ def main() -> None:
 def run(tree: Path, args) -> None:
     import logging
 
-    from sqlalchemy import event
-
     import server
     from server.app import create_app
 
     logging.getLogger("spiff").setLevel(logging.WARNING)
     if Path(server.__file__).resolve().parent.parent != tree:
         raise SystemExit(f"the code imported is {server.__file__}, not the tree {tree}")
-    from server.extensions import db
 
     app = create_app({
         "SKIP_ENV": True, "SQLALCHEMY_DATABASE_URI": args.url, "REDIS_URL": None, "REDWALL_BACKGROUND": "off",
@@ -82,7 +79,6 @@ def run(tree: Path, args) -> None:
             accounts.add_user(uow.session, "bench", "bench-clerk", PASSWORD, ["designer", "clerk", "intake"],
                               ["intake", "civil_affairs"])
             uow.commit()
-        engine = db.engine
     token = client.post("/api/auth/token", json={"username": "bench-clerk", "password": PASSWORD}).get_json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     bpmn = (HERE / "three_tasks.bpmn").read_bytes()
@@ -95,32 +91,33 @@ def run(tree: Path, args) -> None:
     counts = Counter()
     statements: list[str] = []
 
-    # Statements are counted at the driver (psycopg's cursor), which also sees those the trail
-    # writer sends straight to it; BEGIN/COMMIT/ROLLBACK by SQLAlchemy's engine events.
+    # Counted at the driver, as psycopg sends them (so also the statements the trail writer sends
+    # straight to it): a BEGIN before a transaction's first statement (none in autocommit),
+    # COMMIT and ROLLBACK only for an open transaction (psycopg skips them otherwise).
     import psycopg
+    from psycopg.pq import TransactionStatus
 
     def counted(method):
         def execute(self, query, *args, **kwargs):
+            connection = self.connection
+            if not connection.autocommit and connection.info.transaction_status == TransactionStatus.IDLE:
+                counts["begin"] += 1
             counts["statements"] += 1
             statements.append(query if isinstance(query, str) else getattr(query, "as_string", lambda c: str(query))(self))
             return method(self, query, *args, **kwargs)
         return execute
 
+    def ending(kind, method):
+        def end(self, *args, **kwargs):
+            if self.info.transaction_status != TransactionStatus.IDLE:
+                counts[kind] += 1
+            return method(self, *args, **kwargs)
+        return end
+
     psycopg.Cursor.execute = counted(psycopg.Cursor.execute)
     psycopg.Cursor.executemany = counted(psycopg.Cursor.executemany)
-
-    def on_begin(conn):
-        counts["begin"] += 1
-
-    def on_commit(conn):
-        counts["commit"] += 1
-
-    def on_rollback(conn):
-        counts["rollback"] += 1
-
-    event.listen(engine, "begin", on_begin)
-    event.listen(engine, "commit", on_commit)
-    event.listen(engine, "rollback", on_rollback)
+    psycopg.Connection.commit = ending("commit", psycopg.Connection.commit)
+    psycopg.Connection.rollback = ending("rollback", psycopg.Connection.rollback)
 
     per_kind: dict[str, list[Counter]] = {"start": [], "claim": [], "complete": []}
     whole: list[Counter] = []

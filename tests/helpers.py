@@ -1,6 +1,7 @@
 """Shared test helpers: users, tokens and the demo model."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from workflows import accounts
@@ -97,3 +98,25 @@ def trail_guards(conn, on: bool) -> None:
     for table, trigger in TRAIL_TRIGGERS:
         if trigger in existing:
             conn.execute(text(f"ALTER TABLE {table} {'ENABLE ALWAYS' if on else 'DISABLE'} TRIGGER {trigger}"))
+
+
+@contextmanager
+def sent_statements():
+    """The statements psycopg sends while the block runs, as ``(text, autocommit)``: counted at
+    the driver, so also those sent past SQLAlchemy (``workflows.driver``)."""
+    import psycopg
+
+    sent: list[tuple[str, bool]] = []
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    def recording(method):
+        def send(self, query, *args, **kwargs):
+            sent.append((query if isinstance(query, str) else str(query), self.connection.autocommit))
+            return method(self, query, *args, **kwargs)
+        return send
+
+    psycopg.Cursor.execute, psycopg.Cursor.executemany = recording(execute), recording(executemany)
+    try:
+        yield sent
+    finally:
+        psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, executemany

@@ -31,6 +31,7 @@ from .cases import (
     CaseRecord,
 )
 from .deadlines import OPEN_TIMER_STATUSES, TIMERS
+from .driver import DriverStatement, driver_statement
 from .engine import ModelRuntime
 from .models import ProcessModel
 from .process_models import find_model, require_executable
@@ -263,6 +264,8 @@ def _new_case_rows(names: tuple[str, ...], tasks: int, candidates: int, events: 
 
 _CANDIDATE_COLUMNS = ("task_id", "kind", "name", "tenant_id")
 _TASK_DEFAULTS = {c.name: c.default.arg for c in TASKS.c if c.default is not None and c.default.is_scalar}
+# task columns that are NULL when an INSERT leaves them out
+_NULL_UNLESS_GIVEN = frozenset(c.name for c in TASKS.c if c.nullable and c.default is None and c.server_default is None)
 
 
 def _candidate_rows(ids, rows) -> list[dict]:
@@ -306,7 +309,7 @@ def _take_task_statement():
     )
 
 
-_TAKE_TASK = _take_task_statement()
+_TAKE_TASK = DriverStatement(_take_task_statement())
 
 
 class SqlCaseRepository:
@@ -363,11 +366,11 @@ class SqlCaseRepository:
         conn = self._conn
         if conn.dialect.name != "postgresql":
             return None
-        row = conn.execute(_TAKE_TASK, {"b_task_id": task_id, "b_tenant_id": tenant_id, "b_me": username,
-                                        "b_expected": expected_version, "b_now": now}).one_or_none()
-        if row is None:
+        found = _TAKE_TASK.rows(conn, {"b_task_id": task_id, "b_tenant_id": tenant_id, "b_me": username,
+                                       "b_expected": expected_version, "b_now": now})
+        if not found:
             return None
-        values = row._asdict()
+        values = dict(zip(_TAKE_TASK.names, found[0]))
         task = {c.name: values.pop(f"task_{c.name}") for c in TASKS.c}
         _keep_spare_ids(self.uow.session, values.pop("spare_task_ids"))
         remember_head(self.uow.session, values["id"], values["trail_seq"], values["trail_hash"])
@@ -383,9 +386,10 @@ class SqlCaseRepository:
         if conn.dialect.name == "postgresql":
             params = {f"v_{k}": v for k, v in values.items()}
             params["v_prefix"] = prefix
-            row = conn.execute(_insert_case_statement(tuple(values), as_latest), params).one_or_none()
-            if row is None:  # a newer version was deployed since this process read the latest
+            found = driver_statement(_insert_case_statement(tuple(values), as_latest)).rows(conn, params)
+            if not found:  # a newer version was deployed since this process read the latest
                 return False
+            row = found[0]
             record.id = row[0]
             _keep_spare_ids(self.uow.session, row[1])
             record.number = f"{prefix}{record.id:06d}"
@@ -470,7 +474,7 @@ class SqlCaseRepository:
         shape = self._held_rows(params)
         for k, row in enumerate(rows):
             params.update({f"e{k}_{name}": value for name, value in zip(_EVENT_COLUMNS, row)})
-        self._conn.execute(_new_case_rows(*shape, len(rows)), params)
+        driver_statement(_new_case_rows(*shape, len(rows))).rows(self._conn, params)
         for event in pending:
             setattr(event, _WRITTEN, True)
         record.trail_seq, record.trail_hash = seq, digest
@@ -481,7 +485,10 @@ class SqlCaseRepository:
         :func:`_with_task_rows`; returns its shape (columns, task rows, candidate rows)."""
         # an INSERT in a CTE gets none of SQLAlchemy's Python-side defaults: the rows carry them
         held, self._held = [{**_TASK_DEFAULTS, **row} for row in self._held], []
-        names = tuple(held[0])
+        # a column no row fills is left to its NULL default: fewer parameters (psycopg caches
+        # the conversion of a statement of at most 50) and fewer shapes than rows' values
+        names = tuple(name for name in held[0]
+                      if name not in _NULL_UNLESS_GIVEN or any(row[name] is not None for row in held))
         candidates = _candidate_rows([row["id"] for row in held], held)
         for i, row in enumerate(held):
             params.update({f"t{i}_{name}": row[name] for name in names})

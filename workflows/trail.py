@@ -54,6 +54,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from .accounts import Actor
+from .driver import driver_statement
 from .errors import Conflict, Forbidden, NotFound
 from .personal_data import MAY_HOLD, mask_personal_data
 from .models import Case, Tenant, TrailAnchor, TrailEvent, TrailHead, utcnow
@@ -372,13 +373,15 @@ def write_case_row(ctx, uow, conn, statement, params: dict, record):
         values = dict(params, t_seq=seq, t_hash=digest, t_seen=seen_seq)
         for i, row in enumerate(rows):
             values.update({f"e{i}_{name}": value for name, value in zip(_EVENT_COLUMNS, row)})
-        if conn.execute(_folded_write(statement, len(rows)), values).first() is not None:
+        if driver_statement(_folded_write(statement, len(rows))).rows(conn, values):
             for event in pending:
                 setattr(event, _WRITTEN, True)
             record.trail_seq, record.trail_hash = seq, digest
             remember_head(uow.session, record.id, seq, digest)
             return seq, digest
-    head = conn.execute(statement, params).one_or_none()
+    found = (driver_statement(statement).rows(conn, params) if conn.dialect.name == "postgresql"
+             else conn.execute(statement, params).all())
+    head = found[0] if found else None
     if head is not None:
         remember_head(uow.session, record.id, head[0], head[1])
         if seen_seq is not None:

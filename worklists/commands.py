@@ -67,15 +67,15 @@ def claim(
 
 
 def _claim_at_once(ctx: EngineContext, actor: Actor, task_id: int, expected_version: int | None) -> dict | None:
-    """A ready task of an unsuspended case at the version the caller saw, claimed with its trail
-    event in one statement (PostgreSQL); None, with nothing changed, if that is not the case or
-    the actor may not work it."""
+    """A ready task of an unsuspended case at the version the caller saw, that the actor may
+    work, claimed with its trail event in one statement (PostgreSQL); None, with nothing
+    changed, if that is not the case (the general path then says why)."""
     if not has_worklist(actor):
         return None
     with SqlTaskUnitOfWork(ctx) as uow:
         claimed = uow.claim_at_once(actor, task_id, expected_version, ctx.clock())
-        if claimed is None or not may_work(actor, claimed[0]):
-            return None  # the unit rolls back as it closes
+        if claimed is None:
+            return None
         uow.commit()
         return task_item(*claimed)
 

@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import scoped_session
 
 from workflows.cases import task_view
+from workflows.driver import driver_rows
 from workflows.trail import PG_EVENT_HASH, appended_with, remember_head, sql_event
 from workflows.models import Case, Group, GroupMembership, Task, TaskCandidate, User
 
@@ -165,17 +167,24 @@ MAX_ID = 2**63 - 1
 
 
 # A claim in one statement (SqlTaskRepository.claim_at_once). Lock order as every task change:
-# the task row, then its case row. The case's status is read under its lock.
+# the task row, then its case row. The statement claims the task if and only if it appends the
+# claim's event (the case row always joins), so it is whole on its own and may run as a
+# transaction by itself. Whether the case is suspended is read as the statement starts, as the
+# general path reads it before its change: a suspension committed in the same instant may
+# precede the claim in the trail (the completion checks it again under the case's lock).
 _CLAIM_AT_ONCE = """
 WITH changed AS (
     UPDATE tasks SET status = 'claimed', assignee = %(me)s, version = version + 1
     WHERE id = %(task_id)s AND tenant_id = %(tenant_id)s AND status = 'ready'
       AND (%(expected)s::integer IS NULL OR version = %(expected)s::integer)
+      -- access.may_work: one of its candidate users, or a member of its lane or candidate groups
+      AND (candidate_users::jsonb ? %(me)s OR "group" = ANY(%(groups)s::text[])
+           OR candidate_groups::jsonb ?| %(groups)s::text[])
+      AND EXISTS (SELECT 1 FROM cases WHERE cases.id = tasks.case_id AND cases.status <> 'suspended')
     RETURNING *
 ), head AS (
     SELECT cases.id, cases.number, cases.status, cases.trail_seq + 1 AS seq, coalesce(cases.trail_hash, %(e_genesis)s) AS prev
     FROM cases JOIN changed ON cases.id = changed.case_id
-    WHERE cases.status <> 'suspended'
     FOR UPDATE OF cases
 ), event AS (
     SELECT head.id, head.number, head.status, head.seq, head.prev, """ + PG_EVENT_HASH.format(prev="head.prev", case="head.id", seq="head.seq") + """ AS hash
@@ -188,10 +197,12 @@ WITH changed AS (
            event.prev, event.hash
     FROM event
 )
-SELECT changed.*, event.number AS case_number, event.status AS case_status, event.seq AS trail_seq_after,
+SELECT """ + ", ".join(f'changed."{name}"' for name in _RECORD_FIELDS) + """,
+       event.number AS case_number, event.status AS case_status, event.seq AS trail_seq_after,
        event.hash AS trail_hash_after
 FROM changed JOIN event ON event.id = changed.case_id
 """
+_CLAIM_AT_ONCE_COLUMNS = (*_RECORD_FIELDS, "case_number", "case_status", "trail_seq_after", "trail_hash_after")
 _changes: dict[tuple, Any] = {}
 
 
@@ -272,25 +283,41 @@ class SqlTaskRepository:
         remember_head(self.session, row.case_id, row.case_trail_seq, row.case_trail_hash)
         return TaskRecord.of(row._mapping)
 
-    def claim_at_once(self, event, tenant_id: int, task_id: int, username: str,
-                      expected_version: int | None) -> tuple[TaskRecord, str] | None:
-        """PostgreSQL: claim a ready task of an unsuspended case and append ``event`` to its case's
-        trail in ONE statement (the compare-and-set, the case row's lock, the hash on the head read
-        under it). Returns the claimed task (its other columns as they were) and the case number,
-        or None when the task is not ready, not at ``expected_version``, its case is suspended,
-        or the database is not PostgreSQL: the caller then takes the general path, which says why.
-        The caller still decides whether the actor may work the task, and rolls back if not."""
-        conn = self.session.connection()
-        if conn.dialect.name != "postgresql" or not 0 < task_id <= MAX_ID:
+    def claim_at_once(self, event, tenant_id: int, task_id: int, username: str, groups: frozenset[str],
+                      expected_version: int | None, *, alone: bool = False) -> tuple[TaskRecord, str] | None:
+        """PostgreSQL: claim a ready task of an unsuspended case that ``username`` (a member of
+        ``groups``) may work, and append ``event`` to its case's trail, in ONE statement (the
+        compare-and-set, the case row's lock, the hash on the head read under it). Returns the
+        claimed task (its other columns as they were) and the case number, or None when the task
+        is not ready, not at ``expected_version``, not the claimant's to work, its case is
+        suspended, or the database is not PostgreSQL: the caller then takes the general path,
+        which says why.
+
+        ``alone``: the statement is all its unit does, so it runs as a transaction by itself
+        (autocommit: no BEGIN and COMMIT round trips; the statement is atomic on its own). Only
+        where the session has no connection yet; otherwise it joins the open transaction."""
+        if self.session.get_bind().dialect.name != "postgresql" or not 0 < task_id <= MAX_ID:
             return None
+        if alone and self._fresh_session():
+            conn = self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        else:
+            conn = self.session.connection()
         params = sql_event(event)
-        params.update(me=username, task_id=task_id, tenant_id=tenant_id, expected=expected_version)
-        row = conn.exec_driver_sql(_CLAIM_AT_ONCE, params).mappings().one_or_none()
-        if row is None:
+        params.update(me=username, groups=sorted(groups), task_id=task_id, tenant_id=tenant_id,
+                      expected=expected_version)
+        found = driver_rows(conn, _CLAIM_AT_ONCE, params)
+        if not found:
             return None
+        row = dict(zip(_CLAIM_AT_ONCE_COLUMNS, found[0]))
         appended_with(self.session, event, row["case_id"], row["trail_seq_after"], row["trail_hash_after"])
         self._cases[row["case_id"]] = (row["case_status"], row["case_number"])
         return TaskRecord.of(row), row["case_number"]
+
+    def _fresh_session(self) -> bool:
+        """The session has begun no transaction yet (execution options given to
+        ``Session.connection`` apply only to the connection its transaction takes first)."""
+        session = self.session() if isinstance(self.session, scoped_session) else self.session
+        return not session.in_transaction()
 
     def closed_with_its_candidates(self, task_id: int) -> None:
         """The caller's statement closed the task and deleted its candidates already."""

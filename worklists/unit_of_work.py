@@ -157,11 +157,13 @@ class SqlTaskUnitOfWork(TaskUnitOfWork):
 
     def claim_at_once(self, actor: Actor, task_id: int, expected_version: int | None, at):
         """See :meth:`SqlTaskRepository.claim_at_once`; the claim's trail event goes with it. Only
-        in a unit of its own on PostgreSQL (None otherwise, having recorded nothing)."""
+        in a unit of its own on PostgreSQL (None otherwise, having recorded nothing). The
+        statement is the unit's whole work, so it runs as a transaction of its own."""
         if not self._own_unit_on_postgresql():
             return None
         event = self._uow.record("task.claimed", actor.tenant_id, task_id=task_id, actor=actor.username, at=at, data={})
-        return self.tasks.claim_at_once(event, actor.tenant_id, task_id, actor.username, expected_version)
+        return self.tasks.claim_at_once(event, actor.tenant_id, task_id, actor.username, actor.groups,
+                                        expected_version, alone=True)
 
     def take_for_completion(self, actor: Actor, task_id: int, expected_version: int | None, now) -> Completion | None:
         """The task its holder completes, its row completed as it is read (one statement, PostgreSQL,

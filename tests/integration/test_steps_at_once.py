@@ -5,13 +5,13 @@ nothing. Both databases run every test: SQLite always takes the general path."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select, update
 
-from tests.helpers import demo_files, make_users
+from tests.helpers import demo_files, make_users, sent_statements
 from tests.integration.test_concurrency import run_at_once
 from workflows.accounts import add_user, authenticate
 from workflows.cases import start_case
-from workflows.errors import Conflict, Forbidden, StaleWrite
+from workflows.errors import Conflict, Forbidden, NotFound, StaleWrite
 from workflows.models import Task, TrailEvent
 from workflows.process_models import deploy_model
 from workflows.trail import verify_case_chain
@@ -41,18 +41,14 @@ def _task(ctx, task_id):
 
 def test_a_claim_is_one_statement_and_its_event_verifies(ctx, setting):
     actors, case, task_id = setting
-    statements = []
     engine = ctx.session_factory().get_bind()
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    # the statements sent, and whether each ran as a transaction of its own (no BEGIN, no COMMIT)
+    with sent_statements() as statements:
         answer = commands.claim(ctx, actors["intake1"], task_id, case["tasks"][0]["version"])
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert answer["status"] == "claimed" and answer["assignee"] == "intake1"
     assert answer["case_number"] == case["number"] and answer["version"] == case["tasks"][0]["version"] + 1
     if engine.dialect.name == "postgresql":
-        assert len(statements) == 1, statements
+        assert len(statements) == 1 and statements[0][1] is True, statements
     assert [(actor, task) for _, actor, task in _claims(ctx, case["id"])] == [("intake1", task_id)]
     report = verify_case_chain(ctx, None, case["id"])
     assert report["valid"] and report["checked"] >= 2, report
@@ -82,6 +78,41 @@ def test_what_a_claim_may_not_do_writes_nothing(ctx, setting):
         commands.claim(ctx, actors["intake1"], task_id)
     assert _task(ctx, task_id) == before
     assert _claims(ctx, case["id"]) == []
+    assert verify_case_chain(ctx, None, case["id"])["valid"]
+
+
+def test_a_claim_at_once_asks_what_may_work_asks(ctx, setting):
+    """The statement's own check of who may work the task (it cannot be rolled back after) agrees
+    with ``access.may_work``: a candidate user outside the task's groups may claim it, a member
+    of none of its groups may not, and a refused claim changes nothing."""
+    actors, case, task_id = setting
+
+    def route(**values):
+        with ctx.unit_of_work() as uow:
+            uow.session.execute(update(Task).where(Task.id == task_id).values(status="ready", assignee=None, **values))
+            uow.commit()
+
+    engine = ctx.session_factory().get_bind()
+
+    def claimed_at_once(actor):
+        """The claim's assignee, having checked it took the one statement (PostgreSQL)."""
+        with sent_statements() as statements:
+            answer = commands.claim(ctx, actors[actor], task_id)
+        if engine.dialect.name == "postgresql":
+            assert len(statements) == 1, statements
+        return answer["assignee"]
+
+    route(group="housing", candidate_groups=["civil_affairs"], candidate_users=["disabled1"])
+    before = _task(ctx, task_id)
+    with pytest.raises(NotFound):  # intake: not housing, not civil_affairs, not a candidate user (nor sees it)
+        commands.claim(ctx, actors["intake1"], task_id)
+    assert _task(ctx, task_id) == before and _claims(ctx, case["id"]) == []
+    assert claimed_at_once("civil1") == "civil1"  # a candidate group's member
+    route(group=None, candidate_groups=[], candidate_users=["disabled1"])
+    assert claimed_at_once("disabled1") == "disabled1"  # a candidate user
+    route(group="civil_affairs", candidate_groups=[], candidate_users=[])
+    assert claimed_at_once("civil2") == "civil2"  # the lane's group
+    assert [c[1] for c in _claims(ctx, case["id"])] == ["civil1", "disabled1", "civil2"]
     assert verify_case_chain(ctx, None, case["id"])["valid"]
 
 
@@ -122,14 +153,10 @@ def test_a_completion_takes_its_task_as_it_reads_it(ctx, setting):
             other = authenticate(uow.session, "window9", "correct-horse-battery")
         commands.complete(ctx, other, task_id, data)
     assert _task(ctx, task_id) == ("claimed", "intake1", claimed["version"])
-    statements = []
     engine = ctx.session_factory().get_bind()
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements() as sent:
         result, next_tasks = commands.complete(ctx, actors["intake1"], task_id, data, claimed["version"])
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    statements = [text for text, _ in sent]
     assert [t["element_id"] for t in next_tasks] == ["review_civil_affairs"]
     assert _task(ctx, task_id) == ("completed", "intake1", claimed["version"] + 1)
     review = next_tasks[0]
@@ -166,14 +193,10 @@ def test_a_start_checks_the_latest_version_it_remembers_as_it_inserts(ctx, setti
     actors, case, _ = setting
     assert case["model_version"] == 1
     # a second start runs on the version this process remembers (no lookup) …
-    statements = []
     engine = ctx.session_factory().get_bind()
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sent_statements() as sent:
         again = start_case(ctx, actors["intake1"], "service_application")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    statements = [text for text, _ in sent]
     assert again["model_version"] == 1
     if engine.dialect.name == "postgresql":  # SQLite checks the hint with a SELECT of its own
         assert not any(s.lstrip().startswith("SELECT") for s in statements), statements
