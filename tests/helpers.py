@@ -102,16 +102,21 @@ def trail_guards(conn, on: bool) -> None:
 
 @contextmanager
 def sent_statements():
-    """The statements psycopg sends while the block runs, as ``(text, autocommit)``: counted at
-    the driver, so also those sent past SQLAlchemy (``workflows.driver``)."""
+    """The statements psycopg sends from this thread while the block runs, as ``(text,
+    autocommit)``: counted at the driver, so also those sent past SQLAlchemy
+    (``workflows.driver``); not those of background threads (the in-process timer runner)."""
+    import threading
+
     import psycopg
 
     sent: list[tuple[str, bool]] = []
     execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+    me = threading.get_ident()
 
     def recording(method):
         def send(self, query, *args, **kwargs):
-            sent.append((query if isinstance(query, str) else str(query), self.connection.autocommit))
+            if threading.get_ident() == me:
+                sent.append((query if isinstance(query, str) else str(query), self.connection.autocommit))
             return method(self, query, *args, **kwargs)
         return send
 

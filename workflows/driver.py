@@ -8,8 +8,8 @@ every column of the answer (the claim answers 31 columns, a completion's read 49
 the whole three-task case: that was about a tenth of the web worker's CPU.
 
 Here the statement goes to the psycopg connection under the session's SQLAlchemy connection,
-so it joins that connection's transaction (or runs on its own where the caller asked the
-session for an autocommit connection), and rows come back as plain tuples in the order the
+so it joins that connection's transaction (or, asked to, runs as a transaction of its own
+where none is open), and rows come back as plain tuples in the order the
 statement names its columns. A database error is raised as SQLAlchemy's
 :class:`~sqlalchemy.exc.DBAPIError` of the same kind, as if SQLAlchemy had sent the statement,
 so the units of work treat a lost race (serialization failure, deadlock) as they always do.
@@ -22,22 +22,35 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy.exc import DBAPIError
 
 TUPLES_OK = ExecStatus.TUPLES_OK
+IDLE = TransactionStatus.IDLE
 
 
-def driver_rows(conn, statement: str, params: dict[str, Any]) -> list[tuple]:
+def driver_rows(conn, statement: str, params: dict[str, Any], *, alone: bool = False) -> list[tuple]:
     """Run ``statement`` (psycopg's ``%(name)s`` placeholders) on the driver connection under the
     SQLAlchemy connection ``conn`` and return its rows as tuples (none for a statement that
-    returns no rows)."""
+    returns no rows).
+
+    ``alone``: the statement is all its unit of work does and is whole on its own, so where no
+    transaction is open yet it runs as a transaction by itself (autocommit for this statement
+    only: no BEGIN and COMMIT round trips; the unit's commit then has nothing to send). Inside
+    an open transaction it simply joins it."""
     driver = conn.connection.driver_connection
+    by_itself = alone and not driver.autocommit and driver.info.transaction_status == IDLE
     try:
-        with driver.cursor() as cursor:
-            cursor.execute(statement, params)
-            result = cursor.pgresult
-            return cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
+        if by_itself:
+            driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(statement, params)
+                result = cursor.pgresult
+                return cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
+        finally:
+            if by_itself:
+                driver.autocommit = False
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, params, exc, psycopg.Error, dialect=conn.dialect) from exc
 

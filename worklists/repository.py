@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import scoped_session
 
 from workflows.cases import task_view
 from workflows.driver import driver_rows
@@ -294,30 +293,21 @@ class SqlTaskRepository:
         which says why.
 
         ``alone``: the statement is all its unit does, so it runs as a transaction by itself
-        (autocommit: no BEGIN and COMMIT round trips; the statement is atomic on its own). Only
-        where the session has no connection yet; otherwise it joins the open transaction."""
+        (no BEGIN and COMMIT round trips; the statement is whole on its own), where no
+        transaction is open yet (see ``workflows.driver.driver_rows``)."""
         if self.session.get_bind().dialect.name != "postgresql" or not 0 < task_id <= MAX_ID:
             return None
-        if alone and self._fresh_session():
-            conn = self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        else:
-            conn = self.session.connection()
+        conn = self.session.connection()
         params = sql_event(event)
         params.update(me=username, groups=sorted(groups), task_id=task_id, tenant_id=tenant_id,
                       expected=expected_version)
-        found = driver_rows(conn, _CLAIM_AT_ONCE, params)
+        found = driver_rows(conn, _CLAIM_AT_ONCE, params, alone=alone)
         if not found:
             return None
         row = dict(zip(_CLAIM_AT_ONCE_COLUMNS, found[0]))
         appended_with(self.session, event, row["case_id"], row["trail_seq_after"], row["trail_hash_after"])
         self._cases[row["case_id"]] = (row["case_status"], row["case_number"])
         return TaskRecord.of(row), row["case_number"]
-
-    def _fresh_session(self) -> bool:
-        """The session has begun no transaction yet (execution options given to
-        ``Session.connection`` apply only to the connection its transaction takes first)."""
-        session = self.session() if isinstance(self.session, scoped_session) else self.session
-        return not session.in_transaction()
 
     def closed_with_its_candidates(self, task_id: int) -> None:
         """The caller's statement closed the task and deleted its candidates already."""

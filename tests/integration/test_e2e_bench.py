@@ -36,3 +36,16 @@ def test_quick_run_prints_sane_figures():
     assert stored, out
     assert int(stored[1]) > 0 and 0 < float(stored[3]) <= float(stored[2]) * 1.2
     assert "cores busy" in out
+
+
+def test_instruction_count_prints_a_figure_per_tree():
+    """``bench/case_instructions.py``: whole cases under valgrind give instructions per case
+    (valgrind is on every machine of this project's kind; CI needs it, so it is not skipped)."""
+    url = require_postgres()
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "case_instructions.py"), "--cases", "2", "--warm-up", "6",
+         "--database-url", url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_instructions"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    figure = re.search(r"@\w+: ([\d.]+) M instructions per case", done.stdout)
+    assert figure and 5 < float(figure[1]) < 500, done.stdout
