@@ -17,12 +17,18 @@ complete each of its three user tasks: 7 requests per case. Printed per client c
 At the end: bytes stored per concluded case (all tables with their indexes and TOAST, as
 left and after VACUUM FULL), and which resource was busy.
 
-    python bench/e2e_http.py [--clients 1,4,8,16] [--seconds 20] [--apps 1|2] [--tree PATH ...]
+    python bench/e2e_http.py [--clients 1,4,8,16] [--seconds 20] [--apps 1|2] [--tree PATH ...] [--rounds 3]
     python bench/e2e_http.py --quick          # a few seconds: the suite's smoke test
 
 ``--tree PATH`` (repeatable) benchmarks another checkout with this same script (e.g. old
-main, then this tree), each on its own fresh database; the figures print side by side.
-Databases: ``<database-url>_<n>`` per tree, dropped at the end unless ``--keep``.
+main, then this tree), each on its own fresh database and Redis database; all trees run at
+once and take turns at each client count, so both sides meet the machine in the same
+minutes. ``--rounds N`` measures everything N times over and prints, per row, the round of
+median cases/s (and every round's cases/s and ratio). Databases: ``<database-url>_<n>`` per
+tree, dropped at the end unless ``--keep``.
+
+The clients are a minimal keep-alive HTTP/1.1 client (``Api``): the load generator shares the
+cores with the server it measures, and ``http.client`` took twice its CPU.
 """
 from __future__ import annotations
 
@@ -146,6 +152,12 @@ print("ready")
 """ % {"password": PASSWORD}
 
 
+def _redis_db(url: str, index: int) -> str:
+    """The Redis database of the ``index``-th tree: trees running at once must not share a queue."""
+    base, _, number = url.rpartition("/")
+    return f"{base}/{int(number or 0) + index}" if number.isdigit() else url
+
+
 class Tree:
     """One checkout: its database, its gunicorn(s) and Celery worker."""
 
@@ -161,7 +173,7 @@ class Tree:
         self.apps: list[tuple[int, Service]] = []
         self.env = dict(os.environ)
         self.env.update({
-            "DATABASE_URL": self.url, "REDIS_URL": args.redis_url,
+            "DATABASE_URL": self.url, "REDIS_URL": _redis_db(args.redis_url, index),
             "PYTHONPATH": f"{REPO / 'bench' / 'round_trips'}:{self.path}",  # sitecustomize counts round trips
             "SECRET_KEY": "e2e-bench-secret-key-0123456789abcdef0123456789abcdef",
             "REDWALL_COUNT_STATEMENTS": str(self.counts_dir), "REDWALL_LOG_LEVEL": "warning",
@@ -554,6 +566,9 @@ def main() -> None:
     parser.add_argument("--admin-url", default=os.environ.get(
         "REDWALL_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("REDWALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every client count this many times, the trees taking turns; "
+                             "each row shows the round of median cases/s")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
     if args.quick:
@@ -566,33 +581,49 @@ def main() -> None:
     print(f"{args.apps} gunicorn process(es); {args.seconds:g} s per client count; clients are processes on this machine")
     log_dir = Path(tempfile.mkdtemp(prefix="redwall-e2e-"))
     summary = []
+    running: list[Tree] = []
     try:
+        # Every tree runs at once and they take turns at each client count, round after round, so
+        # that both sides of a comparison meet the machine in the same minutes (on a shared
+        # machine its speed moves by a fifth from one minute to the next).
         for index, path in enumerate(trees):
             tree = Tree(path, index, args, log_dir)
-            try:
-                tree.start(max(counts))
-                workers = len(children_of(tree.apps[0][1].proc.pid))
-                print(f"\n== {tree.label}: {workers} gunicorn worker(s) per process, database {tree.url.rsplit('/', 1)[1]}")
-                print(f"{'clients':>7} {'cases/s':>8} {'raw/s':>7} {'ratio':>6} "
-                      f"{'start p50/95/99 ms':>20} {'claim p50/95/99':>18} {'complete p50/95/99':>20} "
-                      f"{'app ms':>7} {'db ms':>6} {'clients ms':>10} {'xact':>5} {'trips':>6} {'stmts':>6}  (per case)")
-                for clients in counts:
+            running.append(tree)
+            tree.start(max(counts))
+        runs: dict[tuple[int, int], list[dict]] = {}
+        for _ in range(args.rounds):
+            for clients in counts:
+                for index, tree in enumerate(running):
                     figures = measure_http(tree, clients, args.seconds)
                     raw = measure_raw(tree.url, clients, args.seconds)
                     figures["raw"], figures["ratio"] = raw, figures["rate"] / raw if raw else float("nan")
-                    lat = figures["latency"]
-                    fmt = lambda v: "/".join(f"{x:.0f}" for x in v)  # noqa: E731
-                    trips = "n/a" if figures["trips"] is None else f"{figures['trips']:.1f}"
-                    stmts = "n/a" if figures["statements"] is None else f"{figures['statements']:.1f}"
-                    print(f"{clients:>7} {figures['rate']:8.1f} {raw:7.1f} {figures['ratio']:6.2f} "
-                          f"{fmt(lat['start']):>20} {fmt(lat['claim']):>18} {fmt(lat['complete']):>20} "
-                          f"{figures['app_ms']:7.1f} {figures['db_ms']:6.1f} {figures['load_ms']:10.1f} "
-                          f"{figures['xact']:5.1f} {trips:>6} {stmts:>6}", flush=True)
-                    busy = (figures["app_ms"] + figures["db_ms"] + figures["load_ms"]) * figures["rate"] / 1000
-                    figures.update(clients=clients, tree=tree.label, busy=busy)
-                    summary.append(figures)
-            finally:
-                tree.stop()
+                    runs.setdefault((index, clients), []).append(figures)
+        for index, tree in enumerate(running):
+            workers = len(children_of(tree.apps[0][1].proc.pid))
+            print(f"\n== {tree.label}: {workers} gunicorn worker(s) per process, database {tree.url.rsplit('/', 1)[1]}"
+                  + (f"; the round of median cases/s of {args.rounds}" if args.rounds > 1 else ""))
+            print(f"{'clients':>7} {'cases/s':>8} {'raw/s':>7} {'ratio':>6} "
+                  f"{'start p50/95/99 ms':>20} {'claim p50/95/99':>18} {'complete p50/95/99':>20} "
+                  f"{'app ms':>7} {'db ms':>6} {'clients ms':>10} {'xact':>5} {'trips':>6} {'stmts':>6}  (per case)")
+            for clients in counts:
+                rounds = sorted(runs[(index, clients)], key=lambda f: f["rate"])
+                figures = rounds[(len(rounds) - 1) // 2]  # one real round's figures, not a mix
+                lat = figures["latency"]
+                fmt = lambda v: "/".join(f"{x:.0f}" for x in v)  # noqa: E731
+                trips = "n/a" if figures["trips"] is None else f"{figures['trips']:.1f}"
+                stmts = "n/a" if figures["statements"] is None else f"{figures['statements']:.1f}"
+                every = ("  rounds: " + ", ".join(f"{f['rate']:.1f} ({f['ratio']:.2f})" for f in runs[(index, clients)])
+                         if args.rounds > 1 else "")
+                print(f"{clients:>7} {figures['rate']:8.1f} {figures['raw']:7.1f} {figures['ratio']:6.2f} "
+                      f"{fmt(lat['start']):>20} {fmt(lat['claim']):>18} {fmt(lat['complete']):>20} "
+                      f"{figures['app_ms']:7.1f} {figures['db_ms']:6.1f} {figures['load_ms']:10.1f} "
+                      f"{figures['xact']:5.1f} {trips:>6} {stmts:>6}{every}", flush=True)
+                busy = (figures["app_ms"] + figures["db_ms"] + figures["load_ms"]) * figures["rate"] / 1000
+                figures.update(clients=clients, tree=tree.label, busy=busy)
+                summary.append(figures)
+        for tree in running:
+            tree.stop()
+        for tree in running:
             left, concluded = stored_bytes(tree.url, vacuum=False)
             unfolded = counter_bytes(tree.url)
             compact, _ = stored_bytes(tree.url, vacuum=True)
@@ -600,7 +631,7 @@ def main() -> None:
             left, compact = left - tree.setup_bytes, compact - tree.setup_bytes
             # the raw baseline's tables are in their own schema and not counted
             if concluded:
-                print(f"stored per concluded case ({concluded} cases, every table with indexes and TOAST): "
+                print(f"{tree.label}: stored per concluded case ({concluded} cases, every table with indexes and TOAST): "
                       f"{left / concluded / 1024:.1f} KB as left, {compact / concluded / 1024:.1f} KB after VACUUM FULL"
                       + (f"; of which badge counter rows not yet folded (every 30 s): {unfolded / concluded / 1024:.1f} / "
                          f"{unfolded_compact / concluded / 1024:.1f} KB" if unfolded else ""))
@@ -616,6 +647,8 @@ def main() -> None:
         print("targets (issue 11): >= 100 cases/s at 8 clients, p99 <= 100 ms, <= 25 round trips per case, "
               "ratio >= 0.25, <= 8 KB per concluded case")
     finally:
+        for tree in running:
+            tree.stop()
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
