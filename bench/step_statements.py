@@ -94,30 +94,13 @@ def run(tree: Path, args) -> None:
     # Counted at the driver, as psycopg sends them (so also the statements the trail writer sends
     # straight to it): a BEGIN before a transaction's first statement (none in autocommit),
     # COMMIT and ROLLBACK only for an open transaction (psycopg skips them otherwise).
-    import psycopg
-    from psycopg.pq import TransactionStatus
+    sys.path.insert(0, str(HERE / "round_trips"))
+    from driver_counts import count_at_driver
 
-    def counted(method):
-        def execute(self, query, *args, **kwargs):
-            connection = self.connection
-            if not connection.autocommit and connection.info.transaction_status == TransactionStatus.IDLE:
-                counts["begin"] += 1
-            counts["statements"] += 1
-            statements.append(query if isinstance(query, str) else getattr(query, "as_string", lambda c: str(query))(self))
-            return method(self, query, *args, **kwargs)
-        return execute
+    def bump(kind: str) -> None:
+        counts[kind] += 1
 
-    def ending(kind, method):
-        def end(self, *args, **kwargs):
-            if self.info.transaction_status != TransactionStatus.IDLE:
-                counts[kind] += 1
-            return method(self, *args, **kwargs)
-        return end
-
-    psycopg.Cursor.execute = counted(psycopg.Cursor.execute)
-    psycopg.Cursor.executemany = counted(psycopg.Cursor.executemany)
-    psycopg.Connection.commit = ending("commit", psycopg.Connection.commit)
-    psycopg.Connection.rollback = ending("rollback", psycopg.Connection.rollback)
+    count_at_driver(bump, statements.append)
 
     per_kind: dict[str, list[Counter]] = {"start": [], "claim": [], "complete": []}
     whole: list[Counter] = []

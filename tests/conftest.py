@@ -132,5 +132,14 @@ def app(request):
 
 
 @pytest.fixture
+def pg_app(postgres_app):
+    """The app on PostgreSQL alone, emptied before the test: for what exists only there (a test
+    module names it as its ``app``)."""
+    _truncate(postgres_app)
+    with postgres_app.app_context():
+        yield postgres_app
+
+
+@pytest.fixture
 def ctx(app):
     return app.extensions["redwall"]

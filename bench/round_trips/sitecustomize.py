@@ -16,8 +16,7 @@ if os.environ.get("REDWALL_COUNT_STATEMENTS"):
     import time
     from pathlib import Path
 
-    import psycopg
-    from psycopg.pq import TransactionStatus
+    from driver_counts import count_at_driver  # beside this file, first on PYTHONPATH
 
     _counts = {"statements": 0, "begin": 0, "commit": 0, "rollback": 0}
     _folder = Path(os.environ["REDWALL_COUNT_STATEMENTS"])
@@ -37,27 +36,5 @@ if os.environ.get("REDWALL_COUNT_STATEMENTS"):
             _written[0] = now
             _write()
 
-    # Counted at the driver, as psycopg sends them: a statement outside a transaction on a
-    # connection that is not in autocommit is preceded by a BEGIN; COMMIT and ROLLBACK go out
-    # only when a transaction is open (psycopg skips them otherwise).
-    def _statement(method):
-        def execute(self, *args, **kwargs):
-            connection = self.connection
-            if not connection.autocommit and connection.info.transaction_status == TransactionStatus.IDLE:
-                _bump("begin")
-            _bump("statements")
-            return method(self, *args, **kwargs)
-        return execute
-
-    def _ending(kind, method):
-        def end(self, *args, **kwargs):
-            if self.info.transaction_status != TransactionStatus.IDLE:
-                _bump(kind)
-            return method(self, *args, **kwargs)
-        return end
-
-    psycopg.Cursor.execute = _statement(psycopg.Cursor.execute)
-    psycopg.Cursor.executemany = _statement(psycopg.Cursor.executemany)
-    psycopg.Connection.commit = _ending("commit", psycopg.Connection.commit)
-    psycopg.Connection.rollback = _ending("rollback", psycopg.Connection.rollback)
+    count_at_driver(_bump)
     atexit.register(_write)

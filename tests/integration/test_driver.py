@@ -18,18 +18,9 @@ TENANTS = Tenant.__table__
 
 
 @pytest.fixture
-def app(postgres_app):
+def app(pg_app):
     """The driver path is PostgreSQL's (the production database)."""
-    from tests.conftest import _truncate
-
-    _truncate(postgres_app)
-    with postgres_app.app_context():
-        yield postgres_app
-
-
-@pytest.fixture
-def ctx(app):
-    return app.extensions["redwall"]
+    return pg_app
 
 
 def _tenants(ctx) -> list[str]:

@@ -82,13 +82,9 @@ def test_the_fake_and_the_database_agree_on_what_the_steps_leave(ctx):
 
 
 @pytest.fixture
-def app(postgres_app):
+def app(pg_app):
     """This comparison runs against PostgreSQL (the production database)."""
-    from tests.conftest import _truncate
-
-    _truncate(postgres_app)
-    with postgres_app.app_context():
-        yield postgres_app
+    return pg_app
 
 
 # -- timers, the deadline clock and service retries -----------------------------------------------------

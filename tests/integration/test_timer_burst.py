@@ -25,13 +25,9 @@ START = beijing(2026, 11, 25, 10, 0)
 
 
 @pytest.fixture
-def app(postgres_app):
+def app(pg_app):
     """The burst is PostgreSQL's (SQLite fires a burst step by step, as before)."""
-    from tests.conftest import _truncate
-
-    _truncate(postgres_app)
-    with postgres_app.app_context():
-        yield postgres_app
+    return pg_app
 
 
 @pytest.fixture
