@@ -125,3 +125,29 @@ def sent_statements():
         yield sent
     finally:
         psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, executemany
+
+
+class FailingRegistry:
+    """A connector named ``name`` that fails its first ``failures`` calls, as a household registry
+    being restarted would, then answers."""
+
+    def __init__(self, ctx, name: str, failures: int):
+        self.calls = 0
+        self.failures = failures
+        ctx.connectors.register(name, self)
+
+    def __call__(self, resident_id, purpose):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("the household registry did not answer")
+        return {"resident_id": resident_id, "members": 2}
+
+
+def window_clerks(ctx, count: int) -> list[accounts.Actor]:
+    """``count`` intake clerks ``window0``… of xichangan, signed in: racers for the same task."""
+    with ctx.unit_of_work() as uow:
+        for i in range(count):
+            accounts.add_user(uow.session, "xichangan", f"window{i}", PASSWORD, ["intake"], ["intake"])
+        uow.commit()
+    with ctx.unit_of_work() as uow:
+        return [accounts.authenticate(uow.session, f"window{i}", PASSWORD) for i in range(count)]

@@ -28,6 +28,7 @@ carry, so a view over several names counts each such key once, whichever names i
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from sqlalchemy import text
@@ -76,8 +77,13 @@ def _pg_ddl() -> list[str]:
     ]
 
 
+def _sqlite_day(row: str, column: str) -> str:
+    """SQLite: the day number (days since 1970-01-01, UTC) of ``row.column``."""
+    return f"(CAST(strftime('%s', {row}.{column}) AS INTEGER) / 86400)"
+
+
 def _sqlite_rows(row: str, sign: int) -> str:
-    day = lambda column: f"(CAST(strftime('%s', {row}.{column}) AS INTEGER) / 86400)"  # noqa: E731
+    day = functools.partial(_sqlite_day, row)
     return (
         f"INSERT INTO task_counts ({_COLUMNS}) "
         f"SELECT {row}.tenant_id, kind, name, {row}.status, {day('due_at')}, {day('warn_at')}, {sign} FROM ("
@@ -188,7 +194,7 @@ def _sqlite_named(row: str) -> str:
 
 
 def _sqlite_candidate_rows(row: str, sign: int) -> str:
-    day = lambda column: f"(CAST(strftime('%s', {row}.{column}) AS INTEGER) / 86400)"  # noqa: E731
+    day = functools.partial(_sqlite_day, row)
     return (
         f"INSERT INTO task_candidate_counts ({CANDIDATE_COLUMNS}) "
         f"SELECT {row}.tenant_id, kind, name, coalesce({row}.\"group\", ''), "

@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import demo_files, make_users
+from tests.helpers import demo_files, make_users, window_clerks
 from workflows.cases import start_case
 from workflows.errors import Conflict
 from workflows.models import Case, Task
@@ -72,17 +72,7 @@ def test_simultaneous_claims(app, ctx):
     actors = make_users(ctx)
     deploy_model(ctx, actors["designer1"], demo_files())
     task_id = start_case(ctx, actors["intake1"], "service_application")["tasks"][0]["id"]
-    clerks = [actors["intake1"], actors["admin1"]]
-    # admin1 is no member of intake; give every racer the right to claim by using intake1's identity twice
-    # and a second intake clerk.
-    with ctx.unit_of_work() as uow:
-        from workflows.accounts import add_user, authenticate
-
-        for i in range(6):
-            add_user(uow.session, "xichangan", f"window{i}", "correct-horse-battery", ["intake"], ["intake"])
-        uow.commit()
-    with ctx.unit_of_work() as uow:
-        clerks = [authenticate(uow.session, f"window{i}", "correct-horse-battery") for i in range(6)]
+    clerks = window_clerks(ctx, 6)  # six intake clerks: every racer may claim the task
     results = run_at_once(app, 6, lambda i: commands.claim(ctx, clerks[i], task_id))
     winners = [r[1]["assignee"] for r in results if r[0] == "ok"]
     assert len(winners) == 1 and sorted(r[0] for r in results) == ["conflict"] * 5 + ["ok"], results

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from tests.helpers import demo_files, make_users, sent_statements
+from tests.helpers import demo_files, make_users, sent_statements, window_clerks
 from tests.integration.test_concurrency import run_at_once
 from workflows.accounts import add_user, authenticate
 from workflows.cases import start_case
@@ -118,12 +118,7 @@ def test_a_claim_at_once_asks_what_may_work_asks(ctx, setting):
 
 def test_simultaneous_claims_leave_one_event_and_a_whole_chain(app, ctx, setting):
     actors, case, task_id = setting
-    with ctx.unit_of_work() as uow:
-        for i in range(6):
-            add_user(uow.session, "xichangan", f"window{i}", "correct-horse-battery", ["intake"], ["intake"])
-        uow.commit()
-    with ctx.unit_of_work() as uow:
-        clerks = [authenticate(uow.session, f"window{i}", "correct-horse-battery") for i in range(6)]
+    clerks = window_clerks(ctx, 6)
 
     def action(i):
         if i == 6:  # something else appending to the same case's chain at the same moment

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from tests.helpers import make_users
+from tests.helpers import FailingRegistry, make_users
 from tests.timekeeping import beijing, record_events, run_due, tasks_of, timers_of
 from workflows import incidents, timers
 from workflows.cases import get_case, start_case
@@ -137,23 +137,10 @@ def deploy_service(ctx, actors, connector: str):
     deploy_model(ctx, actors["designer1"], [("service_call.bpmn", text.encode())])
 
 
-class Registry:
-    """A connector that fails its first ``failures`` calls, as a registry being restarted would."""
-
-    def __init__(self, ctx, name: str, failures: int):
-        self.calls = 0
-        self.failures = failures
-        ctx.connectors.register(name, self)
-
-    def __call__(self, resident_id, purpose):
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ConnectionError("the household registry did not answer")
-        return {"resident_id": resident_id, "members": 2}
 
 
 def test_a_failing_service_call_is_retried_with_back_off(ctx, actors):
-    registry = Registry(ctx, "registry_twice_down", failures=2)
+    registry = FailingRegistry(ctx, "registry_twice_down", failures=2)
     deploy_service(ctx, actors, "registry_twice_down")
     events = record_events(ctx)
     try:
@@ -182,7 +169,7 @@ def test_a_failing_service_call_is_retried_with_back_off(ctx, actors):
 
 
 def test_when_retries_run_out_the_case_gets_an_incident_that_can_be_retried_by_hand(ctx, actors):
-    registry = Registry(ctx, "registry_down", failures=10**6)
+    registry = FailingRegistry(ctx, "registry_down", failures=10**6)
     deploy_service(ctx, actors, "registry_down")
     with time_machine.travel(START, tick=False) as traveller:
         case = start_case(ctx, actors["intake1"], "service_call", {"resident_id": 8})

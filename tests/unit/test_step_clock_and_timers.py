@@ -16,6 +16,7 @@ import time_machine
 from tests.case_fakes import (
     FAKE_HANDLERS, THREE_TASKS, FakeUnitOfWork, InMemoryCaseRepository, actor, deploy, engine_context, fire_due,
 )
+from tests.helpers import FailingRegistry
 from workflows.errors import Conflict
 from workflows.steps import CompleteTask, DeliverMessage, RetryIncident, Start, open_task, run_step
 
@@ -79,6 +80,13 @@ def kinds(repo, case_id: int) -> list[str]:
     return [e.kind for e in repo.trail if e.case_id == case_id]
 
 
+def start_waiting(ctx, repo, wait_for: str) -> int:
+    """A case of ``timers/wait_then_follow_up.bpmn`` waiting ``wait_for`` (deployed first)."""
+    _deploy(ctx, repo, "wait_then_follow_up",
+            [("w.bpmn", (FIXTURES / "timers" / "wait_then_follow_up.bpmn").read_bytes())], 1)
+    return start(ctx, repo, "wait_then_follow_up", {"wait_for": wait_for}).record.id
+
+
 def open_tasks(repo, case_id: int) -> dict[str, dict]:
     return {t["element_id"]: t for t in repo.tasks.values() if t["case_id"] == case_id and t["status"] == "ready"}
 
@@ -86,9 +94,7 @@ def open_tasks(repo, case_id: int) -> dict[str, dict]:
 # -- BPMN timers ----------------------------------------------------------------------------------
 def test_a_timer_row_is_written_fires_when_due_and_its_boundary_timer_is_cancelled_with_its_task(world, travel):
     ctx, repo = world
-    _deploy(ctx, repo, "wait_then_follow_up",
-            [("w.bpmn", (FIXTURES / "timers" / "wait_then_follow_up.bpmn").read_bytes())], 1)
-    case_id = start(ctx, repo, "wait_then_follow_up", {"wait_for": "PT1M"}).record.id
+    case_id = start_waiting(ctx, repo, "PT1M")
     [wait] = timers(repo, case_id)
     assert (wait["kind"], wait["status"], wait["element_id"], wait["due_at"]) == \
         ("bpmn", "pending", "wait", START + timedelta(minutes=1))
@@ -115,9 +121,7 @@ def test_a_timer_row_is_written_fires_when_due_and_its_boundary_timer_is_cancell
 
 def test_a_boundary_timer_that_fires_cancels_its_task(world, travel):
     ctx, repo = world
-    _deploy(ctx, repo, "wait_then_follow_up",
-            [("w.bpmn", (FIXTURES / "timers" / "wait_then_follow_up.bpmn").read_bytes())], 1)
-    case_id = start(ctx, repo, "wait_then_follow_up", {"wait_for": "PT0S"}).record.id
+    case_id = start_waiting(ctx, repo, "PT0S")
     travel.shift(0.001)
     assert fire_due(ctx, repo) == {"fired": 1}
     [follow_up] = open_tasks(repo, case_id).values()
@@ -192,9 +196,7 @@ def test_a_cycle_timer_restarts_with_a_row_of_its_own_for_each_round_until_its_t
 
 def test_a_timer_row_whose_event_is_gone_is_stale_cancelled_and_leaves_no_trail(world, travel):
     ctx, repo = world
-    _deploy(ctx, repo, "wait_then_follow_up",
-            [("w.bpmn", (FIXTURES / "timers" / "wait_then_follow_up.bpmn").read_bytes())], 1)
-    case_id = start(ctx, repo, "wait_then_follow_up", {"wait_for": "PT1M"}).record.id
+    case_id = start_waiting(ctx, repo, "PT1M")
     [wait] = timers(repo, case_id)
     travel.shift(61)
     assert fire_due(ctx, repo) == {"fired": 1}
@@ -318,19 +320,6 @@ def test_a_refused_step_keeps_no_clock_and_no_timer_row(world):
 
 
 # -- service retries ------------------------------------------------------------------------------
-class Registry:
-    """A connector that fails its first ``failures`` calls."""
-
-    def __init__(self, ctx, name: str, failures: int):
-        self.calls = 0
-        self.failures = failures
-        ctx.connectors.register(name, self)
-
-    def __call__(self, resident_id, purpose):
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ConnectionError("the household registry did not answer")
-        return {"resident_id": resident_id, "members": 2}
 
 
 def _service(ctx, repo, connector: str):
@@ -340,7 +329,7 @@ def _service(ctx, repo, connector: str):
 
 def test_a_failing_service_call_is_retried_with_back_off_until_it_works(world, travel):
     ctx, repo = world
-    registry = Registry(ctx, "registry_twice_down", failures=2)
+    registry = FailingRegistry(ctx, "registry_twice_down", failures=2)
     _service(ctx, repo, "registry_twice_down")
     case_id = start(ctx, repo, "service_call", {"resident_id": 7}).record.id
     assert repo.cases[case_id]["has_incident"] is False and repo.incidents == {}
@@ -362,7 +351,7 @@ def test_a_failing_service_call_is_retried_with_back_off_until_it_works(world, t
 
 def test_when_the_retries_run_out_the_case_gets_its_incident_and_a_retry_by_hand_resolves_it(world, travel):
     ctx, repo = world
-    registry = Registry(ctx, "registry_down", failures=10**6)
+    registry = FailingRegistry(ctx, "registry_down", failures=10**6)
     _service(ctx, repo, "registry_down")
     case_id = start(ctx, repo, "service_call", {"resident_id": 8}).record.id
     for wait in (30, 120, 480):
