@@ -66,12 +66,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """CPU seconds of ``pid``; with ``reaped``, also of its children that ended and were waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+    seconds = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    if reaped:
+        seconds += int(fields[13]) + int(fields[14])  # cutime, cstime (16, 17)
+    return seconds / CLK_TCK
 
 
 def children_of(pid: int) -> list[int]:
@@ -88,8 +92,9 @@ def children_of(pid: int) -> list[int]:
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its living children (gunicorn master + workers)."""
-    return cpu_seconds(pid) + sum(tree_cpu(child) for child in children_of(pid))
+    """CPU seconds of a process and its children, living or ended (gunicorn master + workers: a
+    worker that ``max_requests`` retired during the run is in the master's reaped time)."""
+    return cpu_seconds(pid, reaped=True) + sum(tree_cpu(child) for child in children_of(pid))
 
 
 class Service:
@@ -253,12 +258,25 @@ def db_figures(url: str) -> dict:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
         xact = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
                             "WHERE datname = current_database()").fetchone()[0]
-    return {"cpu": {pid: cpu_seconds(pid) for pid in pids}, "xact": int(xact)}
+        postmaster = _parent_of(conn.info.backend_pid)
+        ended = cpu_seconds(postmaster, reaped=True) - cpu_seconds(postmaster) if postmaster else 0.0
+    return {"cpu": {pid: cpu_seconds(pid) for pid in pids}, "xact": int(xact), "ended": ended}
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def db_cpu_between(before: dict, after: dict) -> float:
-    # backends that lived through the run; one that started during it counts from zero
-    return sum(after["cpu"][pid] - before["cpu"].get(pid, 0.0) for pid in after["cpu"])
+    """Backends alive at the end (one that started during the run counts from zero), and those that
+    ended during it (a retired app worker's pool): the postmaster's reaped time, which also holds
+    any other backend that ended meanwhile (autovacuum workers, this script's own connections)."""
+    alive = sum(after["cpu"][pid] - before["cpu"].get(pid, 0.0) for pid in after["cpu"])
+    gone_before = sum(cpu for pid, cpu in before["cpu"].items() if pid not in after["cpu"])  # their time before the run
+    return alive + (after["ended"] - before["ended"]) - gone_before
 
 
 def stored_bytes(url: str, vacuum: bool) -> tuple[int, int]:

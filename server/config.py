@@ -100,6 +100,9 @@ def timing_from_environment() -> dict:
         "REDWALL_TIMER_LEASE": float(env("REDWALL_TIMER_LEASE", "60")),
         "REDWALL_SCHEDULER_INTERVAL": float(env("REDWALL_SCHEDULER_INTERVAL", "0.5")),
         "REDWALL_CELERY_VISIBILITY": int(env("REDWALL_CELERY_VISIBILITY", "300")),
+        # SpiffWorkflow's own loggers ("spiff.*"): at INFO they write a line for every task's
+        # state change; DEBUG or INFO here to see the engine's inner steps.
+        "REDWALL_ENGINE_LOG_LEVEL": env("REDWALL_ENGINE_LOG_LEVEL", "WARNING").upper(),
     }
 
 
@@ -114,6 +117,7 @@ def engine_options_from(config, session_factory) -> dict:
     return {
         "script_workers": int(get("REDWALL_SCRIPT_WORKERS")),
         "script_memory_mb": int(get("REDWALL_SCRIPT_MEMORY_MB")),
+        "engine_log_level": str(get("REDWALL_ENGINE_LOG_LEVEL")).upper(),
         "calendar": WorkingCalendar(
             session_factory,
             office_hours=OfficeHours.parse(get("REDWALL_OFFICE_HOURS")),

@@ -422,3 +422,38 @@ def test_process_setting_case_status_refused_is_refused():
     assert out.completed and out.status == "refused"
     assert out.data["case_status"] == "refused"
     assert out.data["refusal_reason"] == "missing: photo"
+
+
+# -- SpiffWorkflow's own logs ------------------------------------------------------------
+def test_engine_logs_quiet_from_warning_unless_the_operator_asks(caplog):
+    """SpiffWorkflow logs every task's state change at INFO; the hosts' root logger is at INFO,
+    so without ``quiet_engine_logs`` each step would build and write those records."""
+    import logging
+
+    from workflows.context import quiet_engine_logs
+
+    spiff = logging.getLogger("spiff")
+    was = spiff.level
+    try:
+        caplog.set_level(logging.INFO)  # the root logger at INFO, as server.app sets it
+        quiet_engine_logs("WARNING")
+        Case("user_task_variable.bpmn", key="user_task_variable").start()
+        assert not [r for r in caplog.records if r.name.startswith("spiff")]
+
+        quiet_engine_logs("INFO")  # REDWALL_ENGINE_LOG_LEVEL=info
+        Case("user_task_variable.bpmn", key="user_task_variable").start()
+        assert any(r.name == "spiff.task" and "State changed" in r.getMessage() for r in caplog.records)
+
+        with pytest.raises(ValueError, match="unknown log level"):
+            quiet_engine_logs("LOUD")
+    finally:
+        spiff.setLevel(was)
+
+
+def test_engine_log_level_comes_from_the_environment(monkeypatch):
+    from server import config
+
+    monkeypatch.setenv("REDWALL_ENGINE_LOG_LEVEL", "info")
+    assert config.timing_from_environment()["REDWALL_ENGINE_LOG_LEVEL"] == "INFO"
+    monkeypatch.delenv("REDWALL_ENGINE_LOG_LEVEL")
+    assert config.engine_options_from({}, lambda: None)["engine_log_level"] == "WARNING"
