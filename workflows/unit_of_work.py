@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from .errors import Conflict
 
@@ -87,6 +87,10 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         session = self._session_factory()
+        if isinstance(session, scoped_session):
+            # Flask-SQLAlchemy's db.session: the Session behind it, looked up once here rather than
+            # through the proxy's registry (keyed on the app context) at every call of the step.
+            session = session()
         outer = session.info.get(_ACTIVE)
         if outer is not None and outer.session is session:
             self.outer = outer

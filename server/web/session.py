@@ -31,8 +31,9 @@ SESSION_KEYS = ("actor", "started", "seen", "locale", "csrf_token")
 class RedwallSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         # No session cookie (every API call with a bearer token): a new empty session, as Flask
-        # answers, without first building the cookie's signer (about 13 us a request).
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # answers, without first building the cookie's signer (about 13 us a request), nor
+        # parsing a Cookie header there is not.
+        if app.secret_key and not (request.environ.get("HTTP_COOKIE") and request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 
