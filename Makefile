@@ -47,6 +47,7 @@ bench: install-test
 	$(BIN)/python bench/prefill_latency.py
 	$(BIN)/python bench/e2e_http.py
 	$(BIN)/python bench/case_instructions.py
+	$(BIN)/python bench/stack_floor.py
 
 ## make vendor: refresh server/static/vendor/ from package-lock.json (needs npm; the result is committed)
 vendor:

@@ -49,3 +49,25 @@ def test_instruction_count_prints_a_figure_per_tree():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figure = re.search(r"@\w+: ([\d.]+) M instructions per case", done.stdout)
     assert figure and 5 < float(figure[1]) < 500, done.stdout
+
+
+def test_stack_floor_prints_its_parts_and_the_ceiling():
+    """``bench/stack_floor.py``: a bare Flask app under this repository's gunicorn settings, the
+    engine's part of a whole case, the raw baseline's CPU; the ceiling is their stated quotient."""
+    url = require_postgres()
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "stack_floor.py"), "--clients", "2", "--seconds", "1",
+         "--requests", "200", "--cases", "10",
+         "--database-url", url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_floor"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    http = re.search(r"([\d.]+) ms CPU per request, x 7 = ([\d.]+) ms per case", out)
+    engine = re.search(r"2\. engine: .*: ([\d.]+) ms CPU per case", out)
+    raw = re.search(r"database ([\d.]+) \+ clients ([\d.]+) = ([\d.]+) ms CPU per case", out)
+    floor = re.search(r"floor of a whole case over HTTP: ([\d.]+) ms CPU", out)
+    ceiling = re.search(r"CPU-bound: ([\d.]+) / ([\d.]+) = ([\d.]+)$", out, re.M)
+    assert http and engine and raw and floor and ceiling, out
+    assert 0 < float(http[1]) < 50 and float(engine[1]) > 0 and float(raw[1]) > 0 and float(raw[2]) > 0
+    assert abs(float(floor[1]) - (float(http[2]) + float(engine[1]) + float(raw[3]))) < 0.02
+    assert abs(float(ceiling[3]) - float(raw[3]) / float(floor[1])) < 0.01 and 0 < float(ceiling[3]) < 1
