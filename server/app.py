@@ -48,10 +48,12 @@ def create_app(config: dict | None = None) -> Flask:
             "info": {"description": "Redwall: one-window government services on a BPMN case engine."},
         },
         SQLALCHEMY_ENGINE_OPTIONS={},
-        JSON_SORT_KEYS=False,
     )
     if config:
         app.config.update(config)
+    # Answers keep the order their schemas give (Flask 2.3 dropped the JSON_SORT_KEYS setting
+    # and sorts every object's keys by default: work for nobody, on every answer).
+    app.json.sort_keys = False
     from workflows.database import engine_options
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
