@@ -27,8 +27,8 @@ timeout = 30
 graceful_timeout = 20
 # Recycle workers now and then: caches and fragmentation never grow without bound. A new worker
 # imports and builds the app again (about 1 s of CPU) and starts with cold caches: at full load
-# (about 350 requests a second a worker on the benchmark machine) 20,000 requests retired a worker
-# every minute; 200,000 is every ten minutes, and hours on a normal day.
+# (several hundred requests a second a worker on the 2-core benchmark machine) 20,000 requests
+# retired a worker every minute; 200,000 is every ten minutes, and hours on a normal day.
 max_requests = 200000
 max_requests_jitter = 20000
 accesslog = None
