@@ -78,17 +78,16 @@ def cpu_seconds(pid: int, reaped: bool = False) -> float:
     return seconds / CLK_TCK
 
 
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(entry.name))
-    return found
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and parent_of(int(entry.name)) == pid]
 
 
 def tree_cpu(pid: int) -> float:
@@ -258,16 +257,9 @@ def db_figures(url: str) -> dict:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
         xact = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
                             "WHERE datname = current_database()").fetchone()[0]
-        postmaster = _parent_of(conn.info.backend_pid)
+        postmaster = parent_of(conn.info.backend_pid)
         ended = cpu_seconds(postmaster, reaped=True) - cpu_seconds(postmaster) if postmaster else 0.0
     return {"cpu": {pid: cpu_seconds(pid) for pid in pids}, "xact": int(xact), "ended": ended}
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def db_cpu_between(before: dict, after: dict) -> float:
