@@ -100,6 +100,10 @@ def create_app(config: dict | None = None) -> Flask:
             script_time_limit=app.config["REDWALL_SCRIPT_TIME_LIMIT"],
             **config_module.engine_options_from(app.config, lambda: db.session),
         )
+        # the hot path without ORM sessions: a claim on a pooled connection, starts and completions
+        # on a LeanSession (workflows.unit_of_work)
+        if db.engine.dialect.name == "postgresql":
+            app.extensions["redwall"].sql_engine = db.engine
         from .wiring import wire
 
         wire(app.extensions["redwall"])  # the case step's handlers: engine rows, certificates, the audit queue

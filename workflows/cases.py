@@ -110,7 +110,7 @@ def start_case(
     _check_id_numbers(data)
     if uow is not None:
         return _start_in(ctx, uow, actor, key, data, version, service_code, applicant_id)
-    with ctx.unit_of_work() as own:
+    with ctx.unit_of_work(lean=True) as own:
         view = _start_in(ctx, own, actor, key, data, version, service_code, applicant_id)
         own.commit()
     return view

@@ -87,9 +87,15 @@ class EngineContext:
     # What every case step writes, in order (workflows.steps.StepHandlers); None: the engine's own.
     # The host registers them once at start-up (server.wiring).
     step_handlers: "object | None" = None
+    # The SQLAlchemy engine under ``session_factory``'s scoped session (PostgreSQL), for the hot
+    # path's work that needs no ORM session: a claim on a pooled connection of its own, a start
+    # and a completion on a LeanSession. None: everything goes through Sessions. The host sets it.
+    sql_engine: "object | None" = None
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.event_sink)
+    def unit_of_work(self, lean: bool = False) -> UnitOfWork:
+        """A unit of work; ``lean``: on a :class:`~workflows.unit_of_work.LeanSession` where the host
+        allows it (``sql_engine``) and the unit is one of its own (the hot path's start and completion)."""
+        return UnitOfWork(self.session_factory, self.event_sink, lean_engine=self.sql_engine if lean else None)
 
 
 def quiet_engine_logs(level: str) -> None:

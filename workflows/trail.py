@@ -482,6 +482,11 @@ class TrailWriter:
             head = read()
         return head[0], head[1]
 
+    def after_appending(self, tenant_ids: set[int]) -> Callable[[], None] | None:
+        """What to run after a commit that appended events of ``tenant_ids`` by a statement of its
+        own, without this writer (a claim alone): the hourly anchoring of closed days, if due."""
+        return self._anchor_later(tenant_ids)
+
     def _anchor_later(self, tenant_ids: set[int]) -> Callable[[], None] | None:
         """A callback for after the commit that anchors closed days, if an hour has passed."""
         if self.anchor_every is None or self.session_factory is None:

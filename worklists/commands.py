@@ -27,7 +27,7 @@ from .task_changes import check_version as _check_version
 from .task_changes import record as _record
 from .task_changes import unit as _unit
 from .task_changes import visible as _visible
-from .unit_of_work import SqlTaskUnitOfWork, TaskUnitOfWork
+from .unit_of_work import NOT_ALONE, SqlTaskUnitOfWork, TaskUnitOfWork, claim_alone
 
 MAX_COMMENT = 2000
 
@@ -72,6 +72,9 @@ def _claim_at_once(ctx: EngineContext, actor: Actor, task_id: int, expected_vers
     changed, if that is not the case (the general path then says why)."""
     if not has_worklist(actor):
         return None
+    claimed = claim_alone(ctx, actor, task_id, expected_version, ctx.clock())
+    if claimed is not NOT_ALONE:
+        return None if claimed is None else task_item(*claimed)
     with SqlTaskUnitOfWork(ctx) as uow:
         claimed = uow.claim_at_once(actor, task_id, expected_version, ctx.clock())
         if claimed is None:
@@ -220,7 +223,7 @@ def complete(
     """
     require_worklist(actor)
     if uow is None and 0 < task_id <= MAX_ID:  # the usual completion: its row completed as it is read
-        with SqlTaskUnitOfWork(ctx) as at_once:
+        with SqlTaskUnitOfWork(ctx, lean=True) as at_once:
             completion = at_once.take_for_completion(actor, task_id, expected_version, ctx.clock())
             if completion is not None:
                 answer = at_once.run_completion(actor, completion, data)

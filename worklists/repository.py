@@ -231,6 +231,20 @@ def _change_statement(names: tuple[str, ...], closes: bool, postgres: bool):
     return statement
 
 
+def claim_statement(conn, event, tenant_id: int, task_id: int, username: str, groups: frozenset[str],
+                    expected_version: int | None, *, alone: bool = False) -> dict | None:
+    """The claim in one statement (:data:`_CLAIM_AT_ONCE`, PostgreSQL) on the SQLAlchemy connection
+    ``conn``: the claimed task's row with its case's number and status and the trail head after
+    ``event``, or None when it claimed nothing. ``alone``: see ``workflows.driver.driver_rows``."""
+    if not 0 < task_id <= MAX_ID:
+        return None
+    params = sql_event(event)
+    params.update(me=username, groups=sorted(groups), task_id=task_id, tenant_id=tenant_id,
+                  expected=expected_version)
+    found = driver_rows(conn, _CLAIM_AT_ONCE, params, alone=alone)
+    return dict(zip(_CLAIM_AT_ONCE_COLUMNS, found[0])) if found else None
+
+
 class SqlTaskRepository:
     """Tasks in the engine's database, through the unit of work's session (never commits)."""
 
@@ -295,16 +309,12 @@ class SqlTaskRepository:
         ``alone``: the statement is all its unit does, so it runs as a transaction by itself
         (no BEGIN and COMMIT round trips; the statement is whole on its own), where no
         transaction is open yet (see ``workflows.driver.driver_rows``)."""
-        if self.session.get_bind().dialect.name != "postgresql" or not 0 < task_id <= MAX_ID:
+        if self.session.get_bind().dialect.name != "postgresql":
             return None
-        conn = self.session.connection()
-        params = sql_event(event)
-        params.update(me=username, groups=sorted(groups), task_id=task_id, tenant_id=tenant_id,
-                      expected=expected_version)
-        found = driver_rows(conn, _CLAIM_AT_ONCE, params, alone=alone)
-        if not found:
+        row = claim_statement(self.session.connection(), event, tenant_id, task_id, username, groups,
+                              expected_version, alone=alone)
+        if row is None:
             return None
-        row = dict(zip(_CLAIM_AT_ONCE_COLUMNS, found[0]))
         appended_with(self.session, event, row["case_id"], row["trail_seq_after"], row["trail_hash_after"])
         self._cases[row["case_id"]] = (row["case_status"], row["case_number"])
         return TaskRecord.of(row), row["case_number"]

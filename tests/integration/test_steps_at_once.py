@@ -225,3 +225,32 @@ def test_a_start_that_opens_two_tasks_writes_whole_rows_and_a_whole_chain(ctx):
         clerk = actors["civil1"] if task["element_id"] == "check_property" else actors["intake1"]
         assert commands.claim(ctx, clerk, task["id"])["assignee"] == clerk.username
     assert verify_case_chain(ctx, None, case["id"])["valid"]
+
+
+def test_a_claim_alone_begins_no_session_and_one_inside_a_unit_joins_it(ctx, setting):
+    """On PostgreSQL the claim runs on a pooled connection of its own, with no ORM session begun;
+    a claim inside an open unit of work joins that unit instead, so the unit's rollback undoes it."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    actors, case, task_id = setting
+    postgres = ctx.session_factory().get_bind().dialect.name == "postgresql"
+    begun = []
+
+    def note(session, transaction, connection):
+        begun.append(session)
+
+    event.listen(Session, "after_begin", note)
+    try:
+        with ctx.unit_of_work():  # claimed inside it and rolled back with it: nothing stays
+            inside = commands.claim(ctx, actors["intake1"], task_id)
+        assert inside["assignee"] == "intake1" and begun
+        assert _task(ctx, task_id)[0] == "ready" and _claims(ctx, case["id"]) == []
+        begun.clear()
+        answer = commands.claim(ctx, actors["intake1"], task_id)
+        assert answer["assignee"] == "intake1"
+        assert (begun == []) is postgres, begun  # SQLite takes the general path, in a session
+    finally:
+        event.remove(Session, "after_begin", note)
+    assert _task(ctx, task_id)[0] == "claimed"
+    assert [c[1] for c in _claims(ctx, case["id"])] == ["intake1"]
