@@ -83,9 +83,9 @@ class LeanSession:
     bound to the same connection and transaction, and everything else is handed to it.
 
     A case step on the hot path (a start, a completion) writes through statements of its own
-    (``workflows.driver``) and needs none of the ORM's bookkeeping; a Session begun, committed
-    and closed around them cost about 300,000 instructions per request, a tenth of a claim and
-    a twentieth of a completion (``bench/case_instructions.py``).
+    (``workflows.driver``) and needs none of the ORM's bookkeeping; a Session made, begun,
+    committed and closed around them took about 300,000 instructions a request more than this
+    (``bench/case_instructions.py``: 1.25 M per whole case for its start and three completions).
     """
 
     def __init__(self, engine):
