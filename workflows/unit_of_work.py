@@ -101,9 +101,10 @@ class LeanSession:
     def connection(self, *args, **kwargs):
         if self._conn is None:
             self._conn = self._engine.connect()
-        if self._transaction is None or not self._conn.in_transaction():
-            if not self._conn.in_transaction():
-                self._conn.begin()
+        if not self._conn.in_transaction():
+            self._conn.begin()
+            self._transaction = object()
+        elif self._transaction is None:  # begun by the ORM session after a commit: a new transaction
             self._transaction = object()
         return self._conn
 
