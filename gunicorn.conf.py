@@ -4,7 +4,10 @@
 
 One worker process per core (``WEB_CONCURRENCY`` overrides), each handling one request at a
 time on gunicorn's threaded worker so that connections stay open between requests (HTTP
-keep-alive). A request is CPU work in Python plus a few short database round trips, so one
+keep-alive). With its one thread the worker answers on its main thread
+(``server.gunicorn_worker.InlineThreadWorker``: gthread without the hand-off of every request
+to a pool thread and back, which cost 0.06-0.09 ms of CPU a request and bought nothing with one
+thread). A request is CPU work in Python plus a few short database round trips, so one
 process per core keeps the cores busy without the CPU per request rising (on the 2-core
 benchmark machine 4 workers were slower than 2, and 4 threads a worker slower than 1: the
 threads only contend for the interpreter). Keep-alive spares a TCP connection set up and torn
@@ -16,7 +19,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("REDWALL_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+worker_class = "server.gunicorn_worker.InlineThreadWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 threads = 1
 # An idle client connection is kept this long for its next request (the proxy's upstream
