@@ -644,7 +644,8 @@ def main() -> None:
                 print(f"{tree.label}: stored per concluded case ({concluded} cases, every table with indexes and TOAST): "
                       f"{left / concluded / 1024:.1f} KB as left, {compact / concluded / 1024:.1f} KB after VACUUM FULL"
                       + (f"; of which badge counter rows not yet folded (every 30 s): {unfolded / concluded / 1024:.1f} / "
-                         f"{unfolded_compact / concluded / 1024:.1f} KB" if unfolded else ""))
+                         f"{unfolded_compact / concluded / 1024:.1f} KB, so {(compact - unfolded_compact) / concluded / 1024:.1f} KB "
+                         "once folded (a fold leaves one row per counter key, none per case)" if unfolded else ""))
             if not args.keep:
                 recreate_database(tree.url, args.admin_url, drop_only=True)
         print("\ncores busy (app + database + clients CPU per case x cases/s; the machine has "
