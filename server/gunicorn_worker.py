@@ -5,10 +5,10 @@ database round trips; more threads only contend for the interpreter). gunicorn's
 still hands every request from its main thread, which waits on the sockets, to a pool thread,
 and the answer back: a ``Future``, a wake-up of the pool thread, a byte through a pipe to wake
 the main thread again, and the interpreter lock passed both ways: about 0.06-0.09 ms of CPU a
-request, a fifth to a third of what gunicorn and a bare Flask app take together
-(``bench/stack_floor.py``), and 1.1 ms of the app's 9.7 ms per whole case in
-``bench/e2e_http.py``. With one thread that hand-off buys nothing: the pool thread answers one
-request at a time either way.
+request (``bench/stack_floor.py``: a bare Flask app under gunicorn took 0.274 ms a request with
+gthread, 0.192 ms with this worker), 0.6-2.3 ms of the app's 9.6-10.3 ms per whole case in three
+runs of ``bench/e2e_http.py``. With one thread that hand-off buys nothing: the pool thread
+answers one request at a time either way.
 
 :class:`InlineThreadWorker` is gthread with that hand-off left out when ``threads == 1``: the
 main thread answers a connection the poller found readable itself, then puts it back on the
