@@ -25,7 +25,9 @@ threads = 1
 # An idle client connection is kept this long for its next request (the proxy's upstream
 # keepalive_timeout should be shorter).
 keepalive = 5
-# Restart a worker that hangs (a request is bounded by the script time limit well below this).
+# Restart a worker whose process stops telling the arbiter it is alive. A long request does not
+# count (as with gthread, a thread keeps telling it: server/gunicorn_worker.py); the scripts a
+# request runs are bounded by REDWALL_SCRIPT_TIME_LIMIT.
 timeout = 30
 graceful_timeout = 20
 # Recycle workers now and then: caches and fragmentation never grow without bound. A new worker
