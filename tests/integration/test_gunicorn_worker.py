@@ -4,6 +4,8 @@ alive, answers requests read ahead in turn, is not held by a connection that sen
 is not killed during a request longer than gunicorn's timeout; with more threads it is gthread."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import textwrap
 import time
@@ -86,7 +88,7 @@ def test_one_thread_answers_on_the_main_thread_and_keeps_the_connection(serve):
             (answer,) = answers(sock, 1)
             assert answer.startswith(b"HTTP/1.1 200"), answer
             assert b"Connection: close" not in answer
-            assert f"main=True".encode() in answer and f"path=/r{n} got=8".encode() in answer
+            assert b"main=True" in answer and f"path=/r{n} got=8".encode() in answer
             pid = answer.rsplit(b"pid=", 1)[1].split()[0]
             assert first_pid in (None, pid)  # the same worker, the same connection
             first_pid = pid
@@ -133,3 +135,29 @@ def test_with_more_threads_it_is_gthread(serve):
         sock.sendall(request("/t"))
         (answer,) = answers(sock, 1)
     assert b"main=False" in answer
+
+
+def test_a_stopping_worker_answers_a_kept_connection_then_closes_it(serve):
+    port = serve()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request("/first"))
+        (first,) = answers(sock, 1)
+        pid = int(first.rsplit(b"pid=", 1)[1].split()[0])
+        os.kill(pid, signal.SIGTERM)  # the worker stops: graceful, its kept connections linger briefly
+        time.sleep(0.3)
+        sock.sendall(request("/while-stopping"))
+        (last,) = answers(sock, 1)
+        assert b"path=/while-stopping" in last and b"Connection: close" in last
+        assert sock.recv(1) == b""  # then closed
+
+
+def test_a_worker_retires_after_max_requests_and_a_new_one_answers(serve):
+    port = serve("--max-requests", "3", "--max-requests-jitter", "0")
+    pids = []
+    for n in range(7):
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            sock.sendall(request(f"/n{n}"))
+            (answer,) = answers(sock, 1)
+            assert f"path=/n{n}".encode() in answer
+            pids.append(answer.rsplit(b"pid=", 1)[1].split()[0])
+    assert len(set(pids)) >= 3, pids  # 7 requests, 3 a worker
