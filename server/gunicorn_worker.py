@@ -27,6 +27,11 @@ gthread's behaviour on purpose:
   slow client, an export) is no reason to kill the worker, as with gthread. The arbiter's
   ``timeout`` still catches a worker whose process stops.
 - **HTTP/2 or several threads:** gthread unchanged (``super()``).
+
+It leans on gthread's own steps (``enqueue_req``, ``handle``, ``finish_request`` and its marker
+for a deferred connection) of the gunicorn release pinned in ``setup.cfg``;
+``tests/integration/test_gunicorn_worker.py`` runs each behaviour above under a real gunicorn,
+so a release that changes them fails there first.
 """
 from __future__ import annotations
 
