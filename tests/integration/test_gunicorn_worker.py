@@ -161,3 +161,17 @@ def test_a_worker_retires_after_max_requests_and_a_new_one_answers(serve):
             assert f"path=/n{n}".encode() in answer
             pids.append(answer.rsplit(b"pid=", 1)[1].split()[0])
     assert len(set(pids)) >= 3, pids  # 7 requests, 3 a worker
+
+
+def test_a_large_body_sent_slowly_is_read_whole_on_a_kept_connection(serve):
+    port = serve()
+    body = b"x" * (4 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(request("/small"))
+        answers(sock, 1)  # the connection is back on the poller, non-blocking there
+        head = request("/upload", body)[: -len(body)]
+        sock.sendall(head + body[:1000])
+        time.sleep(0.2)  # the worker has started reading the body: the rest comes later
+        sock.sendall(body[1000:])
+        (answer,) = answers(sock, 1)
+    assert f"path=/upload got={len(body)}".encode() in answer
