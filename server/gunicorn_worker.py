@@ -6,7 +6,8 @@ still hands every request from its main thread, which waits on the sockets, to a
 and the answer back: a ``Future``, a wake-up of the pool thread, a byte through a pipe to wake
 the main thread again, and the interpreter lock passed both ways: about 0.06-0.09 ms of CPU a
 request (``bench/stack_floor.py``: a bare Flask app under gunicorn took 0.274 ms a request with
-gthread, 0.192 ms with this worker), 0.6-2.3 ms of the app's 9.6-10.3 ms per whole case in three
+gthread, run as ``GUNICORN_CMD_ARGS="--worker-class gthread" python bench/stack_floor.py``, and
+0.192 ms with this worker), 0.6-2.3 ms of the app's 9.6-10.3 ms per whole case in three
 runs of ``bench/e2e_http.py``. With one thread that hand-off buys nothing: the pool thread
 answers one request at a time either way.
 
