@@ -12,12 +12,19 @@ complete each of its three user tasks: 7 requests per case. Printed per client c
   pg_stat_statements would need a server restart), and transactions (pg_stat_database);
 - in the same run, the minimal raw baseline: the rows a whole case must write at minimum
   (case state + version, task rows, trail events; one transaction per request, 7 per case)
-  written straight with psycopg by the same number of clients; and the ratio HTTP / raw.
+  written straight with psycopg by the same number of clients; and the ratio HTTP / raw;
+- under the table, the raw baseline's own CPU per case (database / its clients) and, with
+  ``--tables-baseline``, **raw\***: the same statements writing the same rows into Redwall's own
+  tables (a database of their own made by the tree's migrations): its indexes for the inboxes'
+  orders, its constraints and foreign keys, the badge counters' triggers that the step's
+  transaction maintains. The difference between raw and raw* is what the schema costs the
+  database, before any application code runs; the ratio HTTP / raw* is printed too.
 
 At the end: bytes stored per concluded case (all tables with their indexes and TOAST, as
 left and after VACUUM FULL), and which resource was busy.
 
     python bench/e2e_http.py [--clients 1,4,8,16] [--seconds 20] [--apps 1|2] [--tree PATH ...] [--rounds 3]
+                             [--tables-baseline]
     python bench/e2e_http.py --quick          # a few seconds: the suite's smoke test
 
 ``--tree PATH`` (repeatable) benchmarks another checkout with this same script (e.g. old
@@ -175,6 +182,8 @@ class Tree:
         self.counts_dir = self.log_dir / "round_trips"
         self.services: list[Service] = []
         self.apps: list[tuple[int, Service]] = []
+        self.tables_url = f"{self.url}_tables"
+        self.tables: dict | None = None  # the tenant's and model's ids there, with --tables-baseline
         self.env = dict(os.environ)
         self.env.update({
             "DATABASE_URL": self.url, "REDIS_URL": _redis_db(args.redis_url, index),
@@ -191,6 +200,19 @@ class Tree:
             done = subprocess.run(cmd, cwd=self.path, env=self.env, capture_output=True, text=True)
             if done.returncode:
                 raise SystemExit(f"{cmd[1:3]} failed in {self.path}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        if self.args.tables_baseline:  # the same migrations and set-up, in a database of its own
+            import psycopg
+
+            recreate_database(self.tables_url, self.args.admin_url)
+            for cmd in (("db", "upgrade"), ("-c", SETUP, "1", str(BPMN))):
+                argv = ["-m", "server.cli", *cmd] if cmd[0] == "db" else list(cmd)
+                done = subprocess.run([sys.executable, *argv], cwd=self.path, capture_output=True, text=True,
+                                      env={**self.env, "DATABASE_URL": self.tables_url})
+                if done.returncode:
+                    raise SystemExit(f"{argv[:3]} failed for {self.tables_url}:\n{done.stderr[-3000:]}")
+            with psycopg.connect(psycopg_url(self.tables_url)) as conn:
+                tenant, model = conn.execute("SELECT tenant_id, id FROM process_models ORDER BY id LIMIT 1").fetchone()
+            self.tables = {"tenant": tenant, "model": model}
         run(sys.executable, "-m", "server.cli", "db", "upgrade")
         run(sys.executable, "-c", SETUP, str(clients), str(BPMN))
         self.setup_bytes = stored_bytes(self.url, vacuum=True)[0]  # users, the model: not the cases'
@@ -432,54 +454,86 @@ CREATE UNIQUE INDEX ON raw_floor.trail (tenant_id, case_id, seq);
 """
 
 
-def raw_client(url: str, username: str, state_bytes: int, start_at: float, stop_at: float, queue) -> None:
+# The same rows written into Redwall's own tables (``--tables-baseline``): its indexes (the
+# inboxes' orders), constraints and foreign keys, the badge counters' triggers and the trail's
+# guards; a database of its own made by the tree's migrations, so these rows never mix with the
+# measured ones. Same statements, same values where the tables allow: only the tables differ.
+TABLES_STATEMENTS = {
+    "case": "INSERT INTO cases (tenant_id, model_id, process_key, model_version, status, data, state, version, "
+            "has_incident, started_by, created_at, updated_at, trail_seq) "
+            "VALUES (%(tenant)s, %(model)s, 'three_tasks', 1, 'open', '{}', %(state)s, 1, false, %(me)s, now(), now(), 1) "
+            "RETURNING id",
+    "task": "INSERT INTO tasks (tenant_id, case_id, spiff_id, element_id, name, \"group\", candidate_groups, "
+            "candidate_users, status, priority, created_at, version, kind) "
+            "VALUES (%(tenant)s, %(case)s, %(spiff)s, %(spiff)s, %(spiff)s, %(group)s, '[]', '[]', 'ready', 50, now(), 1, "
+            "'user') RETURNING id",
+    "event": "INSERT INTO trail_events (tenant_id, case_id, seq, at, kind, actor, task_id, data, prev_hash, hash) "
+             "VALUES (%(tenant)s, %(case)s, %(seq)s, now(), %(kind)s, %(me)s, %(task)s, %(data)s, %(hash)s, %(hash)s)",
+    "claim": "UPDATE tasks SET status = 'claimed', assignee = %(me)s, version = version + 1 "
+             "WHERE id = %(task)s AND status = 'ready'",
+    "state": "UPDATE cases SET state = %(state)s, data = %(data)s, version = version + 1, status = %(status)s, "
+             "trail_seq = %(seq)s, updated_at = now() WHERE id = %(case)s AND version = %(version)s",
+    "done": "UPDATE tasks SET status = 'completed', completed_at = now(), completed_by = %(me)s, "
+            "version = version + 1 WHERE id = %(task)s",
+}
+FLOOR_STATEMENTS = {
+    "case": "INSERT INTO raw_floor.cases (tenant_id, status, state, data, version, trail_seq, created_at, updated_at) "
+            "VALUES (1, 'open', %(state)s, '{}', 1, 1, now(), now()) RETURNING id",
+    "task": "INSERT INTO raw_floor.tasks (tenant_id, case_id, spiff_id, \"group\", status, version, created_at) "
+            "VALUES (1, %(case)s, 'spiff', %(group)s, 'ready', 1, now()) RETURNING id",
+    "event": "INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
+             "VALUES (1, %(case)s, %(seq)s, %(kind)s, %(me)s, now(), %(data)s, %(hash)s)",
+    "claim": "UPDATE raw_floor.tasks SET status = 'claimed', assignee = %(me)s, version = version + 1 "
+             "WHERE id = %(task)s AND status = 'ready'",
+    "state": "UPDATE raw_floor.cases SET state = %(state)s, data = %(data)s, version = version + 1, "
+             "status = %(status)s, trail_seq = %(seq)s, updated_at = now() WHERE id = %(case)s AND version = %(version)s",
+    "done": "UPDATE raw_floor.tasks SET status = 'completed', completed_at = now(), version = version + 1 "
+            "WHERE id = %(task)s",
+}
+
+
+def raw_client(url: str, username: str, state_bytes: int, tables: dict | None, start_at: float, stop_at: float,
+               queue) -> None:
     """The least a whole case writes: 7 transactions (start, then claim + complete x3), each one
-    round trip per row change, the case row under its version, a trail event per change."""
+    round trip per row change, the case row under its version, a trail event per change.
+    ``tables``: None for the minimal tables of ``RAW_SCHEMA``, else Redwall's own tables with the
+    tenant's and the model's ids (``TABLES_STATEMENTS``)."""
     import hashlib
 
     import psycopg
 
-    state = ("x" * state_bytes)
+    sql = FLOOR_STATEMENTS if tables is None else TABLES_STATEMENTS
+    p = {"state": "x" * state_bytes, "me": username, "hash": hashlib.sha256(b"0").hexdigest(), **(tables or {})}
     cases = 0
     with psycopg.connect(psycopg_url(url)) as conn:
         while time.time() < start_at:
             time.sleep(0.001)
         while time.time() < stop_at:
-            h = hashlib.sha256(b"0").hexdigest()
-            case_id = conn.execute(
-                "INSERT INTO raw_floor.cases (tenant_id, status, state, data, version, trail_seq, created_at, updated_at) "
-                "VALUES (1, 'open', %s, '{}', 1, 1, now(), now()) RETURNING id", (state,)).fetchone()[0]
-            task_id = conn.execute(
-                "INSERT INTO raw_floor.tasks (tenant_id, case_id, spiff_id, \"group\", status, version, created_at) "
-                "VALUES (1, %s, 'spiff', 'intake', 'ready', 1, now()) RETURNING id", (case_id,)).fetchone()[0]
-            conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
-                         "VALUES (1, %s, 1, 'case.started', %s, now(), '{}', %s)", (case_id, username, h))
+            p.update(spiff="task0", group="intake", seq=1, kind="case.started", task=None, data="{}")
+            p["case"] = conn.execute(sql["case"], p).fetchone()[0]
+            p["task"] = conn.execute(sql["task"], p).fetchone()[0]
+            conn.execute(sql["event"], p)
             conn.commit()
-            seq, version = 1, 1
+            version = 1
             for step, data in enumerate(STEP_DATA):
                 # claim: the task row and one event
-                conn.execute("UPDATE raw_floor.tasks SET status = 'claimed', assignee = %s, version = version + 1 "
-                             "WHERE id = %s AND status = 'ready'", (username, task_id))
-                seq += 1
-                conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
-                             "VALUES (1, %s, %s, 'task.claimed', %s, now(), '{}', %s)", (case_id, seq, username, h))
+                conn.execute(sql["claim"], p)
+                p.update(seq=p["seq"] + 1, kind="task.claimed", data="{}")
+                conn.execute(sql["event"], p)
                 conn.commit()
                 # complete: the case under its version, the task row, the next task, one event
                 last = step == len(STEP_DATA) - 1
-                conn.execute("UPDATE raw_floor.cases SET state = %s, data = %s, version = version + 1, "
-                             "status = %s, trail_seq = %s, updated_at = now() WHERE id = %s AND version = %s",
-                             (state, json.dumps(data), "concluded" if last else "open", seq + 1, case_id, version))
+                p.update(data=json.dumps(data), status="concluded" if last else "open", seq=p["seq"] + 1,
+                         version=version)
+                conn.execute(sql["state"], p)
                 version += 1
-                conn.execute("UPDATE raw_floor.tasks SET status = 'completed', completed_at = now(), version = version + 1 "
-                             "WHERE id = %s", (task_id,))
+                conn.execute(sql["done"], p)
+                done = p["task"]
                 if not last:
-                    task_id = conn.execute(
-                        "INSERT INTO raw_floor.tasks (tenant_id, case_id, spiff_id, \"group\", status, version, created_at) "
-                        "VALUES (1, %s, 'spiff', 'civil_affairs', 'ready', 1, now()) RETURNING id", (case_id,)).fetchone()[0]
-                seq += 1
-                conn.execute("INSERT INTO raw_floor.trail (tenant_id, case_id, seq, kind, actor, at, data, hash) "
-                             "VALUES (1, %s, %s, 'task.completed', %s, now(), %s, %s)",
-                             (case_id, seq, username, json.dumps(data), h))
+                    p.update(spiff=f"task{step + 1}", group="civil_affairs")
+                    p["task"] = conn.execute(sql["task"], p).fetchone()[0]
+                p.update(kind="task.completed", task=done)
+                conn.execute(sql["event"], p)
                 conn.commit()
             if time.time() <= stop_at:
                 cases += 1
@@ -552,14 +606,26 @@ def average_state_bytes(url: str) -> int:
     return int(value or 3500)
 
 
-def measure_raw(url: str, clients: int, seconds: float) -> float:
+def measure_raw(url: str, clients: int, seconds: float, tables: dict | None = None,
+                state: int | None = None) -> dict:
+    """The raw baseline: cases/s, and the database's and its clients' CPU ms per case. ``tables``:
+    see :func:`raw_client` (the database then holds Redwall's tables); ``state``: bytes of case
+    state to write (default: the average of ``url``'s cases)."""
     import psycopg
 
-    with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
-        conn.execute(RAW_SCHEMA)
-    state = average_state_bytes(url)
-    results, wall = run_clients(raw_client, [(url, f"bench{i}", state) for i in range(clients)], seconds)
-    return sum(r["cases"] for r in results) / wall
+    if tables is None:
+        with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+            conn.execute(RAW_SCHEMA)
+    state = state or average_state_bytes(url)
+    # the clients connect after db_figures: their backends count from zero (db_cpu_between)
+    db_before, load_before = db_figures(url), own_cpu()
+    results, wall = run_clients(raw_client, [(url, f"bench{i}", state, tables) for i in range(clients)], seconds)
+    time.sleep(0.5)  # the clients' backends have ended: their time is the postmaster's reaped time
+    db_after, load_after = db_figures(url), own_cpu()
+    cases = sum(r["cases"] for r in results)
+    per_case = lambda value: value * 1000 / cases if cases else float("nan")  # noqa: E731
+    return {"rate": cases / wall, "db_ms": per_case(db_cpu_between(db_before, db_after)),
+            "clients_ms": per_case(load_after - load_before)}
 
 
 def main() -> None:
@@ -580,6 +646,8 @@ def main() -> None:
                         help="measure every client count this many times, the trees taking turns; "
                              "each row shows the round of median cases/s")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--tables-baseline", action="store_true",
+                        help="also write the raw baseline's rows into Redwall's own tables (raw*), in the same rounds")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds = "1,2", 3.0
@@ -606,7 +674,11 @@ def main() -> None:
                 for index, tree in enumerate(running):
                     figures = measure_http(tree, clients, args.seconds)
                     raw = measure_raw(tree.url, clients, args.seconds)
-                    figures["raw"], figures["ratio"] = raw, figures["rate"] / raw if raw else float("nan")
+                    figures["raw"], figures["raw_cpu"] = raw["rate"], raw
+                    figures["ratio"] = figures["rate"] / raw["rate"] if raw["rate"] else float("nan")
+                    if tree.tables is not None:
+                        figures["tables"] = measure_raw(tree.tables_url, clients, args.seconds, tree.tables,
+                                                        state=average_state_bytes(tree.url))
                     runs.setdefault((index, clients), []).append(figures)
         for index, tree in enumerate(running):
             workers = len(children_of(tree.apps[0][1].proc.pid))
@@ -631,6 +703,19 @@ def main() -> None:
                 busy = (figures["app_ms"] + figures["db_ms"] + figures["load_ms"]) * figures["rate"] / 1000
                 figures.update(clients=clients, tree=tree.label, busy=busy)
                 summary.append(figures)
+            print("the raw baselines of the same rounds, CPU ms per case (database / its clients)"
+                  + ("; raw*: the same rows in Redwall's own tables (indexes, constraints, badge-counter triggers)"
+                     if tree.tables is not None else ""))
+            for figures in summary[-len(counts):]:
+                raw = figures["raw_cpu"]
+                line = (f"{figures['clients']:>7} clients: raw {raw['rate']:.1f} cases/s, "
+                        f"{raw['db_ms']:.2f} / {raw['clients_ms']:.2f} ms")
+                if "tables" in figures:
+                    star = figures["tables"]
+                    ratio = figures["rate"] / star["rate"] if star["rate"] else float("nan")
+                    line += (f"; raw* {star['rate']:.1f} cases/s, {star['db_ms']:.2f} / {star['clients_ms']:.2f} ms, "
+                             f"ratio to raw* {ratio:.2f}")
+                print(line)
         for tree in running:
             tree.stop()
         for tree in running:
@@ -648,6 +733,8 @@ def main() -> None:
                          "once folded (a fold leaves one row per counter key, none per case)" if unfolded else ""))
             if not args.keep:
                 recreate_database(tree.url, args.admin_url, drop_only=True)
+                if tree.tables is not None:
+                    recreate_database(tree.tables_url, args.admin_url, drop_only=True)
         print("\ncores busy (app + database + clients CPU per case x cases/s; the machine has "
               f"{os.cpu_count()}):")
         for f in summary:

@@ -124,13 +124,8 @@ def raw_cost(url: str, admin: str, clients: int, seconds: float) -> tuple[float,
         conn.execute("CREATE TABLE cases (state text)")  # average_state_bytes reads it: the app's state size
         conn.execute("INSERT INTO cases VALUES (repeat('x', 3500))")
     e2e_http.measure_raw(url, clients, min(2.0, seconds))  # warm-up
-    db_before, load_before = e2e_http.db_figures(url), e2e_http.own_cpu()
-    # measure_raw's clients connect after db_figures: their backends count from zero (db_cpu_between)
-    rate = e2e_http.measure_raw(url, clients, seconds)
-    time.sleep(0.5)  # the clients' backends have ended: their time is the postmaster's reaped time
-    db_after, load_after = e2e_http.db_figures(url), e2e_http.own_cpu()
-    cases = rate * seconds
-    return rate, e2e_http.db_cpu_between(db_before, db_after) * 1000 / cases, (load_after - load_before) * 1000 / cases
+    raw = e2e_http.measure_raw(url, clients, seconds)
+    return raw["rate"], raw["db_ms"], raw["clients_ms"]
 
 
 def main() -> None:

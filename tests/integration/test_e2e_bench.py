@@ -15,7 +15,7 @@ def test_quick_run_prints_sane_figures():
     url, redis_url = require_postgres(), require_redis()
     base = url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_e2e"
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "e2e_http.py"), "--quick", "--database-url", base,
+        [sys.executable, str(REPO / "bench" / "e2e_http.py"), "--quick", "--tables-baseline", "--database-url", base,
          "--redis-url", redis_url], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
@@ -31,6 +31,14 @@ def test_quick_run_prints_sane_figures():
         assert app_ms > 0 and db_ms > 0
         assert xact > 3  # 7 requests with a transaction each (pg_stat_database reports with a lag)
         assert trips > statements >= 7
+    # the raw baselines' own CPU, and the same rows written into Redwall's tables (raw*)
+    baselines = re.findall(r"^\s+(\d+) clients: raw ([\d.]+) cases/s, ([\d.]+) / ([\d.]+) ms; "
+                           r"raw\* ([\d.]+) cases/s, ([\d.]+) / ([\d.]+) ms, ratio to raw\* ([\d.]+)$", out, re.M)
+    assert [int(b[0]) for b in baselines] == [1, 2], out
+    for (clients, raw, raw_db, raw_clients, star, star_db, star_clients, star_ratio), row in zip(baselines, rows):
+        assert float(raw) == float(row[2]) and float(star) > 0
+        assert float(raw_db) > 0 and float(raw_clients) > 0 and float(star_db) > 0 and float(star_clients) > 0
+        assert abs(float(star_ratio) - float(row[1]) / float(star)) < 0.01
     stored = re.search(r"stored per concluded case \((\d+) cases.*: ([\d.]+) KB as left, ([\d.]+) KB after VACUUM FULL",
                        out)
     assert stored, out
