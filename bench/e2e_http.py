@@ -458,6 +458,8 @@ CREATE UNIQUE INDEX ON raw_floor.trail (tenant_id, case_id, seq);
 # inboxes' orders), constraints and foreign keys, the badge counters' triggers and the trail's
 # guards; a database of its own made by the tree's migrations, so these rows never mix with the
 # measured ones. Same statements, same values where the tables allow: only the tables differ.
+# Its rows stay from one round to the next, as the measured server's do (the raw baseline's
+# tables start empty every time), and no scheduler folds its badge counters' rows.
 TABLES_STATEMENTS = {
     "case": "INSERT INTO cases (tenant_id, model_id, process_key, model_version, status, data, state, version, "
             "has_incident, started_by, created_at, updated_at, trail_seq) "
@@ -610,7 +612,9 @@ def measure_raw(url: str, clients: int, seconds: float, tables: dict | None = No
                 state: int | None = None) -> dict:
     """The raw baseline: cases/s, and the database's and its clients' CPU ms per case. ``tables``:
     see :func:`raw_client` (the database then holds Redwall's tables); ``state``: bytes of case
-    state to write (default: the average of ``url``'s cases)."""
+    state to write (default: the average of ``url``'s cases). The database CPU is that of every
+    backend of ``url``'s database: for the raw baseline, also the few statements of the tree's
+    scheduler and Celery worker meanwhile (the measured server's count in its figures too)."""
     import psycopg
 
     if tables is None:
