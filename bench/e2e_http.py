@@ -196,20 +196,17 @@ class Tree:
 
     def start(self, clients: int) -> None:
         recreate_database(self.url, self.args.admin_url)
-        def run(*cmd):
-            done = subprocess.run(cmd, cwd=self.path, env=self.env, capture_output=True, text=True)
+        def run(*cmd, env=None):
+            done = subprocess.run(cmd, cwd=self.path, env=env or self.env, capture_output=True, text=True)
             if done.returncode:
                 raise SystemExit(f"{cmd[1:3]} failed in {self.path}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
         if self.args.tables_baseline:  # the same migrations and set-up, in a database of its own
             import psycopg
 
             recreate_database(self.tables_url, self.args.admin_url)
-            for cmd in (("db", "upgrade"), ("-c", SETUP, "1", str(BPMN))):
-                argv = ["-m", "server.cli", *cmd] if cmd[0] == "db" else list(cmd)
-                done = subprocess.run([sys.executable, *argv], cwd=self.path, capture_output=True, text=True,
-                                      env={**self.env, "DATABASE_URL": self.tables_url})
-                if done.returncode:
-                    raise SystemExit(f"{argv[:3]} failed for {self.tables_url}:\n{done.stderr[-3000:]}")
+            env = {**self.env, "DATABASE_URL": self.tables_url}
+            run(sys.executable, "-m", "server.cli", "db", "upgrade", env=env)
+            run(sys.executable, "-c", SETUP, "1", str(BPMN), env=env)
             with psycopg.connect(psycopg_url(self.tables_url)) as conn:
                 tenant, model = conn.execute("SELECT tenant_id, id FROM process_models ORDER BY id LIMIT 1").fetchone()
             self.tables = {"tenant": tenant, "model": model}
@@ -677,12 +674,12 @@ def main() -> None:
             for clients in counts:
                 for index, tree in enumerate(running):
                     figures = measure_http(tree, clients, args.seconds)
-                    raw = measure_raw(tree.url, clients, args.seconds)
+                    state = average_state_bytes(tree.url)
+                    raw = measure_raw(tree.url, clients, args.seconds, state=state)
                     figures["raw"], figures["raw_cpu"] = raw["rate"], raw
                     figures["ratio"] = figures["rate"] / raw["rate"] if raw["rate"] else float("nan")
                     if tree.tables is not None:
-                        figures["tables"] = measure_raw(tree.tables_url, clients, args.seconds, tree.tables,
-                                                        state=average_state_bytes(tree.url))
+                        figures["tables"] = measure_raw(tree.tables_url, clients, args.seconds, tree.tables, state)
                     runs.setdefault((index, clients), []).append(figures)
         for index, tree in enumerate(running):
             workers = len(children_of(tree.apps[0][1].proc.pid))
